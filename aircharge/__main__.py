@@ -1,0 +1,3 @@
+from aircharge.cli import main
+
+main()

@@ -1,0 +1,128 @@
+"""The `aircharge` command line (see ARCHITECTURE.md, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from aircharge import __version__
+from aircharge.config import Config, ConfigError, demo_secrets_in_use, load_config
+from aircharge.database import create_engine, upgrade
+from aircharge.demo import banner, start_demo
+from aircharge.demo_data import seed_demo
+from aircharge.logs import configure_logging
+from aircharge.platform import start_platform
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message says why and what to do."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML configuration file")
+    parser = argparse.ArgumentParser(
+        prog="aircharge",
+        description="Over-the-air top-up and bill-payment platform (USSD, SMS, IVR, STK, WAP).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("version", help="print the version")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="fresh demo world: platform and emulators on loopback"
+    )
+    demo.add_argument("--headless", action="store_true", help="no terminal UI")
+    demo.add_argument(
+        "--data-dir", type=Path, default=Path("demo-data"), help="wiped and reused at each start"
+    )
+    commands.add_parser(
+        "serve", parents=[common], help="the platform alone (refuses the demo secrets)"
+    )
+    db = commands.add_parser("db", help="database schema and data")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    db_commands.add_parser("upgrade", parents=[common], help="apply the migrations")
+    db_commands.add_parser("seed-demo", parents=[common], help="add the demo agents")
+    return parser
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM; installed before anything starts, so a signal that
+    arrives during start-up is not lost."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _demo(config: Config, data_dir: Path) -> None:
+    stop = _stop_on_signals()
+    stack = await start_demo(config, data_dir)
+    try:
+        print(banner(stack), flush=True)
+        await stop.wait()
+        print("stopping…", flush=True)
+    finally:
+        await stack.close()
+
+
+async def _serve(config: Config) -> None:
+    stop = _stop_on_signals()
+    platform = await start_platform(config)
+    try:
+        print(f"aircharge platform listening on {platform.url}", flush=True)
+        await stop.wait()
+    finally:
+        await platform.close()
+
+
+async def _db(config: Config, action: Callable[..., Awaitable[None]], *args: object) -> None:
+    engine = create_engine(config.database)
+    try:
+        await action(engine, *args)
+    finally:
+        await engine.dispose()
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "version":
+        print(f"aircharge {__version__}")
+        return
+    config = load_config(args.config)
+    configure_logging(config.platform.log_level)
+    if args.command == "demo":
+        asyncio.run(_demo(config, args.data_dir))
+    elif args.command == "serve":
+        in_use = demo_secrets_in_use(config)
+        if in_use:
+            raise CommandError(
+                f"refusing to serve with demo secrets: {', '.join(in_use)}; set real values in"
+                " the config file or the AIRCHARGE_SECRETS_* environment variables"
+            )
+        asyncio.run(_serve(config))
+    elif args.db_command == "upgrade":
+        asyncio.run(_db(config, upgrade))
+        print(f"database {config.database.url}: schema is current")
+    else:
+        asyncio.run(_db(config, seed_demo, config.secrets.pin_key.encode()))
+        print(f"database {config.database.url}: demo agents present")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        _run(args)
+    except ConfigError as exc:
+        print(f"aircharge: configuration error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except (CommandError, OSError) as exc:
+        print(f"aircharge: {exc}", file=sys.stderr)
+        sys.exit(EXIT_FAILURE)
+    except KeyboardInterrupt:
+        pass

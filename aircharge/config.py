@@ -1,0 +1,597 @@
+"""Configuration: one TOML file, loopback defaults, ``AIRCHARGE_*`` environment overrides.
+
+Precedence, lowest first: the defaults written on the dataclasses below < the TOML file (when one
+is given) < environment variables. Every key has a loopback default except the secrets, whose
+defaults are demo values that only ``aircharge demo`` accepts (see ``demo_secrets_in_use``).
+
+An environment variable ``AIRCHARGE_<SECTION>_<KEY>`` overrides ``<section>.<key>``: the first
+word after ``AIRCHARGE_`` names the section (section names contain no underscore), the rest is
+the key (``AIRCHARGE_BOSS_TIMEOUT_MS`` -> ``boss.timeout_ms``). Lists are comma-separated.
+Variables whose first word names no section (``AIRCHARGE_CONFIG``, ``AIRCHARGE_HOME``) belong to
+someone else and are ignored.
+
+Anything wrong fails at start with a ``ConfigError`` saying where the value came from, the key,
+the value and what was expected::
+
+    config.toml: boss.timeout_ms = -5: expected a positive integer (milliseconds)
+
+Each section validates itself in its constructor, so a ``Config`` built in code is as
+trustworthy as one loaded from a file; unknown sections and keys are errors, since they are
+usually typos.
+"""
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import Field, dataclass, field, fields
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+__all__ = [
+    "DEMO_SECRETS",
+    "ENV_PREFIX",
+    "BossConfig",
+    "Config",
+    "ConfigError",
+    "DatabaseConfig",
+    "LimitsConfig",
+    "PlatformConfig",
+    "SecretsConfig",
+    "SimulatorConfig",
+    "UssdConfig",
+    "demo_secrets_in_use",
+    "dump_toml",
+    "load_config",
+]
+
+ENV_PREFIX = "AIRCHARGE_"
+
+_DEMO_PIN_KEY = "demo-pin-key"
+_DEMO_API_TOKEN = "demo-token"  # noqa: S105 -- a published demo value, refused by `serve`
+
+DEMO_SECRETS: Mapping[str, str] = MappingProxyType(
+    {"secrets.pin_key": _DEMO_PIN_KEY, "secrets.api_token": _DEMO_API_TOKEN}
+)
+
+_T = TypeVar("_T")
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message names the source, the key, the value and the fix."""
+
+
+class _InvalidValue(ConfigError):
+    """A section refused its values; the loader prefixes the file or variable they came from."""
+
+    def __init__(self, section: str, shown: tuple[tuple[str, str], ...], expectation: str) -> None:
+        self.section = section
+        self.keys = tuple(key for key, _ in shown)
+        self.detail = ", ".join(f"{section}.{key} = {value}" for key, value in shown)
+        self.detail += f": {expectation}"
+        super().__init__(self.detail)
+
+
+class _Reject(Exception):
+    """Raised by a check with what it expected; the section adds the key and the value."""
+
+    def __init__(self, expectation: str) -> None:
+        super().__init__(expectation)
+        self.expectation = expectation
+
+
+# --- checks: each takes a raw value and returns it normalised, or raises _Reject ---------------
+
+
+def _port(value: object) -> int:
+    # bool is a subclass of int, but `http_port = true` is a mistake, not port 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise _Reject("expected an integer port 0..65535 (0 picks a free port)")
+    return value
+
+
+def _positive_int(unit: str) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise _Reject(f"expected a positive integer ({unit})")
+        return value
+
+    return check
+
+
+def _text(expectation: str) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise _Reject(expectation)
+        return value
+
+    return check
+
+
+_host = _text("expected a non-empty host name or IP address")
+_secret = _text("expected a non-empty string")
+
+
+def _one_of(*choices: str, fold_case: bool = False) -> Callable[[object], str]:
+    listed = ", ".join(repr(choice) for choice in choices)
+    expectation = f"expected one of {listed}" + (" (any case)" if fold_case else "")
+
+    def check(value: object) -> str:
+        if isinstance(value, str):
+            candidate = value.upper() if fold_case else value
+            if candidate in choices:
+                return candidate
+        raise _Reject(expectation)
+
+    return check
+
+
+_DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+def _database_url(value: object) -> str:
+    if not isinstance(value, str) or not value.startswith(_DATABASE_SCHEMES):
+        raise _Reject("expected a URL starting with " + " or ".join(_DATABASE_SCHEMES))
+    return value
+
+
+def _http_url(value: object) -> str:
+    expectation = "expected an http(s)://host[:port][/path] URL"
+    if not isinstance(value, str) or any(char.isspace() for char in value):
+        raise _Reject(expectation)
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 -- parsing the port raises ValueError when it is malformed
+    except ValueError:
+        raise _Reject(expectation) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Reject(expectation)
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        raise _Reject(expectation + " without credentials, query or fragment")
+    return value
+
+
+def _service_code(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"\*[0-9*]*#", value):
+        raise _Reject("expected a USSD service code like '*123#' (starts with *, ends with #)")
+    return value
+
+
+def _gateways(value: object) -> tuple[str, ...]:
+    expectation = "expected a non-empty list of IP addresses or CIDR networks"
+    if not isinstance(value, list | tuple) or not value:
+        raise _Reject(expectation)
+    for item in value:
+        if not isinstance(item, str):
+            raise _Reject(f"{expectation}; {item!r} is not a string")
+        try:
+            ip_network(item, strict=False)
+        except ValueError:
+            raise _Reject(f"{expectation}; {item!r} is neither") from None
+    return tuple(value)
+
+
+# --- how a value is shown in an error: never a secret, never a password in a URL ---------------
+
+
+def _hidden(value: object) -> str:
+    if isinstance(value, str) and not value.strip():
+        return repr(value)
+    return f"<hidden {type(value).__name__}>"
+
+
+def _url_shown(value: object) -> str:
+    if isinstance(value, str):
+        return repr(re.sub(r"(://[^/@:]*:)[^/]*@", r"\1***@", value))
+    return repr(value)
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+_SPEC = "aircharge.config"
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    check: Callable[[object], object]
+    doc: str
+    show: Callable[[object], str] = repr
+
+
+def _setting(
+    default: _T, check: Callable[[object], _T], doc: str, show: Callable[[object], str] = repr
+) -> _T:
+    """A field with its check, its one-line documentation and how an error shows its value."""
+    spec = _Spec(check, doc, show)
+    return field(default=default, metadata={_SPEC: spec})
+
+
+def _spec(item: Field[Any]) -> _Spec:
+    spec: _Spec = item.metadata[_SPEC]
+    return spec
+
+
+class _Section:
+    """Validation shared by every section: check and normalise each field, then the whole."""
+
+    __slots__ = ()
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # set by @dataclass on each section
+    SECTION: ClassVar[str]
+    DOC: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            spec = _spec(item)
+            try:
+                normalised = spec.check(value)
+            except _Reject as reject:
+                raise _InvalidValue(
+                    self.SECTION, ((item.name, spec.show(value)),), reject.expectation
+                ) from None
+            if normalised is not value:
+                object.__setattr__(self, item.name, normalised)
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """Rules that involve more than one key of the section; none by default."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformConfig(_Section):
+    SECTION: ClassVar[str] = "platform"
+    DOC: ClassVar[str] = "The platform's own listeners and defaults."
+
+    host: str = _setting("127.0.0.1", _host, "address every platform listener binds to")
+    http_port: int = _setting(
+        8080, _port, "webadmin /, /api/v1, /wap/, /ussd/callback, /bank/notify, /metrics"
+    )
+    fastagi_port: int = _setting(4573, _port, "FastAGI server for Asterisk")
+    language: str = _setting(
+        "zh-CN", _one_of("zh-CN", "en"), 'default language of user-facing text: "zh-CN" | "en"'
+    )
+    log_level: str = _setting(
+        "INFO",
+        _one_of("DEBUG", "INFO", "WARNING", "ERROR", fold_case=True),
+        "DEBUG | INFO | WARNING | ERROR",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig(_Section):
+    SECTION: ClassVar[str] = "database"
+    DOC: ClassVar[str] = "Where business state lives: SQLite (embedded) or PostgreSQL (shared)."
+
+    url: str = _setting(
+        "sqlite+aiosqlite:///aircharge.db",
+        _database_url,
+        "or postgresql+asyncpg://user@host:port/db",
+        _url_shown,
+    )
+    sqlite_synchronous: str = _setting(
+        "FULL",
+        _one_of("FULL", "NORMAL", fold_case=True),
+        "FULL (durable) | NORMAL (faster; a power loss may lose the last commits)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BossConfig(_Section):
+    SECTION: ClassVar[str] = "boss"
+    DOC: ClassVar[str] = "The operator's billing system (BOSS)."
+
+    url: str = _setting(
+        "http://127.0.0.1:8081", _http_url, "base URL of the operator's billing system", _url_shown
+    )
+    timeout_ms: int = _setting(
+        5000,
+        _positive_int("milliseconds"),
+        "per request; past it the outcome is unknown and the resolver takes over",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UssdConfig(_Section):
+    SECTION: ClassVar[str] = "ussd"
+    DOC: ClassVar[str] = "USSD menus reached through HTTP gateways."
+
+    service_code: str = _setting("*123#", _service_code, "what subscribers dial")
+    allowed_gateways: tuple[str, ...] = _setting(
+        ("127.0.0.1", "::1"),
+        _gateways,
+        "addresses or CIDR networks of USSD gateways allowed to call /ussd/callback",
+    )
+    session_timeout_s: int = _setting(
+        180, _positive_int("seconds"), "seconds of silence that end a session"
+    )
+
+    def gateway_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The allowed gateways as networks (a bare address is a /32 or /128)."""
+        return tuple(ip_network(item, strict=False) for item in self.allowed_gateways)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig(_Section):
+    SECTION: ClassVar[str] = "limits"
+    DOC: ClassVar[str] = "Amounts of one top-up or bill payment, in fen (100 fen = ¥1.00)."
+
+    topup_min_fen: int = _setting(100, _positive_int("fen"), "¥1.00")
+    topup_max_fen: int = _setting(50000, _positive_int("fen"), "¥500.00")
+
+    def _check_together(self) -> None:
+        if self.topup_min_fen > self.topup_max_fen:
+            shown = (
+                ("topup_min_fen", repr(self.topup_min_fen)),
+                ("topup_max_fen", repr(self.topup_max_fen)),
+            )
+            raise _InvalidValue(self.SECTION, shown, "expected topup_min_fen <= topup_max_fen")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsConfig(_Section):
+    SECTION: ClassVar[str] = "secrets"
+    DOC: ClassVar[str] = "Replace both before `aircharge serve`: it refuses the demo values."
+
+    pin_key: str = _setting(
+        _DEMO_PIN_KEY,
+        _secret,
+        "HMAC key for agent PINs; the demo value only `aircharge demo` accepts",
+        _hidden,
+    )
+    api_token: str = _setting(
+        _DEMO_API_TOKEN, _secret, "bearer token of /api/v1; the demo value likewise", _hidden
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig(_Section):
+    SECTION: ClassVar[str] = "simulator"
+    DOC: ClassVar[str] = "Emulators of the carrier's elements (aircharge demo, aircharge sim)."
+
+    host: str = _setting("127.0.0.1", _host, "address the emulators bind to")
+    smsc_port: int = _setting(2775, _port, "SMSC (SMPP server; the platform binds to it)")
+    boss_port: int = _setting(8081, _port, "BOSS API")
+    bank_port: int = _setting(8082, _port, "bank API")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration; every section defaults to its loopback or demo values."""
+
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    boss: BossConfig = field(default_factory=BossConfig)
+    ussd: UssdConfig = field(default_factory=UssdConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    secrets: SecretsConfig = field(default_factory=SecretsConfig)
+    simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            assert isinstance(getattr(self, item.name), _SECTIONS[item.name]), item.name
+
+
+_SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
+    {
+        cls.SECTION: cls
+        for cls in (
+            PlatformConfig,
+            DatabaseConfig,
+            BossConfig,
+            UssdConfig,
+            LimitsConfig,
+            SecretsConfig,
+            SimulatorConfig,
+        )
+    }
+)
+assert tuple(_SECTIONS) == tuple(item.name for item in fields(Config))
+assert all("_" not in name for name in _SECTIONS), "AIRCHARGE_<SECTION>_<KEY> needs this"
+
+
+def _defaults(section: str) -> dict[str, object]:
+    return {item.name: item.default for item in fields(_SECTIONS[section])}
+
+
+def _sections(config: Config) -> Iterator[tuple[str, _Section]]:
+    for name in _SECTIONS:
+        yield name, getattr(config, name)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Layers:
+    """Values set above the defaults, and for each the file or variable that set it last."""
+
+    values: dict[str, dict[str, object]] = field(
+        default_factory=lambda: {name: {} for name in _SECTIONS}
+    )
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def set(self, section: str, key: str, value: object, origin: str) -> None:
+        self.values[section][key] = value
+        self.origins[section, key] = origin
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then the TOML file at ``path`` (when given), then ``AIRCHARGE_*`` variables.
+
+    ``environ`` defaults to ``os.environ``. Raises ``ConfigError`` on the first problem found.
+    """
+    layers = _Layers()
+    if path is not None:
+        _apply_file(layers, Path(path))
+    _apply_environ(layers, os.environ if environ is None else environ)
+    return _build(layers)
+
+
+def _build(layers: _Layers) -> Config:
+    built: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        try:
+            built[name] = cls(**layers.values[name])
+        except _InvalidValue as error:
+            raise ConfigError(_with_origin(error, layers.origins)) from None
+    return Config(**built)
+
+
+def _with_origin(error: _InvalidValue, origins: Mapping[tuple[str, str], str]) -> str:
+    sources = [origins[error.section, key] for key in error.keys if (error.section, key) in origins]
+    if not sources:
+        return error.detail
+    return ", ".join(dict.fromkeys(sources)) + ": " + error.detail
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+
+
+def _apply_file(layers: _Layers, path: Path) -> None:
+    document = _read_toml(path)
+    unknown = [name for name in document if name not in _SECTIONS]
+    if unknown:
+        raise ConfigError(f"{path}: {_unknown_message('section', unknown, list(_SECTIONS))}")
+    for section, table in document.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section} = {table!r}: expected a table [{section}]")
+        valid = list(_defaults(section))
+        unknown = [key for key in table if key not in valid]
+        if unknown:
+            message = _unknown_message("key", unknown, valid, where=f" in [{section}]")
+            raise ConfigError(f"{path}: {message}")
+        for key, value in table.items():
+            layers.set(section, key, value, str(path))
+
+
+def _unknown_message(noun: str, names: list[str], valid: list[str], where: str = "") -> str:
+    guesses = []
+    for name in names:
+        close = difflib.get_close_matches(name, valid, n=1)
+        if close:
+            guesses.append(repr(close[0]) + (f" for {name!r}" if len(names) > 1 else ""))
+    hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    plural = "s" if len(names) > 1 else ""
+    named = ", ".join(repr(name) for name in names)
+    listed = ", ".join(valid)
+    return f"unknown {noun}{plural} {named}{where}{hint}; valid {noun}s: {listed}"
+
+
+def _apply_environ(layers: _Layers, environ: Mapping[str, str]) -> None:
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        section, _, key = variable.removeprefix(ENV_PREFIX).partition("_")
+        section, key = section.lower(), key.lower()
+        if section not in _SECTIONS:
+            continue  # e.g. AIRCHARGE_CONFIG, AIRCHARGE_HOME: not a key of this file
+        defaults = _defaults(section)
+        if key not in defaults:
+            raise ConfigError(f"{variable}: {_unknown_env_message(section, key, list(defaults))}")
+        value = _parse_env_value(environ[variable], defaults[key])
+        layers.set(section, key, value, variable)
+
+
+def _unknown_env_message(section: str, key: str, valid: list[str]) -> str:
+    variables = [f"{ENV_PREFIX}{section}_{name}".upper() for name in valid]
+    close = difflib.get_close_matches(f"{ENV_PREFIX}{section}_{key}".upper(), variables, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    listed = ", ".join(variables)
+    return f"unknown key {key!r} in [{section}]{hint}; valid variables: {listed}"
+
+
+def _parse_env_value(text: str, default: object) -> object:
+    """Convert a variable to the type of its key's default; leave it as text when it does not
+    parse, so that the key's check reports it with the usual message."""
+    if isinstance(default, bool):
+        return {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower(), text)
+    if isinstance(default, int):
+        try:
+            return int(text.strip())
+        except ValueError:
+            return text
+    if isinstance(default, tuple):
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text
+
+
+# --- demo secrets -----------------------------------------------------------------------------
+
+
+def demo_secrets_in_use(config: Config) -> list[str]:
+    """The keys (``secrets.pin_key`` ...) that still hold their published demo values."""
+    in_use = []
+    for dotted, demo_value in DEMO_SECRETS.items():
+        section, key = dotted.split(".")
+        if getattr(getattr(config, section), key) == demo_value:
+            in_use.append(dotted)
+    return in_use
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def dump_toml(config: Config) -> str:
+    """The configuration as a TOML document, each key with a comment; loads back equal."""
+    lines: list[str] = []
+    for name, section in _sections(config):
+        lines += [f"# {section.DOC}", f"[{name}]"]
+        entries = [
+            (f"{item.name} = {_toml_value(getattr(section, item.name))}", _spec(item).doc)
+            for item in fields(section)
+        ]
+        width = max(len(entry) for entry, _ in entries)
+        lines += [f"{entry.ljust(width)}  # {doc}" for entry, doc in entries]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for char in text:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'

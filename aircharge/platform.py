@@ -1,0 +1,152 @@
+"""Wiring: the platform's parts built from a Config and served on loopback sockets.
+
+`start_platform` opens the database, the BOSS gateway and the HTTP server (USSD callback,
+/metrics, /healthz; the admin, API and WAP join here in later work) and answers a handle
+whose `close()` undoes it all in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aircharge.config import Config
+from aircharge.database import create_engine
+from aircharge.metrics import METRICS, MeteredBoss, Metrics
+from channels.ussd.http import add_ussd_routes
+from channels.ussd.service import UssdService
+from channels.ussd.store import UssdSessionStore
+from dialogs.catalogue import Catalogue
+from dialogs.engine import Engine
+from dialogs.flow import load_flows
+from ledger.gateways.boss_http import HttpBossGateway
+from ledger.operations import OUTCOME_CODES, Limits, OperationService
+
+log = logging.getLogger(__name__)
+
+ENGINE = web.AppKey("engine", AsyncEngine)
+
+
+@dataclass
+class Listener:
+    """An aiohttp application bound to a socket; `port` is the real one (0 picks a free one)."""
+
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+async def listen(app: web.Application, host: str, port: int) -> Listener:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        await runner.cleanup()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    await web.SockSite(runner, sock).start()
+    return Listener(runner, host, sock.getsockname()[1])
+
+
+def check_catalogue(catalogue: Catalogue, engine: Engine, flow_ids: list[str]) -> None:
+    """Every message a flow or an outcome can show exists, in both languages."""
+    keys = {f"outcome.{code}" for code in OUTCOME_CODES}
+    for flow_id in flow_ids:
+        keys |= engine.flow(flow_id).message_keys()
+    missing = sorted(keys - catalogue.keys())
+    if missing:
+        raise RuntimeError(f"messages missing from the catalogues: {missing}")
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    async with request.app[ENGINE].connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return web.Response(text="ok")
+
+
+def _clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class RunningPlatform:
+    config: Config
+    engine: AsyncEngine
+    operations: OperationService
+    http: Listener
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.http.url
+
+    async def close(self) -> None:
+        for closer in reversed(self._closers):
+            await closer()
+        self._closers.clear()
+
+
+async def start_platform(config: Config) -> RunningPlatform:
+    closers: list[Callable[[], Awaitable[None]]] = []
+    flows = load_flows()
+    catalogue = Catalogue.load()
+    dialog_engine = Engine(flows)
+    check_catalogue(catalogue, dialog_engine, list(flows))
+    engine = create_engine(config.database)
+    closers.append(engine.dispose)
+    metrics = Metrics()
+    boss = HttpBossGateway(config.boss.url, config.boss.timeout_ms)
+    await boss.start()
+    closers.append(boss.close)
+    pin_key = config.secrets.pin_key.encode()
+    operations = OperationService(
+        engine,
+        MeteredBoss(boss, metrics),
+        pin_key,
+        Limits(config.limits.topup_min_fen, config.limits.topup_max_fen),
+        observer=metrics.observe_operation,
+    )
+    try:
+        await operations.start()
+        ussd = UssdService(
+            engine=dialog_engine,
+            catalogue=catalogue,
+            operations=operations,
+            store=UssdSessionStore(engine),
+            service_code=config.ussd.service_code,
+            session_timeout_ms=config.ussd.session_timeout_s * 1000,
+            default_language=config.platform.language,
+            digest_key=b"ussd-text:" + pin_key,
+            clock_ms=_clock_ms,
+        )
+        app = web.Application(middlewares=[metrics.middleware])
+        app[METRICS] = metrics
+        app[ENGINE] = engine
+        add_ussd_routes(
+            app, ussd, config.ussd.gateway_networks(), catalogue, config.platform.language
+        )
+        app.router.add_get("/metrics", metrics.handler)
+        app.router.add_get("/healthz", _healthz)
+        http = await listen(app, config.platform.host, config.platform.http_port)
+    except BaseException:
+        for closer in reversed(closers):
+            await closer()
+        raise
+    closers.append(http.runner.cleanup)
+    log.info("platform HTTP listening on %s", http.url)
+    return RunningPlatform(config, engine, operations, http, closers)

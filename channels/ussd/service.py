@@ -1,0 +1,182 @@
+"""The USSD channel's logic between the codec and the engine: one gateway request in, one
+page out.
+
+A request either starts a session (the caller must be an agent; the subscriber menu comes
+later), continues it with the inputs `text` adds, or repeats the last one (a gateway retry:
+the stored reply is answered again and nothing runs twice). Operations the engine asks for
+run through the ledger's service with an idempotency key of session and input count, so a
+retry racing the original cannot post twice either. PINs are turned into proofs before a
+state is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Final
+
+from channels.ussd.protocol import UssdProtocolError, UssdRequest, new_inputs, split_inputs
+from channels.ussd.store import StoredSession, UssdSessionStore
+from dialogs.catalogue import Catalogue
+from dialogs.engine import Engine, SessionState, Step
+from dialogs.events import End, Message, RunOperation
+from dialogs.inputs import parse_msisdn
+from dialogs.render.ussd import UssdPage, render_ussd
+from ledger.money import Msisdn
+from ledger.operations import OperationRequest, OperationService
+
+log = logging.getLogger(__name__)
+
+AGENT_FLOW: Final = "agent_main"
+CHANNEL: Final = "ussd"
+operations_per_request_max: Final = 4  # an input leads to at most this many operations
+
+
+class UssdService:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        catalogue: Catalogue,
+        operations: OperationService,
+        store: UssdSessionStore,
+        service_code: str,
+        session_timeout_ms: int,
+        default_language: str,
+        digest_key: bytes,
+        clock_ms: Callable[[], int],
+    ) -> None:
+        self._engine = engine
+        self._catalogue = catalogue
+        self._operations = operations
+        self._store = store
+        self._service_code = service_code
+        self._session_timeout_ms = session_timeout_ms
+        self._default_language = default_language
+        self._digest_key = digest_key
+        self._clock_ms = clock_ms
+
+    def _digest(self, request: UssdRequest) -> str:
+        message = f"{request.session_id}\0{request.text}".encode()
+        return hmac.new(self._digest_key, message, hashlib.sha256).hexdigest()
+
+    def _page(self, language: str, key: str) -> UssdPage:
+        return UssdPage(self._catalogue.text(language, Message(key)), end=True)
+
+    async def handle(self, request: UssdRequest) -> UssdPage:
+        if request.service_code != self._service_code:
+            raise UssdProtocolError(f"unknown serviceCode {request.service_code!r}")
+        msisdn = parse_msisdn(request.phone_number)
+        if msisdn is None:
+            raise UssdProtocolError(f"phoneNumber {request.phone_number!r} is not a number")
+        stored = await self._store.load(request.session_id)
+        if stored is None:
+            return await self._start(request, Msisdn(msisdn))
+        if stored.msisdn != msisdn:
+            raise UssdProtocolError("sessionId belongs to another phoneNumber")
+        digest = self._digest(request)
+        if digest == stored.last_digest:
+            log.info("ussd session %s: gateway retry, answering the stored page", stored.session_id)
+            return UssdPage(stored.last_reply, end=stored.ended)
+        language = stored.state.language
+        if stored.ended:
+            return self._page(language, "common.session_expired")
+        now_ms = self._clock_ms()
+        if now_ms - stored.updated_ms > self._session_timeout_ms:
+            page = self._page(language, "common.session_expired")
+            await self._save(stored, stored.state, stored.consumed, digest, page, new=False)
+            return page
+        inputs = new_inputs(request.text, stored.consumed)
+        step = await self._feed(request, Msisdn(msisdn), stored.state, inputs)
+        consumed = max(len(split_inputs(request.text)), stored.consumed + 1)
+        page = render_ussd(step.event, self._catalogue, step.state.language)
+        await self._save(stored, step.state, consumed, digest, page, new=False)
+        return page
+
+    async def _start(self, request: UssdRequest, msisdn: Msisdn) -> UssdPage:
+        agent = await self._operations.find_agent(msisdn)
+        if agent is None:
+            log.info("ussd session %s: %s is not an agent", request.session_id, msisdn)
+            return self._page(self._default_language, "common.not_an_agent")
+        step = self._engine.start(AGENT_FLOW, agent.language)
+        inputs = split_inputs(request.text)  # a shortcut like *123*1# arrives as text "1"
+        step = await self._feed(request, msisdn, step.state, inputs, first=step)
+        page = render_ussd(step.event, self._catalogue, step.state.language)
+        session = StoredSession(
+            session_id=request.session_id,
+            msisdn=msisdn,
+            state=step.state,
+            consumed=len(inputs),
+            last_digest="",
+            last_reply="",
+            ended=False,
+            updated_ms=0,
+        )
+        await self._save(session, step.state, len(inputs), self._digest(request), page, new=True)
+        return page
+
+    async def _feed(
+        self,
+        request: UssdRequest,
+        actor: Msisdn,
+        state: SessionState,
+        inputs: list[str],
+        first: Step | None = None,
+    ) -> Step:
+        step = first
+        for value in inputs:
+            if state.status != "input":
+                break
+            step = await self._run_operations(request, actor, self._engine.feed(state, value))
+            state = step.state
+        assert step is not None, "a continued session always brings at least one input"
+        return step
+
+    async def _run_operations(self, request: UssdRequest, actor: Msisdn, step: Step) -> Step:
+        for _ in range(operations_per_request_max):
+            if not isinstance(step.event, RunOperation):
+                return self._protect(actor, step)
+            operation = OperationRequest(
+                name=step.event.name,
+                actor=actor,
+                params=step.event.params,
+                key=f"{CHANNEL}:{request.session_id}:{step.state.inputs}:{step.event.name}",
+                channel=CHANNEL,
+            )
+            outcome = await self._operations.execute(operation)
+            log.info("ussd session %s: %s -> %s", request.session_id, operation.name, outcome.code)
+            step = self._engine.resume(step.state, outcome.code, outcome.values)
+        return Step(step.state, End(Message("common.service_unavailable")))
+
+    def _protect(self, actor: Msisdn, step: Step) -> Step:
+        secret = self._engine.flow(step.state.flow).secret_slots() & set(step.state.slots)
+        if not secret:
+            return step
+        slots = dict(step.state.slots)
+        for name in secret:
+            slots[name] = self._operations.protect_pin(actor, str(slots[name]))
+        return Step(replace(step.state, slots=slots), step.event)
+
+    async def _save(
+        self,
+        stored: StoredSession,
+        state: SessionState,
+        consumed: int,
+        digest: str,
+        page: UssdPage,
+        *,
+        new: bool,
+    ) -> None:
+        session = replace(
+            stored,
+            state=state,
+            consumed=consumed,
+            last_digest=digest,
+            last_reply=page.text,
+            ended=page.end,
+            updated_ms=self._clock_ms(),
+        )
+        await self._store.save(session, self._service_code, new=new)

@@ -1,0 +1,1 @@
+"""Declarative dialog flows, their pure engine, message catalogues and renderers (no I/O)."""

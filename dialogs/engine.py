@@ -1,0 +1,184 @@
+"""The side-effect-free dialog engine: (session state, input) -> (new state, one event).
+
+`start` enters a flow, `feed` consumes one input while the session awaits input, `resume`
+takes an operation's outcome while it awaits one. States are frozen and JSON-serialisable
+(`to_dict`/`from_dict`) so a channel can keep them in its own table between requests.
+Nothing here reads a clock, a socket or a database; every limit is a named constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Literal
+
+from dialogs.events import Ask, End, Event, Message, RunOperation, Value
+from dialogs.flow import (
+    OUTCOME_MESSAGE,
+    ConfirmNode,
+    EndNode,
+    Flow,
+    InputNode,
+    MenuNode,
+    OperationNode,
+)
+from dialogs.inputs import parse_amount_fen, parse_msisdn, parse_pin
+
+attempts_per_input_max: Final = 3  # invalid entries at one node before the session ends
+inputs_per_session_max: Final = 60  # a session that goes on longer is ended
+
+Status = Literal["input", "outcome", "ended"]
+CONFIRM_CHOICES: Final = (Message("common.confirm.yes"), Message("common.confirm.no"))
+
+
+class EngineError(Exception):
+    """A channel called the engine out of turn (a programmer error on the channel's side)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    flow: str
+    node: str
+    language: str
+    status: Status = "input"
+    slots: Mapping[str, Value] = field(default_factory=dict)
+    outcome: str | None = None
+    outcome_values: Mapping[str, Value] = field(default_factory=dict)
+    attempts: int = 0
+    inputs: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "node": self.node,
+            "language": self.language,
+            "status": self.status,
+            "slots": dict(self.slots),
+            "outcome": self.outcome,
+            "outcome_values": dict(self.outcome_values),
+            "attempts": self.attempts,
+            "inputs": self.inputs,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionState:
+        return cls(
+            flow=data["flow"],
+            node=data["node"],
+            language=data["language"],
+            status=data["status"],
+            slots=dict(data["slots"]),
+            outcome=data["outcome"],
+            outcome_values=dict(data["outcome_values"]),
+            attempts=data["attempts"],
+            inputs=data["inputs"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    state: SessionState
+    event: Event
+
+
+_PARSERS: Final[Mapping[str, Callable[[str], Value | None]]] = {
+    "msisdn": parse_msisdn,
+    "amount": parse_amount_fen,
+    "pin": parse_pin,
+}
+
+
+class Engine:
+    def __init__(self, flows: Mapping[str, Flow]) -> None:
+        self._flows = flows
+
+    def flow(self, flow_id: str) -> Flow:
+        return self._flows[flow_id]
+
+    def start(self, flow_id: str, language: str) -> Step:
+        flow = self._flows[flow_id]
+        state = SessionState(flow=flow.id, node=flow.start, language=language)
+        return self._enter(flow, state, flow.start)
+
+    def feed(self, state: SessionState, text: str) -> Step:
+        if state.status != "input":
+            raise EngineError(f"session at {state.node!r} is not waiting for input")
+        flow = self._flows[state.flow]
+        state = replace(state, inputs=state.inputs + 1)
+        if state.inputs > inputs_per_session_max:
+            return _end(state, Message("common.too_many_attempts"))
+        node = flow.node(state.node)
+        match node:
+            case MenuNode():
+                index = _choice(text, len(node.options))
+                if index is not None:
+                    return self._enter(flow, state, node.options[index].next)
+                return self._invalid(flow, state, "input.invalid.choice")
+            case ConfirmNode():
+                index = _choice(text, 2)
+                if index is not None:
+                    return self._enter(flow, state, node.yes if index == 0 else node.no)
+                return self._invalid(flow, state, "input.invalid.choice")
+            case InputNode():
+                value = _PARSERS[node.kind](text)
+                if value is None:
+                    return self._invalid(flow, state, f"input.invalid.{node.kind}")
+                slots = {**state.slots, node.slot: value}
+                return self._enter(flow, replace(state, slots=slots), node.next)
+            case _:
+                raise EngineError(f"node {node.id!r} takes no input")
+
+    def resume(self, state: SessionState, outcome: str, values: Mapping[str, Value]) -> Step:
+        if state.status != "outcome":
+            raise EngineError(f"session at {state.node!r} is not waiting for an outcome")
+        flow = self._flows[state.flow]
+        node = flow.node(state.node)
+        assert isinstance(node, OperationNode)
+        target = node.outcomes.get(outcome, node.otherwise)
+        state = replace(state, outcome=outcome, outcome_values=dict(values))
+        return self._enter(flow, state, target)
+
+    def _invalid(self, flow: Flow, state: SessionState, notice: str) -> Step:
+        attempts = state.attempts + 1
+        if attempts >= attempts_per_input_max:
+            return _end(state, Message("common.too_many_attempts"))
+        step = self._enter(flow, replace(state, attempts=attempts), state.node)
+        assert isinstance(step.event, Ask)
+        return Step(step.state, replace(step.event, notice=Message(notice)))
+
+    def _enter(self, flow: Flow, state: SessionState, node_id: str) -> Step:
+        attempts = state.attempts if node_id == state.node else 0
+        state = replace(state, node=node_id, attempts=attempts)
+        node = flow.node(node_id)
+        params = {**state.slots, **state.outcome_values}
+        match node:
+            case MenuNode():
+                choices = tuple(Message(option.label) for option in node.options)
+                return Step(replace(state, status="input"), Ask(Message(node.prompt), choices))
+            case InputNode():
+                ask = Ask(Message(node.prompt, params), kind=node.kind)
+                return Step(replace(state, status="input"), ask)
+            case ConfirmNode():
+                ask = Ask(Message(node.prompt, params), CONFIRM_CHOICES)
+                return Step(replace(state, status="input"), ask)
+            case OperationNode():
+                arguments = {name: state.slots[name] for name in node.params}
+                run = RunOperation(node.operation, arguments)
+                return Step(replace(state, status="outcome"), run)
+            case EndNode():
+                key = node.message
+                if key == OUTCOME_MESSAGE:
+                    key = f"outcome.{state.outcome}"
+                return _end(state, Message(key, params))
+
+
+def _end(state: SessionState, message: Message) -> Step:
+    # Slots may hold PIN proofs: an ended session keeps none of them.
+    return Step(replace(state, status="ended", slots={}), End(message))
+
+
+def _choice(text: str, count: int) -> int | None:
+    text = text.strip()
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= count:
+        return int(text) - 1
+    return None

@@ -1,0 +1,255 @@
+"""Flow definitions: the YAML schema, loaded into frozen dataclasses and checked whole.
+
+One flow describes a journey once; every channel renders it. Node types:
+`menu` (numbered options), `input` (a typed value into a slot), `confirm` (1 yes / 2 no),
+`operation` (ask the ledger by name; branch on the outcome code) and `end`.
+A flow that names a missing node, slot, kind or message fails to load with the file and
+node in the message: a broken flow never reaches a handset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+FLOWS_DIR: Final = Path(__file__).parent / "flows"
+INPUT_KINDS: Final = frozenset({"msisdn", "amount", "pin"})
+OUTCOME_MESSAGE: Final = "outcome"  # an end node with this message shows `outcome.<code>`
+
+nodes_per_flow_max: Final = 200
+options_per_menu_max: Final = 9
+
+
+class FlowError(Exception):
+    """A flow definition is broken; the message names the file and the node."""
+
+
+@dataclass(frozen=True, slots=True)
+class MenuOption:
+    label: str
+    next: str
+
+
+@dataclass(frozen=True, slots=True)
+class MenuNode:
+    id: str
+    prompt: str
+    options: tuple[MenuOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InputNode:
+    id: str
+    prompt: str
+    kind: str
+    slot: str
+    next: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmNode:
+    id: str
+    prompt: str
+    yes: str
+    no: str
+
+
+@dataclass(frozen=True, slots=True)
+class OperationNode:
+    id: str
+    operation: str
+    params: tuple[str, ...]
+    outcomes: Mapping[str, str]
+    otherwise: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndNode:
+    id: str
+    message: str
+
+
+Node = MenuNode | InputNode | ConfirmNode | OperationNode | EndNode
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    id: str
+    start: str
+    nodes: Mapping[str, Node]
+
+    def node(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+    def slot_kind(self, slot: str) -> str | None:
+        for node in self.nodes.values():
+            if isinstance(node, InputNode) and node.slot == slot:
+                return node.kind
+        return None
+
+    def secret_slots(self) -> frozenset[str]:
+        """Slots holding PINs: channels never store or log them as typed."""
+        return frozenset(
+            n.slot for n in self.nodes.values() if isinstance(n, InputNode) and n.kind == "pin"
+        )
+
+    def message_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for node in self.nodes.values():
+            match node:
+                case MenuNode():
+                    keys.add(node.prompt)
+                    keys.update(option.label for option in node.options)
+                case InputNode() | ConfirmNode():
+                    keys.add(node.prompt)
+                case EndNode() if node.message != OUTCOME_MESSAGE:
+                    keys.add(node.message)
+        return keys
+
+    def operation_names(self) -> set[str]:
+        return {n.operation for n in self.nodes.values() if isinstance(n, OperationNode)}
+
+
+def _str(raw: Mapping[str, Any], field: str, where: str) -> str:
+    value = raw.get(field)
+    if not isinstance(value, str) or not value:
+        raise FlowError(f"{where}: `{field}` must be a non-empty string, got {value!r}")
+    return value
+
+
+def _node(node_id: str, raw: Any, where: str) -> Node:
+    if not isinstance(raw, Mapping):
+        raise FlowError(f"{where}: a node is a mapping, got {type(raw).__name__}")
+    kind = raw.get("type")
+    if kind == "menu":
+        options = raw.get("options")
+        if not isinstance(options, list) or not 0 < len(options) <= options_per_menu_max:
+            raise FlowError(f"{where}: `options` must list 1..{options_per_menu_max} options")
+        return MenuNode(
+            node_id,
+            _str(raw, "prompt", where),
+            tuple(
+                MenuOption(_str(o, "label", where), _str(o, "next", where))
+                if isinstance(o, Mapping)
+                else _bad_option(o, where)
+                for o in options
+            ),
+        )
+    if kind == "input":
+        input_kind = _str(raw, "kind", where)
+        if input_kind not in INPUT_KINDS:
+            raise FlowError(f"{where}: kind {input_kind!r} is not one of {sorted(INPUT_KINDS)}")
+        return InputNode(
+            node_id,
+            _str(raw, "prompt", where),
+            input_kind,
+            _str(raw, "slot", where),
+            _str(raw, "next", where),
+        )
+    if kind == "confirm":
+        return ConfirmNode(
+            node_id, _str(raw, "prompt", where), _str(raw, "yes", where), _str(raw, "no", where)
+        )
+    if kind == "operation":
+        params = raw.get("params", [])
+        outcomes = raw.get("outcomes", {})
+        if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+            raise FlowError(f"{where}: `params` must be a list of slot names")
+        if not isinstance(outcomes, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in outcomes.items()
+        ):
+            raise FlowError(f"{where}: `outcomes` must map outcome codes to node ids")
+        return OperationNode(
+            node_id,
+            _str(raw, "operation", where),
+            tuple(params),
+            dict(outcomes),
+            _str(raw, "otherwise", where),
+        )
+    if kind == "end":
+        return EndNode(node_id, _str(raw, "message", where))
+    raise FlowError(f"{where}: unknown node type {kind!r}")
+
+
+def _bad_option(option: Any, where: str) -> MenuOption:
+    raise FlowError(f"{where}: a menu option is a mapping with label and next, got {option!r}")
+
+
+def _targets(node: Node) -> list[str]:
+    match node:
+        case MenuNode():
+            return [option.next for option in node.options]
+        case InputNode():
+            return [node.next]
+        case ConfirmNode():
+            return [node.yes, node.no]
+        case OperationNode():
+            return [*node.outcomes.values(), node.otherwise]
+        case EndNode():
+            return []
+
+
+def _check_graph(flow: Flow, source: str) -> None:
+    for node in flow.nodes.values():
+        for target in _targets(node):
+            if target not in flow.nodes:
+                raise FlowError(f"{source}: node {node.id!r} leads to missing node {target!r}")
+        if isinstance(node, OperationNode):
+            for slot in node.params:
+                if flow.slot_kind(slot) is None:
+                    raise FlowError(
+                        f"{source}: node {node.id!r} passes slot {slot!r} that no input fills"
+                    )
+    seen, todo = {flow.start}, [flow.start]
+    while todo:
+        for target in _targets(flow.nodes[todo.pop()]):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    unreachable = sorted(set(flow.nodes) - seen)
+    if unreachable:
+        raise FlowError(f"{source}: nodes never reached from {flow.start!r}: {unreachable}")
+
+
+def parse_flow(document: Any, source: str) -> Flow:
+    if not isinstance(document, Mapping):
+        raise FlowError(f"{source}: a flow is a mapping with id, start and nodes")
+    flow_id = _str(document, "id", source)
+    start = _str(document, "start", source)
+    raw_nodes = document.get("nodes")
+    if not isinstance(raw_nodes, Mapping) or not raw_nodes:
+        raise FlowError(f"{source}: `nodes` must be a non-empty mapping")
+    if len(raw_nodes) > nodes_per_flow_max:
+        raise FlowError(f"{source}: {len(raw_nodes)} nodes, at most {nodes_per_flow_max}")
+    nodes = {
+        str(node_id): _node(str(node_id), raw, f"{source}: node {node_id!r}")
+        for node_id, raw in raw_nodes.items()
+    }
+    if start not in nodes:
+        raise FlowError(f"{source}: start node {start!r} is not defined")
+    flow = Flow(flow_id, start, nodes)
+    _check_graph(flow, source)
+    return flow
+
+
+def load_flow(path: Path) -> Flow:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise FlowError(f"{path}: {exc}") from exc
+    return parse_flow(document, str(path))
+
+
+def load_flows(paths: Iterable[Path] | None = None) -> dict[str, Flow]:
+    """Every flow by id (the packaged ones by default); duplicate ids are an error."""
+    flows: dict[str, Flow] = {}
+    for path in sorted(paths if paths is not None else FLOWS_DIR.glob("*.yaml")):
+        flow = load_flow(path)
+        if flow.id in flows:
+            raise FlowError(f"{path}: flow id {flow.id!r} is defined twice")
+        flows[flow.id] = flow
+    return flows

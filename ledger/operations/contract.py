@@ -1,0 +1,61 @@
+"""The service interface channels call: an operation named by the dialog, and its outcome.
+
+Dialogs describe operations by name and parameters; channels hand those to
+`OperationService.execute`; the outcome's `code` picks the dialog's next node and its
+`values` fill the message. Amount values end in `_fen`, numbers in `msisdn`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from ledger.money import Msisdn
+
+Value = str | int
+
+OK: Final = "ok"
+PENDING: Final = "pending"  # outcome unknown at BOSS; the resolver finishes it
+
+# Every code an operation may answer; dialogs and catalogues are checked against this list.
+OUTCOME_CODES: Final = frozenset(
+    {
+        OK,
+        PENDING,
+        "bad_request",
+        "unknown_agent",
+        "agent_inactive",
+        "wrong_pin",
+        "amount_below_min",
+        "amount_above_max",
+        "insufficient_funds",
+        "unknown_subscriber",
+        "not_prepaid",
+        "subscriber_inactive",
+        "rejected",
+        "conflict",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRequest:
+    name: str
+    actor: Msisdn
+    params: Mapping[str, Value]
+    key: str  # idempotency key chosen by the channel (same key, same request → same result)
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class OperationOutcome:
+    code: str
+    values: Mapping[str, Value] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        assert self.code in OUTCOME_CODES, self.code
+
+    @property
+    def ok(self) -> bool:
+        return self.code == OK

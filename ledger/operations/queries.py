@@ -1,0 +1,22 @@
+"""Read-only operations: what an agent may ask about its own accounts."""
+
+from __future__ import annotations
+
+from ledger import core
+from ledger.operations.context import OperationContext, authenticate, param_str
+from ledger.operations.contract import OK, OperationOutcome, OperationRequest
+
+
+async def balance(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
+    credential = param_str(request.params, "pin")
+    if credential is None:
+        return OperationOutcome("bad_request")
+    async with ctx.engine.connect() as conn:
+        agent = await authenticate(conn, ctx, request.actor, credential)
+        if isinstance(agent, OperationOutcome):
+            return agent
+        deposit = await core.get_account(conn, agent.deposit_account_id)
+        commission = await core.get_account(conn, agent.commission_account_id)
+    return OperationOutcome(
+        OK, {"balance_fen": deposit.available, "commission_fen": commission.available}
+    )

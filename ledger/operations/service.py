@@ -1,0 +1,77 @@
+"""The one entry point channels call: `OperationService.execute(request) -> outcome`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ledger.agents import PIN_PROOF_PREFIX, Agent, find_agent, pin_proof
+from ledger.gateways.boss import BossGateway
+from ledger.money import Msisdn
+from ledger.operations.context import Clock, Limits, OperationContext, utc_now
+from ledger.operations.contract import OperationOutcome, OperationRequest
+from ledger.operations.queries import balance
+from ledger.operations.topup import topup
+from ledger.platform_accounts import ensure_platform_accounts
+
+log = logging.getLogger(__name__)
+
+Observer = Callable[[OperationRequest, OperationOutcome], None]
+Handler = Callable[[OperationContext, OperationRequest], Awaitable[OperationOutcome]]
+
+_HANDLERS: Final[Mapping[str, Handler]] = {"topup": topup, "balance": balance}
+OPERATION_NAMES: Final = frozenset(_HANDLERS)
+
+__all__ = ["OPERATION_NAMES", "Limits", "OperationService"]
+
+
+class OperationService:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        boss: BossGateway,
+        pin_key: bytes,
+        limits: Limits,
+        clock: Clock = utc_now,
+        observer: Observer | None = None,
+    ) -> None:
+        self._engine = engine
+        self._boss = boss
+        self._pin_key = pin_key
+        self._limits = limits
+        self._clock = clock
+        self._observer = observer
+        self._context: OperationContext | None = None
+
+    async def start(self) -> None:
+        """Find (or open) the platform accounts every operation touches."""
+        async with self._engine.begin() as conn:
+            platform = await ensure_platform_accounts(conn, self._clock())
+        self._context = OperationContext(
+            self._engine, self._boss, self._pin_key, self._limits, platform, self._clock
+        )
+
+    async def find_agent(self, msisdn: Msisdn) -> Agent | None:
+        async with self._engine.connect() as conn:
+            return await find_agent(conn, msisdn)
+
+    def protect_pin(self, actor: Msisdn, credential: str) -> str:
+        """A PIN as typed becomes a proof a channel may keep between dialog steps."""
+        if credential.startswith(PIN_PROOF_PREFIX):
+            return credential
+        return pin_proof(self._pin_key, actor, credential)
+
+    async def execute(self, request: OperationRequest) -> OperationOutcome:
+        if self._context is None:
+            raise RuntimeError("OperationService.start() was not called")
+        handler = _HANDLERS.get(request.name)
+        if handler is None:
+            log.error("unknown operation %r asked by channel %s", request.name, request.channel)
+            return OperationOutcome("bad_request")
+        outcome = await handler(self._context, request)
+        if self._observer is not None:
+            self._observer(request, outcome)
+        return outcome

@@ -1,0 +1,226 @@
+"""Top-up of a prepaid subscriber by an agent, following the top-up protocol:
+
+1. validate (PIN, status, limits), then durably commit the reservation (a pending transfer
+   from the agent's deposit to BOSS clearing) and the outcome record with the platform
+   reference — before anything leaves the platform;
+2. call BOSS with that reference;
+3. applied → post; definite failure → void; unknown → the reservation stays (`unknown`)
+   for the resolver, which asks BOSS by the same reference. Never a second reference.
+
+The channel's idempotency key guards the whole operation: a replay with the same content
+answers the recorded outcome and sends nothing; different content answers `conflict`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger import core, errors
+from ledger.agents import Agent
+from ledger.gateways.boss import BossApplied, BossFailed, BossResult
+from ledger.money import Fen, Msisdn, TransferId, msisdn
+from ledger.operations.context import (
+    OperationContext,
+    authenticate,
+    param_fen,
+    param_str,
+)
+from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
+from ledger.schema import operations
+
+log = logging.getLogger(__name__)
+
+# BOSS reasons that mean something to the person selling; the rest answer `rejected`.
+_BOSS_REASONS = frozenset({"unknown_subscriber", "not_prepaid", "subscriber_inactive"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Reserved:
+    ref: str
+    pending_id: TransferId
+    agent: Agent
+    target: Msisdn
+    amount: Fen
+
+
+def new_reference(now: datetime) -> str:
+    """A platform reference: sortable by time, unguessable, 24 characters."""
+    return f"AC{now:%y%m%d%H%M%S}{secrets.token_hex(5).upper()}"
+
+
+def _content_hash(kind: str, actor: Msisdn, target: Msisdn, amount: int) -> str:
+    content = json.dumps([kind, actor, target, amount]).encode()
+    return hashlib.sha256(content).hexdigest()
+
+
+async def topup(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
+    target_text = param_str(request.params, "msisdn")
+    amount = param_fen(request.params, "amount_fen")
+    credential = param_str(request.params, "pin")
+    if target_text is None or amount is None or credential is None:
+        return OperationOutcome("bad_request")
+    try:
+        target = msisdn(target_text)
+    except ValueError:
+        return OperationOutcome("bad_request")
+    if amount <= 0:
+        return OperationOutcome("bad_request")
+    content_hash = _content_hash("topup", request.actor, target, amount)
+    reserved = await _reserve(ctx, request, target, Fen(amount), credential, content_hash)
+    if isinstance(reserved, OperationOutcome):
+        return reserved
+    result = await ctx.boss.recharge(reserved.ref, target, reserved.amount)
+    return await _settle(ctx, reserved, result)
+
+
+async def _reserve(
+    ctx: OperationContext,
+    request: OperationRequest,
+    target: Msisdn,
+    amount: Fen,
+    credential: str,
+    content_hash: str,
+) -> _Reserved | OperationOutcome:
+    try:
+        return await _reserve_once(ctx, request, target, amount, credential, content_hash)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer what it recorded.
+        async with ctx.engine.connect() as conn:
+            existing = await _find(conn, request.key)
+        if existing is None:
+            raise
+        return _replay(existing, content_hash)
+
+
+async def _reserve_once(
+    ctx: OperationContext,
+    request: OperationRequest,
+    target: Msisdn,
+    amount: Fen,
+    credential: str,
+    content_hash: str,
+) -> _Reserved | OperationOutcome:
+    now = ctx.clock()
+    async with ctx.engine.begin() as conn:
+        existing = await _find(conn, request.key)
+        if existing is not None:
+            return _replay(existing, content_hash)
+        agent = await authenticate(conn, ctx, request.actor, credential)
+        if isinstance(agent, OperationOutcome):
+            return agent
+        limits = {"min_fen": ctx.limits.topup_min_fen, "max_fen": ctx.limits.topup_max_fen}
+        if amount < ctx.limits.topup_min_fen:
+            return OperationOutcome("amount_below_min", limits)
+        if amount > ctx.limits.topup_max_fen:
+            return OperationOutcome("amount_above_max", limits)
+        ref = new_reference(now)
+        try:
+            pending = await core.transfer(
+                conn,
+                key=f"{ref}:reserve",
+                debit_account_id=agent.deposit_account_id,
+                credit_account_id=ctx.platform.boss_clearing,
+                amount=amount,
+                now=now,
+                pending=True,
+                reference=ref,
+                meta={"op": "topup", "channel": request.channel, "msisdn": target},
+            )
+        except errors.InsufficientFunds as exc:
+            return OperationOutcome(
+                "insufficient_funds", {"available_fen": exc.available, "amount_fen": amount}
+            )
+        await conn.execute(
+            insert(operations).values(
+                ref=ref,
+                key=request.key,
+                request_hash=content_hash,
+                kind="topup",
+                channel=request.channel,
+                agent_id=agent.id,
+                msisdn=target,
+                amount=amount,
+                state="reserved",
+                reason=None,
+                pending_transfer_id=pending.id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    log.info("topup %s reserved: agent=%s msisdn=%s amount=%d", ref, agent.msisdn, target, amount)
+    return _Reserved(ref, pending.id, agent, target, amount)
+
+
+async def _settle(
+    ctx: OperationContext, reserved: _Reserved, result: BossResult
+) -> OperationOutcome:
+    now = ctx.clock()
+    ref = reserved.ref
+    async with ctx.engine.begin() as conn:
+        try:
+            if isinstance(result, BossApplied):
+                await core.post_pending(
+                    conn, key=f"{ref}:post", pending_id=reserved.pending_id, now=now
+                )
+                state, reason = "posted", None
+            elif isinstance(result, BossFailed):
+                await core.void_pending(
+                    conn, key=f"{ref}:void", pending_id=reserved.pending_id, now=now
+                )
+                state, reason = "failed", result.reason
+            else:
+                state, reason = "unknown", result.detail
+        except errors.AlreadyResolved:
+            row = await _find_ref(conn, ref)
+            assert row is not None
+            return _outcome(row.state, row.reason, _values(row))
+        await conn.execute(
+            update(operations)
+            .where(operations.c.ref == ref)
+            .values(state=state, reason=reason, updated_at=now)
+        )
+        deposit = await core.get_account(conn, reserved.agent.deposit_account_id)
+    log.info("topup %s %s%s", ref, state, f" ({reason})" if reason else "")
+    values: dict[str, Value] = {
+        "ref": ref,
+        "msisdn": reserved.target,
+        "amount_fen": reserved.amount,
+        "balance_fen": deposit.available,
+    }
+    return _outcome(state, reason, values)
+
+
+def _outcome(state: str, reason: str | None, values: dict[str, Value]) -> OperationOutcome:
+    if state == "posted":
+        return OperationOutcome(OK, values)
+    if state == "failed":
+        code = reason if reason in _BOSS_REASONS else "rejected"
+        return OperationOutcome(code, values)
+    return OperationOutcome(PENDING, values)
+
+
+def _values(row: Row[object]) -> dict[str, Value]:
+    return {"ref": row.ref, "msisdn": row.msisdn, "amount_fen": row.amount}
+
+
+def _replay(row: Row[object], content_hash: str) -> OperationOutcome:
+    if row.request_hash != content_hash:
+        return OperationOutcome("conflict", {"ref": row.ref})
+    return _outcome(row.state, row.reason, _values(row))
+
+
+async def _find(conn: AsyncConnection, key: str) -> Row[object] | None:
+    return (await conn.execute(select(operations).where(operations.c.key == key))).first()
+
+
+async def _find_ref(conn: AsyncConnection, ref: str) -> Row[object] | None:
+    return (await conn.execute(select(operations).where(operations.c.ref == ref))).first()

@@ -1,0 +1,138 @@
+"""Tables of the ledger: accounts, immutable transfers, agents and operation outcomes.
+
+One SQLAlchemy MetaData for the ledger; the composition root's Alembic history creates it
+together with the channels' tables. Counters are BIGINT fen; the four balance counters of an
+account follow TigerBeetle (debits/credits, pending/posted).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite only aliases rowid for INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("debits_pending", BigInteger, nullable=False),
+    Column("debits_posted", BigInteger, nullable=False),
+    Column("credits_pending", BigInteger, nullable=False),
+    Column("credits_posted", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(
+        "debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0"
+        " AND credits_posted >= 0",
+        name="counters_non_negative",
+    ),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(128), nullable=False, unique=True),
+    Column("kind", String(8), nullable=False),
+    Column("debit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("credit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    # A post or void names the pending transfer it resolves; unique, so it resolves once.
+    Column("pending_id", Id, ForeignKey("transfers.id"), nullable=True, unique=True),
+    Column("reference", String(64), nullable=True, index=True),
+    Column("meta", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("kind IN ('single', 'pending', 'post', 'void')", name="kind_known"),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("msisdn", String(15), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("parent_id", Id, ForeignKey("agents.id"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("pin_hash", String(80), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("deposit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("commission_account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("level IN (1, 2, 3)", name="level_known"),
+)
+
+operations = Table(
+    "operations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("ref", String(32), nullable=False, unique=True),
+    Column("key", String(128), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("agent_id", Id, ForeignKey("agents.id"), nullable=True),
+    Column("msisdn", String(15), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("reason", String(64), nullable=True),
+    Column("pending_transfer_id", Id, ForeignKey("transfers.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("state IN ('reserved', 'posted', 'failed', 'unknown')", name="state_known"),
+)

@@ -1,0 +1,132 @@
+"""The engine as data-driven golden cases (goflow style): a flow, a script of inputs and
+outcomes, and the events expected after each, with nothing else running."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dialogs.engine import Engine, EngineError, SessionState, attempts_per_input_max
+from dialogs.events import Ask, End, Message, RunOperation
+from dialogs.flow import load_flows
+
+ENGINE = Engine(load_flows())
+
+# Each step: ("in", text) or ("outcome", code, values); then the expected event summary.
+CASES: list[dict[str, Any]] = [
+    {
+        "description": "a top-up walks number, amount, PIN, confirm, then runs the operation",
+        "steps": [
+            (("in", "1"), ("ask", "topup.ask_msisdn")),
+            (("in", "139 0000 0001"), ("ask", "topup.ask_amount")),
+            (("in", "50"), ("ask", "common.ask_pin")),
+            (("in", "333333"), ("ask", "topup.confirm")),
+            (
+                ("in", "1"),
+                ("run", "topup", {"msisdn": "8613900000001", "amount_fen": 5000, "pin": "333333"}),
+            ),
+            (("outcome", "ok", {"ref": "R1", "balance_fen": 45000}), ("end", "topup.done")),
+        ],
+    },
+    {
+        "description": "declining the confirmation cancels without running anything",
+        "steps": [
+            (("in", "1"), ("ask", "topup.ask_msisdn")),
+            (("in", "13900000001"), ("ask", "topup.ask_amount")),
+            (("in", "50"), ("ask", "common.ask_pin")),
+            (("in", "333333"), ("ask", "topup.confirm")),
+            (("in", "2"), ("end", "common.cancelled")),
+        ],
+    },
+    {
+        "description": "a refusal from the ledger shows the outcome's own message",
+        "steps": [
+            (("in", "2"), ("ask", "common.ask_pin")),
+            (("in", "000000"), ("run", "balance", {"pin": "000000"})),
+            (("outcome", "wrong_pin", {}), ("end", "outcome.wrong_pin")),
+        ],
+    },
+    {
+        "description": "invalid input re-asks with a notice, then gives up",
+        "steps": [
+            (("in", "abc"), ("ask", "agent.menu", "input.invalid.choice")),
+            (("in", "1"), ("ask", "topup.ask_msisdn")),
+            (("in", "12"), ("ask", "topup.ask_msisdn", "input.invalid.msisdn")),
+            (("in", "13900000001"), ("ask", "topup.ask_amount")),
+            (("in", "0"), ("ask", "topup.ask_amount", "input.invalid.amount")),
+            (("in", "5.001"), ("ask", "topup.ask_amount", "input.invalid.amount")),
+            (("in", "x"), ("end", "common.too_many_attempts")),
+        ],
+    },
+]
+
+
+def _summary(event: object) -> tuple[Any, ...]:
+    match event:
+        case Ask(prompt=prompt, notice=None):
+            return ("ask", prompt.key)
+        case Ask(prompt=prompt, notice=notice):
+            assert notice is not None
+            return ("ask", prompt.key, notice.key)
+        case RunOperation(name=name, params=params):
+            return ("run", name, dict(params))
+        case End(message=message):
+            return ("end", message.key)
+    raise AssertionError(event)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["description"] for c in CASES])
+def test_golden(case: dict[str, Any]) -> None:
+    step = ENGINE.start("agent_main", "zh-CN")
+    assert _summary(step.event) == ("ask", "agent.menu")
+    for action, expected in case["steps"]:
+        state = SessionState.from_dict(step.state.to_dict())  # survives storage
+        if action[0] == "in":
+            step = ENGINE.feed(state, action[1])
+        else:
+            step = ENGINE.resume(state, action[1], action[2])
+        assert _summary(step.event) == expected
+
+
+def test_end_message_carries_slots_and_outcome_values() -> None:
+    step = ENGINE.start("agent_main", "en")
+    for text in ("1", "13900000001", "50", "333333", "1"):
+        step = ENGINE.feed(step.state, text)
+    step = ENGINE.resume(step.state, "ok", {"ref": "R1", "balance_fen": 45000})
+    assert isinstance(step.event, End)
+    assert step.event.message == Message(
+        "topup.done",
+        {
+            "msisdn": "8613900000001",
+            "amount_fen": 5000,
+            "pin": "333333",
+            "ref": "R1",
+            "balance_fen": 45000,
+        },
+    )
+    assert step.state.slots == {}, "an ended session keeps no PIN"
+    assert step.state.language == "en"
+
+
+def test_out_of_turn_calls_are_refused() -> None:
+    step = ENGINE.start("agent_main", "zh-CN")
+    with pytest.raises(EngineError):
+        ENGINE.resume(step.state, "ok", {})
+    for text in ("2", "333333"):
+        step = ENGINE.feed(step.state, text)
+    with pytest.raises(EngineError):
+        ENGINE.feed(step.state, "1")
+
+
+def test_attempt_limit_is_the_named_constant() -> None:
+    step = ENGINE.start("agent_main", "zh-CN")
+    for _ in range(attempts_per_input_max - 1):
+        step = ENGINE.feed(step.state, "9")
+        assert isinstance(step.event, Ask)
+    step = ENGINE.feed(step.state, "9")
+    assert isinstance(step.event, End)
+
+
+def test_pin_slots_are_secret() -> None:
+    assert ENGINE.flow("agent_main").secret_slots() == {"pin"}

@@ -1,0 +1,90 @@
+"""A ledger world: a migrated database with the demo agents, the real BOSS emulator on a
+loopback port, and the operation service between them over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aircharge.demo_data import seed_demo
+from aircharge.platform import listen
+from ledger import core
+from ledger.gateways.boss_http import HttpBossGateway
+from ledger.money import Msisdn
+from ledger.operations import Limits, OperationOutcome, OperationRequest, OperationService
+from simulator.boss import BossState, create_boss_app, open_boss_state, seed_demo_subscribers
+from simulator.boss import Msisdn as BossMsisdn
+
+PIN_KEY = b"test-pin-key"
+MERCHANT = Msisdn("8613800000003")
+MERCHANT_PIN = "333333"
+BOSS_TIMEOUT_MS = 400
+
+
+@dataclass
+class World:
+    engine: AsyncEngine
+    operations: OperationService
+    boss_state: BossState
+    boss_url: str
+
+    async def topup(
+        self, key: str, msisdn: str, amount_fen: int, pin: str = MERCHANT_PIN
+    ) -> OperationOutcome:
+        request = OperationRequest(
+            name="topup",
+            actor=MERCHANT,
+            params={"msisdn": msisdn, "amount_fen": amount_fen, "pin": pin},
+            key=key,
+            channel="test",
+        )
+        return await self.operations.execute(request)
+
+    async def deposit(self, msisdn: Msisdn = MERCHANT) -> core.Account:
+        agent = await self.operations.find_agent(msisdn)
+        assert agent is not None
+        async with self.engine.connect() as conn:
+            return await core.get_account(conn, agent.deposit_account_id)
+
+    def boss_balance(self, msisdn: str) -> int:
+        subscriber = self.boss_state.subscriber(BossMsisdn(msisdn))
+        assert subscriber is not None
+        return int(subscriber.balance_fen)
+
+    async def set_faults(self, **faults: Any) -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.put(f"{self.boss_url}/boss/faults", json=faults) as response,
+        ):
+            assert response.status == 200, await response.text()
+
+
+@asynccontextmanager
+async def open_world(engine: AsyncEngine) -> AsyncIterator[World]:
+    """Demo agents in `engine`, a fresh BOSS emulator on a free port, the service between."""
+    await seed_demo(engine, PIN_KEY)
+    state = open_boss_state(None)
+    seed_demo_subscribers(state)
+    listener = await listen(create_boss_app(state), "127.0.0.1", 0)
+    gateway = HttpBossGateway(listener.url, BOSS_TIMEOUT_MS)
+    await gateway.start()
+    operations = OperationService(engine, gateway, PIN_KEY, Limits(100, 50_000))
+    await operations.start()
+    try:
+        yield World(engine, operations, state, listener.url)
+    finally:
+        await gateway.close()
+        await listener.runner.cleanup()
+        state.close()
+
+
+@pytest.fixture
+async def world(engine: AsyncEngine) -> AsyncIterator[World]:
+    async with open_world(engine) as opened:
+        yield opened
