@@ -16,6 +16,7 @@ from aircharge.demo import banner, start_demo
 from aircharge.demo_data import seed_demo
 from aircharge.logs import configure_logging
 from aircharge.platform import start_platform
+from ledger.verify import VerifyReport, verify
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -48,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     db_commands.add_parser("upgrade", parents=[common], help="apply the migrations")
     db_commands.add_parser("seed-demo", parents=[common], help="add the demo agents")
+    ledger = commands.add_parser("ledger", help="the journal")
+    ledger_commands = ledger.add_subparsers(
+        dest="ledger_command", required=True, metavar="LEDGER_COMMAND"
+    )
+    ledger_commands.add_parser(
+        "verify", parents=[common], help="recompute balances, conservation and hash chains"
+    )
     return parser
 
 
@@ -90,6 +98,17 @@ async def _db(config: Config, action: Callable[..., Awaitable[None]], *args: obj
         await engine.dispose()
 
 
+async def _verify(config: Config) -> VerifyReport:
+    def progress(stage: str, rows: int) -> None:
+        print(f"  {stage}: {rows:,} transfers checked", file=sys.stderr, flush=True)
+
+    engine = create_engine(config.database)
+    try:
+        return await verify(engine, progress)
+    finally:
+        await engine.dispose()
+
+
 def _run(args: argparse.Namespace) -> None:
     if args.command == "version":
         print(f"aircharge {__version__}")
@@ -106,6 +125,18 @@ def _run(args: argparse.Namespace) -> None:
                 " the config file or the AIRCHARGE_SECRETS_* environment variables"
             )
         asyncio.run(_serve(config))
+    elif args.command == "ledger":
+        report = asyncio.run(_verify(config))
+        print(
+            f"ledger verify: {report.transfers} transfers, {report.accounts} accounts,"
+            f" {report.chains} chains: {'OK' if report.ok else 'FAILED'}"
+        )
+        for problem in report.problems:
+            print(f"  {problem}")
+        if report.problems_total > len(report.problems):
+            print(f"  … and {report.problems_total - len(report.problems)} more")
+        if not report.ok:
+            sys.exit(EXIT_FAILURE)
     elif args.db_command == "upgrade":
         asyncio.run(_db(config, upgrade))
         print(f"database {config.database.url}: schema is current")

@@ -11,11 +11,12 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import core
 from ledger.agents import Agent, Level, create_agent
 from ledger.money import Msisdn
 from ledger.operations.context import Clock, utc_now
 from ledger.platform_accounts import ensure_platform_accounts
+from ledger.transfers import Transaction, TransferRequest
+from ledger.writer import LedgerWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +53,13 @@ DEMO_AGENTS: Final = (
 
 
 async def seed_demo(engine: AsyncEngine, pin_key: bytes, clock: Clock = utc_now) -> None:
-    """Create the demo agents and fund their deposits (idempotent)."""
+    """Create the demo agents and fund their deposits from the bank (idempotent)."""
     now = clock()
     async with engine.begin() as conn:
         platform = await ensure_platform_accounts(conn, now)
         created: dict[str, Agent] = {}
         for demo in DEMO_AGENTS:
-            agent = await create_agent(
+            created[demo.msisdn] = await create_agent(
                 conn,
                 msisdn=demo.msisdn,
                 name=demo.name,
@@ -68,13 +69,19 @@ async def seed_demo(engine: AsyncEngine, pin_key: bytes, clock: Clock = utc_now)
                 pin_key=pin_key,
                 now=now,
             )
-            created[demo.msisdn] = agent
-            await core.transfer(
-                conn,
-                key=f"seed:deposit:{demo.msisdn}",
-                debit_account_id=platform.bank_clearing,
-                credit_account_id=agent.deposit_account_id,
-                amount=demo.deposit_fen,
-                now=now,
-                meta={"op": "demo_seed"},
-            )
+    deposits = tuple(
+        TransferRequest.single(
+            f"seed:deposit:{demo.msisdn}",
+            platform.bank_clearing,
+            created[demo.msisdn].deposit_account_id,
+            demo.deposit_fen,
+            meta={"op": "demo_seed"},
+        )
+        for demo in DEMO_AGENTS
+    )
+    writer = LedgerWriter(engine, label="seed-demo", clock=clock)
+    await writer.start()
+    try:
+        (await writer.execute(Transaction(deposits))).unwrap()
+    finally:
+        await writer.close()

@@ -123,6 +123,7 @@ async def start_platform(config: Config) -> RunningPlatform:
     )
     try:
         await operations.start()
+        closers.append(operations.close)
         ussd = UssdService(
             engine=dialog_engine,
             catalogue=catalogue,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.core import AccountFlag, create_account
+from ledger.accounts import AccountFlag, create_account
 from ledger.money import AccountId, Msisdn
 from ledger.schema import agents
 

@@ -58,3 +58,31 @@ class IdempotencyConflict(LedgerError):
         super().__init__(f"key {key!r} exists with a different {field}")
         self.key = key
         self.field = field
+
+
+class PendingExpired(LedgerError):
+    """The pending transfer passed its expiry; the ledger released it."""
+
+    code = "pending_expired"
+
+
+class AccountClosed(LedgerError):
+    code = "account_closed"
+
+
+class InvalidTransfer(LedgerError):
+    """A transfer request is malformed (a programmer error on the caller's side, reported)."""
+
+    code = "invalid_transfer"
+
+
+class DuplicateRecord(LedgerError):
+    """A record written with the transaction (an operation row) already exists."""
+
+    code = "duplicate_record"
+
+
+class Overloaded(LedgerError):
+    """The writer's queue is full: push back instead of growing without bound."""
+
+    code = "overloaded"

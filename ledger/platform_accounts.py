@@ -4,7 +4,7 @@ bank_clearing mirrors money held at the bank (deposits arrive from it); boss_cle
 what the platform owes the operator's billing system for credited airtime; commission_expense
 pays agents' commissions; suspense holds what cannot be placed yet. None has a balance
 limit: they may go either way, and conservation (all balances sum to zero) is what verify
-checks.
+checks. All are hot: their balances are sharded per writer, so no writer waits on another.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.core import AccountFlag, create_account
+from ledger.accounts import AccountFlag, create_account
 from ledger.money import AccountId
 
 BANK_CLEARING = "platform:bank_clearing"
@@ -34,7 +34,7 @@ class PlatformAccounts:
 async def ensure_platform_accounts(conn: AsyncConnection, now: datetime) -> PlatformAccounts:
     """Open the platform accounts if missing (idempotent) and answer their ids."""
     ids = [
-        await create_account(conn, code, kind=code.split(":")[1], flags=AccountFlag.NONE, now=now)
+        await create_account(conn, code, kind=code.split(":")[1], flags=AccountFlag.HOT, now=now)
         for code in (BANK_CLEARING, BOSS_CLEARING, COMMISSION_EXPENSE, SUSPENSE)
     ]
     return PlatformAccounts(*ids)

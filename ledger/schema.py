@@ -1,8 +1,9 @@
-"""Tables of the ledger: accounts, immutable transfers, agents and operation outcomes.
+"""Tables of the ledger: accounts and their balances, immutable hash-chained transfers,
+writers, agents and operation outcomes.
 
 One SQLAlchemy MetaData for the ledger; the composition root's Alembic history creates it
-together with the channels' tables. Counters are BIGINT fen; the four balance counters of an
-account follow TigerBeetle (debits/credits, pending/posted).
+together with the channels' tables. Amounts are BIGINT fen; the four balance counters follow
+TigerBeetle (debits/credits, pending/posted).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 NAMING = {
@@ -68,16 +70,34 @@ accounts = Table(
     Column("kind", String(32), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("flags", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Balances live apart from the account: a limited account has one row (shard 0), locked by
+# the writer that changes it; a hot platform account has one row per writer shard, each
+# writer adding to its own, so no writer waits on another for BOSS clearing and the like.
+# An account's balance is the sum of its rows.
+account_balances = Table(
+    "account_balances",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
     Column("debits_pending", BigInteger, nullable=False),
     Column("debits_posted", BigInteger, nullable=False),
     Column("credits_pending", BigInteger, nullable=False),
     Column("credits_posted", BigInteger, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    CheckConstraint(
-        "debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0"
-        " AND credits_posted >= 0",
-        name="counters_non_negative",
-    ),
+)
+
+# One hash chain per writer (a LedgerWriter instance): its transfers carry consecutive `seq`
+# and each `hash` covers the previous one; the head is kept here too, so a deleted tail shows.
+ledger_writers = Table(
+    "ledger_writers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("label", String(128), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
 )
 
 transfers = Table(
@@ -90,13 +110,18 @@ transfers = Table(
     Column("credit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
-    # A post or void names the pending transfer it resolves; unique, so it resolves once.
-    Column("pending_id", Id, ForeignKey("transfers.id"), nullable=True, unique=True),
+    # A post, void or expiry names the pending transfer it resolves; unique: it resolves once.
+    Column("pending_key", String(128), nullable=True, unique=True),
+    Column("expires_at", UtcDateTime, nullable=True),
     Column("reference", String(64), nullable=True, index=True),
     Column("meta", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("writer_id", Id, ForeignKey("ledger_writers.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("writer_id", "seq", name="uq_transfers_writer_seq"),
     CheckConstraint("amount > 0", name="amount_positive"),
-    CheckConstraint("kind IN ('single', 'pending', 'post', 'void')", name="kind_known"),
+    CheckConstraint("kind IN ('single', 'pending', 'post', 'void', 'expire')", name="kind_known"),
 )
 
 agents = Table(
@@ -130,7 +155,7 @@ operations = Table(
     Column("amount", BigInteger, nullable=False),
     Column("state", String(16), nullable=False, index=True),
     Column("reason", String(64), nullable=True),
-    Column("pending_transfer_id", Id, ForeignKey("transfers.id"), nullable=True),
+    Column("pending_key", String(128), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),

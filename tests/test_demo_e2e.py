@@ -13,7 +13,7 @@ import pytest
 
 from aircharge.config import Config, PlatformConfig, SimulatorConfig, UssdConfig
 from aircharge.demo import DemoStack, start_demo
-from ledger import core
+from ledger.accounts import get_account
 from ledger.money import Msisdn
 
 MERCHANT = "13800000003"
@@ -96,7 +96,7 @@ async def test_merchant_tops_up_a_subscriber(demo: DemoStack, http: aiohttp.Clie
     merchant = await demo.platform.operations.find_agent(Msisdn("8613800000003"))
     assert merchant is not None
     async with demo.platform.engine.connect() as conn:
-        deposit = await core.get_account(conn, merchant.deposit_account_id)
+        deposit = await get_account(conn, merchant.deposit_account_id)
     assert (deposit.balance, deposit.debits_pending) == (45_000, 0)
 
 

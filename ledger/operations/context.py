@@ -1,4 +1,5 @@
-"""What every operation runs with: storage, BOSS, the PIN key, limits, the clock."""
+"""What every operation runs with: storage, the journal writer, BOSS, the PIN key, limits,
+the clock."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ledger.gateways.boss import BossGateway
 from ledger.money import Msisdn
 from ledger.operations.contract import OperationOutcome, Value
 from ledger.platform_accounts import PlatformAccounts
+from ledger.writer import LedgerWriter
 
 Clock = Callable[[], datetime]
 
@@ -35,6 +37,7 @@ class Limits:
 @dataclass(frozen=True, slots=True)
 class OperationContext:
     engine: AsyncEngine
+    writer: LedgerWriter
     boss: BossGateway
     pin_key: bytes
     limits: Limits

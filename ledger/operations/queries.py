@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger import core
+from ledger.accounts import get_accounts
 from ledger.operations.context import OperationContext, authenticate, param_str
 from ledger.operations.contract import OK, OperationOutcome, OperationRequest
 
@@ -15,8 +15,8 @@ async def balance(ctx: OperationContext, request: OperationRequest) -> Operation
         agent = await authenticate(conn, ctx, request.actor, credential)
         if isinstance(agent, OperationOutcome):
             return agent
-        deposit = await core.get_account(conn, agent.deposit_account_id)
-        commission = await core.get_account(conn, agent.commission_account_id)
+        found = await get_accounts(conn, [agent.deposit_account_id, agent.commission_account_id])
+        deposit, commission = found[agent.deposit_account_id], found[agent.commission_account_id]
     return OperationOutcome(
         OK, {"balance_fen": deposit.available, "commission_fen": commission.available}
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
@@ -16,6 +18,7 @@ from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.queries import balance
 from ledger.operations.topup import topup
 from ledger.platform_accounts import ensure_platform_accounts
+from ledger.writer import LedgerWriter
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +47,28 @@ class OperationService:
         self._limits = limits
         self._clock = clock
         self._observer = observer
+        self._writer = LedgerWriter(engine, label=f"{socket.gethostname()}:{os.getpid()}")
         self._context: OperationContext | None = None
 
     async def start(self) -> None:
         """Find (or open) the platform accounts every operation touches."""
         async with self._engine.begin() as conn:
             platform = await ensure_platform_accounts(conn, self._clock())
+        await self._writer.start()
         self._context = OperationContext(
-            self._engine, self._boss, self._pin_key, self._limits, platform, self._clock
+            self._engine,
+            self._writer,
+            self._boss,
+            self._pin_key,
+            self._limits,
+            platform,
+            self._clock,
         )
+
+    async def close(self) -> None:
+        """Let the writer finish what is queued."""
+        await self._writer.close()
+        self._context = None
 
     async def find_agent(self, msisdn: Msisdn) -> Agent | None:
         async with self._engine.connect() as conn:

@@ -20,14 +20,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger import core, errors
+from ledger import errors
+from ledger.accounts import get_account
 from ledger.agents import Agent
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
-from ledger.money import Fen, Msisdn, TransferId, msisdn
+from ledger.money import Fen, Msisdn, msisdn
 from ledger.operations.context import (
     OperationContext,
     authenticate,
@@ -36,6 +36,7 @@ from ledger.operations.context import (
 )
 from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
 from ledger.schema import operations
+from ledger.transfers import RecordInsert, RecordUpdate, Transaction, TransferRequest
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ _BOSS_REASONS = frozenset({"unknown_subscriber", "not_prepaid", "subscriber_inac
 @dataclass(frozen=True, slots=True)
 class _Reserved:
     ref: str
-    pending_id: TransferId
+    pending_key: str
     agent: Agent
     target: Msisdn
     amount: Fen
@@ -90,74 +91,59 @@ async def _reserve(
     credential: str,
     content_hash: str,
 ) -> _Reserved | OperationOutcome:
-    try:
-        return await _reserve_once(ctx, request, target, amount, credential, content_hash)
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer what it recorded.
-        async with ctx.engine.connect() as conn:
-            existing = await _find(conn, request.key)
-        if existing is None:
-            raise
-        return _replay(existing, content_hash)
-
-
-async def _reserve_once(
-    ctx: OperationContext,
-    request: OperationRequest,
-    target: Msisdn,
-    amount: Fen,
-    credential: str,
-    content_hash: str,
-) -> _Reserved | OperationOutcome:
     now = ctx.clock()
-    async with ctx.engine.begin() as conn:
+    async with ctx.engine.connect() as conn:
         existing = await _find(conn, request.key)
         if existing is not None:
             return _replay(existing, content_hash)
         agent = await authenticate(conn, ctx, request.actor, credential)
-        if isinstance(agent, OperationOutcome):
-            return agent
-        limits = {"min_fen": ctx.limits.topup_min_fen, "max_fen": ctx.limits.topup_max_fen}
-        if amount < ctx.limits.topup_min_fen:
-            return OperationOutcome("amount_below_min", limits)
-        if amount > ctx.limits.topup_max_fen:
-            return OperationOutcome("amount_above_max", limits)
-        ref = new_reference(now)
-        try:
-            pending = await core.transfer(
-                conn,
-                key=f"{ref}:reserve",
-                debit_account_id=agent.deposit_account_id,
-                credit_account_id=ctx.platform.boss_clearing,
-                amount=amount,
-                now=now,
-                pending=True,
-                reference=ref,
-                meta={"op": "topup", "channel": request.channel, "msisdn": target},
-            )
-        except errors.InsufficientFunds as exc:
-            return OperationOutcome(
-                "insufficient_funds", {"available_fen": exc.available, "amount_fen": amount}
-            )
-        await conn.execute(
-            insert(operations).values(
-                ref=ref,
-                key=request.key,
-                request_hash=content_hash,
-                kind="topup",
-                channel=request.channel,
-                agent_id=agent.id,
-                msisdn=target,
-                amount=amount,
-                state="reserved",
-                reason=None,
-                pending_transfer_id=pending.id,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    if isinstance(agent, OperationOutcome):
+        return agent
+    limits = {"min_fen": ctx.limits.topup_min_fen, "max_fen": ctx.limits.topup_max_fen}
+    if amount < ctx.limits.topup_min_fen:
+        return OperationOutcome("amount_below_min", limits)
+    if amount > ctx.limits.topup_max_fen:
+        return OperationOutcome("amount_above_max", limits)
+    ref = new_reference(now)
+    reservation = TransferRequest.pending(
+        f"{ref}:reserve",
+        agent.deposit_account_id,
+        ctx.platform.boss_clearing,
+        amount,
+        reference=ref,
+        meta={"op": "topup", "channel": request.channel, "msisdn": target},
+    )
+    record = RecordInsert(
+        operations,
+        {
+            "ref": ref,
+            "key": request.key,
+            "request_hash": content_hash,
+            "kind": "topup",
+            "channel": request.channel,
+            "agent_id": agent.id,
+            "msisdn": target,
+            "amount": amount,
+            "state": "reserved",
+            "reason": None,
+            "pending_key": reservation.key,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    result = await ctx.writer.execute(Transaction((reservation,), (record,)))
+    if isinstance(result.error, errors.InsufficientFunds):
+        values = {"available_fen": result.error.available, "amount_fen": amount}
+        return OperationOutcome("insufficient_funds", values)
+    if isinstance(result.error, errors.DuplicateRecord):
+        # A concurrent request with the same key committed first: answer what it recorded.
+        async with ctx.engine.connect() as conn:
+            raced = await _find(conn, request.key)
+        assert raced is not None, "a duplicate operation record that cannot be found"
+        return _replay(raced, content_hash)
+    result.unwrap()
     log.info("topup %s reserved: agent=%s msisdn=%s amount=%d", ref, agent.msisdn, target, amount)
-    return _Reserved(ref, pending.id, agent, target, amount)
+    return _Reserved(ref, reservation.key, agent, target, amount)
 
 
 async def _settle(
@@ -165,30 +151,34 @@ async def _settle(
 ) -> OperationOutcome:
     now = ctx.clock()
     ref = reserved.ref
-    async with ctx.engine.begin() as conn:
-        try:
-            if isinstance(result, BossApplied):
-                await core.post_pending(
-                    conn, key=f"{ref}:post", pending_id=reserved.pending_id, now=now
-                )
-                state, reason = "posted", None
-            elif isinstance(result, BossFailed):
-                await core.void_pending(
-                    conn, key=f"{ref}:void", pending_id=reserved.pending_id, now=now
-                )
-                state, reason = "failed", result.reason
-            else:
-                state, reason = "unknown", result.detail
-        except errors.AlreadyResolved:
-            row = await _find_ref(conn, ref)
+    resolution: TransferRequest | None = None
+    if isinstance(result, BossApplied):
+        state, reason = "posted", None
+        resolution = TransferRequest.post(f"{ref}:post", reserved.pending_key)
+    elif isinstance(result, BossFailed):
+        state, reason = "failed", result.reason
+        resolution = TransferRequest.void(f"{ref}:void", reserved.pending_key)
+    if resolution is not None:
+        record = RecordUpdate(
+            operations, "ref", ref, {"state": state, "reason": reason, "updated_at": now}
+        )
+        settled = await ctx.writer.execute(Transaction((resolution,), (record,)))
+        if isinstance(settled.error, errors.AlreadyResolved):
+            async with ctx.engine.connect() as conn:
+                row = await _find_ref(conn, ref)
             assert row is not None
             return _outcome(row.state, row.reason, _values(row))
-        await conn.execute(
-            update(operations)
-            .where(operations.c.ref == ref)
-            .values(state=state, reason=reason, updated_at=now)
-        )
-        deposit = await core.get_account(conn, reserved.agent.deposit_account_id)
+        settled.unwrap()
+    else:
+        state, reason = "unknown", getattr(result, "detail", "unknown")
+        async with ctx.engine.begin() as conn:
+            await conn.execute(
+                update(operations)
+                .where(operations.c.ref == ref)
+                .values(state=state, reason=reason, updated_at=now)
+            )
+    async with ctx.engine.connect() as conn:
+        deposit = await get_account(conn, reserved.agent.deposit_account_id)
     log.info("topup %s %s%s", ref, state, f" ({reason})" if reason else "")
     values: dict[str, Value] = {
         "ref": ref,

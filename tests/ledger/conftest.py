@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -14,13 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aircharge.demo_data import seed_demo
 from aircharge.platform import listen
-from ledger import core
+from ledger.accounts import Account, AccountFlag, create_account, get_account
 from ledger.gateways.boss_http import HttpBossGateway
-from ledger.money import Msisdn
+from ledger.money import AccountId, Msisdn
 from ledger.operations import Limits, OperationOutcome, OperationRequest, OperationService
+from ledger.transfers import Transaction, TransactionResult, TransferRequest
+from ledger.verify import verify
+from ledger.writer import LedgerWriter
 from simulator.boss import BossState, create_boss_app, open_boss_state, seed_demo_subscribers
 from simulator.boss import Msisdn as BossMsisdn
 
+T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+LIMITED = AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS
 PIN_KEY = b"test-pin-key"
 MERCHANT = Msisdn("8613800000003")
 MERCHANT_PIN = "333333"
@@ -46,11 +52,11 @@ class World:
         )
         return await self.operations.execute(request)
 
-    async def deposit(self, msisdn: Msisdn = MERCHANT) -> core.Account:
+    async def deposit(self, msisdn: Msisdn = MERCHANT) -> Account:
         agent = await self.operations.find_agent(msisdn)
         assert agent is not None
         async with self.engine.connect() as conn:
-            return await core.get_account(conn, agent.deposit_account_id)
+            return await get_account(conn, agent.deposit_account_id)
 
     def boss_balance(self, msisdn: str) -> int:
         subscriber = self.boss_state.subscriber(BossMsisdn(msisdn))
@@ -79,6 +85,7 @@ async def open_world(engine: AsyncEngine) -> AsyncIterator[World]:
     try:
         yield World(engine, operations, state, listener.url)
     finally:
+        await operations.close()
         await gateway.close()
         await listener.runner.cleanup()
         state.close()
@@ -88,3 +95,52 @@ async def open_world(engine: AsyncEngine) -> AsyncIterator[World]:
 async def world(engine: AsyncEngine) -> AsyncIterator[World]:
     async with open_world(engine) as opened:
         yield opened
+
+
+LIMITED = AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Book:
+    engine: AsyncEngine
+    writer: LedgerWriter
+    clock: Clock
+    bank: AccountId
+    agent: AccountId
+    other: AccountId
+
+    async def run(self, *requests: TransferRequest) -> TransactionResult:
+        return await self.writer.execute(Transaction(tuple(requests)))
+
+    async def balance(self, account: AccountId) -> tuple[int, int]:
+        async with self.engine.connect() as conn:
+            found = await get_account(conn, account)
+        return found.balance, found.available
+
+
+@pytest.fixture
+async def book(engine: AsyncEngine) -> AsyncIterator[Book]:
+    """A hot bank account and two agent deposits; the first funded with 1000 fen."""
+    clock = Clock()
+    async with engine.begin() as conn:
+        bank = await create_account(conn, "bank", "platform", AccountFlag.HOT, T0)
+        agent = await create_account(conn, "agent", "deposit", LIMITED, T0)
+        other = await create_account(conn, "other", "deposit", LIMITED, T0)
+    writer = LedgerWriter(engine, label="test", clock=clock)
+    await writer.start()
+    book = Book(engine, writer, clock, bank, agent, other)
+    (await book.run(TransferRequest.single("fund", bank, agent, 1000))).unwrap()
+    try:
+        yield book
+    finally:
+        await writer.close()
+        report = await verify(engine)
+        assert report.ok, report.problems  # every test leaves a journal that verifies

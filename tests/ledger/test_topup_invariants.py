@@ -3,7 +3,8 @@ over HTTP with injected faults: errors, lost responses, wrong PINs, unknown and 
 numbers, replays of the same key with the same and with altered content.
 
 After every step, whatever happened:
-- the ledger balances: posted and pending counters each sum to zero over all accounts;
+- the ledger balances: posted and pending counters each sum to zero over all accounts, and
+  `ledger verify` (chains, balances recomputed from the journal) finds nothing;
 - the merchant's deposit is its start less what is posted, and its reservation is exactly
   what waits on an unknown outcome;
 - every posted operation is applied at BOSS, every failed one is not, and BOSS credited
@@ -23,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from ledger.schema import accounts, operations
+from ledger.schema import account_balances, operations
+from ledger.verify import verify
 from simulator.boss import Ref
 from tests.conftest import migrated_engine, require_postgres
 from tests.ledger.conftest import MERCHANT_PIN, World, open_world
@@ -59,13 +61,17 @@ async def _check(world: World) -> None:
         posted, pending = (
             await conn.execute(
                 select(
-                    func.sum(accounts.c.credits_posted - accounts.c.debits_posted),
-                    func.sum(accounts.c.credits_pending - accounts.c.debits_pending),
+                    func.sum(account_balances.c.credits_posted - account_balances.c.debits_posted),
+                    func.sum(
+                        account_balances.c.credits_pending - account_balances.c.debits_pending
+                    ),
                 )
             )
         ).one()
         rows = (await conn.execute(select(operations))).all()
     assert (int(posted), int(pending)) == (0, 0)
+    report = await verify(world.engine)
+    assert report.ok, report.problems
     assert len({row.key for row in rows}) == len(rows)
     spent = sum(row.amount for row in rows if row.state == "posted")
     waiting = sum(row.amount for row in rows if row.state in ("reserved", "unknown"))

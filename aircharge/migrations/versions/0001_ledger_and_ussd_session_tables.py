@@ -1,4 +1,4 @@
-"""The ledger (accounts, transfers, agents, operations) and USSD session tables.
+"""The ledger (accounts, balances, writers, transfers, agents, operations) and USSD sessions.
 
 Revision ID: 0001
 Revises: (none)
@@ -28,18 +28,38 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("flags", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
+        sa.UniqueConstraint("code", name=op.f("uq_accounts_code")),
+    )
+    op.create_table(
+        "ledger_writers",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("label", sa.String(length=128), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.Column("last_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_writers")),
+    )
+    op.create_table(
+        "account_balances",
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
         sa.Column("debits_pending", sa.BigInteger(), nullable=False),
         sa.Column("debits_posted", sa.BigInteger(), nullable=False),
         sa.Column("credits_pending", sa.BigInteger(), nullable=False),
         sa.Column("credits_posted", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0"
-            " AND credits_posted >= 0",
-            name=op.f("ck_accounts_counters_non_negative"),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_account_balances_account_id_accounts")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
-        sa.UniqueConstraint("code", name=op.f("uq_accounts_code")),
+        sa.PrimaryKeyConstraint("account_id", "shard", name=op.f("pk_account_balances")),
     )
     op.create_table(
         "agents",
@@ -104,14 +124,19 @@ def upgrade() -> None:
         ),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column(
-            "pending_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("pending_key", sa.String(length=128), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reference", sa.String(length=64), nullable=True),
         sa.Column("meta", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "writer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('single', 'pending', 'post', 'void')", name=op.f("ck_transfers_kind_known")
+            "kind IN ('single', 'pending', 'post', 'void', 'expire')",
+            name=op.f("ck_transfers_kind_known"),
         ),
         sa.CheckConstraint("amount > 0", name=op.f("ck_transfers_amount_positive")),
         sa.ForeignKeyConstraint(
@@ -125,11 +150,12 @@ def upgrade() -> None:
             name=op.f("fk_transfers_debit_account_id_accounts"),
         ),
         sa.ForeignKeyConstraint(
-            ["pending_id"], ["transfers.id"], name=op.f("fk_transfers_pending_id_transfers")
+            ["writer_id"], ["ledger_writers.id"], name=op.f("fk_transfers_writer_id_ledger_writers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transfers")),
         sa.UniqueConstraint("key", name=op.f("uq_transfers_key")),
-        sa.UniqueConstraint("pending_id", name=op.f("uq_transfers_pending_id")),
+        sa.UniqueConstraint("pending_key", name=op.f("uq_transfers_pending_key")),
+        sa.UniqueConstraint("writer_id", "seq", name="uq_transfers_writer_seq"),
     )
     op.create_index(op.f("ix_transfers_reference"), "transfers", ["reference"], unique=False)
     op.create_table(
@@ -150,11 +176,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=64), nullable=True),
-        sa.Column(
-            "pending_transfer_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=True,
-        ),
+        sa.Column("pending_key", sa.String(length=128), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
@@ -164,11 +186,6 @@ def upgrade() -> None:
         sa.CheckConstraint("amount > 0", name=op.f("ck_operations_amount_positive")),
         sa.ForeignKeyConstraint(
             ["agent_id"], ["agents.id"], name=op.f("fk_operations_agent_id_agents")
-        ),
-        sa.ForeignKeyConstraint(
-            ["pending_transfer_id"],
-            ["transfers.id"],
-            name=op.f("fk_operations_pending_transfer_id_transfers"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operations")),
         sa.UniqueConstraint("key", name=op.f("uq_operations_key")),
@@ -202,4 +219,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_transfers_reference"), table_name="transfers")
     op.drop_table("transfers")
     op.drop_table("agents")
+    op.drop_table("account_balances")
+    op.drop_table("ledger_writers")
     op.drop_table("accounts")

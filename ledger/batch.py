@@ -1,0 +1,307 @@
+"""Validating a batch of transactions in memory, in order, against balances read once.
+
+Pure: no database, no clock, no asyncio. The writer loads what a batch touches (limited
+accounts' balances under lock, the pending transfers named, the keys that already exist),
+then each transaction is checked and applied here to that state; a transaction that fails
+leaves the state as it was (atomicity), and the next one sees the effects of every earlier
+success (so two reservations in one batch cannot both spend the same money). What comes out
+is the rows to insert and the balance deltas to add, per account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from ledger import errors
+from ledger.accounts import AccountFlag
+from ledger.money import AccountId, amount_fen_max
+from ledger.transfers import Transaction, Transfer, TransferRequest, meta_json
+
+
+@dataclass(slots=True)
+class Counters:
+    debits_pending: int = 0
+    debits_posted: int = 0
+    credits_pending: int = 0
+    credits_posted: int = 0
+
+    def add(self, other: Counters) -> None:
+        self.debits_pending += other.debits_pending
+        self.debits_posted += other.debits_posted
+        self.credits_pending += other.credits_pending
+        self.credits_posted += other.credits_posted
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    id: AccountId
+    currency: str
+    flags: AccountFlag
+    balance: Counters  # current totals for limited accounts; unused for hot ones
+
+
+@dataclass(frozen=True, slots=True)
+class PendingState:
+    key: str
+    debit_account_id: AccountId
+    credit_account_id: AccountId
+    amount: int
+    currency: str
+    expires_at: datetime | None
+    reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransfer:
+    """A transfer accepted in this batch, before the writer gives it a place in its chain."""
+
+    key: str
+    kind: str
+    debit_account_id: AccountId
+    credit_account_id: AccountId
+    amount: int
+    currency: str
+    pending_key: str | None
+    expires_at: datetime | None
+    reference: str | None
+    meta: str
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    transfers: tuple[NewTransfer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """Every transfer exists with the same content (stored before, or accepted earlier in this
+    batch): the answer is those transfers, by key."""
+
+    keys: tuple[str, ...]
+
+
+Outcome = Accepted | Replayed | errors.LedgerError
+
+
+@dataclass
+class BatchState:
+    accounts: Mapping[AccountId, AccountState]
+    pendings: dict[str, PendingState]  # unresolved pending transfers, by key
+    resolved: set[str]  # pending keys already posted, voided or expired
+    existing: Mapping[str, Transfer]  # stored transfers whose keys this batch names
+    now: datetime
+    deltas: dict[AccountId, Counters] = field(default_factory=dict)
+    accepted: dict[str, NewTransfer] = field(default_factory=dict)  # in this batch, by key
+
+    def apply(self, transaction: Transaction) -> Outcome:
+        first = transaction.transfers[0]
+        if first.key in self.existing or first.key in self.accepted:
+            return self._replay(transaction)
+        trial = _Trial(self)
+        for request in transaction.transfers:
+            problem = trial.apply(request)
+            if problem is not None:
+                return problem
+        trial.commit()
+        return Accepted(tuple(trial.accepted))
+
+    def _replay(self, transaction: Transaction) -> Outcome:
+        for request in transaction.transfers:
+            stored: Transfer | NewTransfer | None = self.existing.get(
+                request.key
+            ) or self.accepted.get(request.key)
+            if stored is None:
+                return errors.IdempotencyConflict(request.key, "transaction")
+            field_name = _differs(stored, request)
+            if field_name is not None:
+                return errors.IdempotencyConflict(request.key, field_name)
+        return Replayed(tuple(request.key for request in transaction.transfers))
+
+
+def _differs(stored: Transfer | NewTransfer, request: TransferRequest) -> str | None:
+    expected: dict[str, Any] = {"kind": request.kind, "currency": request.currency}
+    if request.kind in ("single", "pending"):
+        expected |= {
+            "debit_account_id": request.debit_account_id,
+            "credit_account_id": request.credit_account_id,
+            "amount": request.amount,
+        }
+    else:
+        expected["pending_key"] = request.pending_key
+        if request.amount is not None:
+            expected["amount"] = request.amount
+    for name, value in expected.items():
+        if getattr(stored, name) != value:
+            return name
+    return None
+
+
+class _Trial:
+    """One transaction's effects, kept aside until every leg passed."""
+
+    def __init__(self, state: BatchState) -> None:
+        self.state = state
+        self.balances: dict[AccountId, Counters] = {}
+        self.deltas: dict[AccountId, Counters] = {}
+        self.resolved: set[str] = set()
+        self.created: dict[str, PendingState] = {}
+        self.accepted: list[NewTransfer] = []
+
+    def _balance(self, account: AccountState) -> Counters:
+        if account.id not in self.balances:
+            self.balances[account.id] = replace(account.balance)
+        return self.balances[account.id]
+
+    def _change(self, account: AccountState, change: Counters) -> None:
+        self._balance(account).add(change)
+        self.deltas.setdefault(account.id, Counters()).add(change)
+
+    def _account(self, account_id: AccountId | None, currency: str) -> AccountState:
+        account = self.state.accounts.get(account_id) if account_id is not None else None
+        if account is None:
+            raise errors.UnknownAccount(f"no account {account_id}")
+        if AccountFlag.CLOSED in account.flags:
+            raise errors.AccountClosed(f"account {account.id} is closed")
+        if account.currency != currency:
+            raise errors.CurrencyMismatch(f"account {account.id} holds {account.currency}")
+        return account
+
+    def apply(self, request: TransferRequest) -> errors.LedgerError | None:
+        try:
+            taken = request.key in self.state.existing or request.key in self.state.accepted
+            if taken or any(t.key == request.key for t in self.accepted):
+                raise errors.IdempotencyConflict(request.key, "key")
+            if request.kind in ("single", "pending"):
+                self._move(request)
+            elif request.kind in ("post", "void", "expire"):
+                self._resolve(request)
+            else:
+                raise errors.InvalidTransfer(f"unknown kind {request.kind!r}")
+        except errors.LedgerError as problem:
+            return problem
+        return None
+
+    def _move(self, request: TransferRequest) -> None:
+        amount = request.amount
+        if amount is None or isinstance(amount, bool) or not 0 < amount <= amount_fen_max:
+            raise errors.InvalidTransfer(f"{request.key}: amount must be 1..{amount_fen_max} fen")
+        if request.pending_key is not None:
+            raise errors.InvalidTransfer(f"{request.key}: only post/void name a pending transfer")
+        if request.debit_account_id == request.credit_account_id:
+            raise errors.SameAccount(f"{request.key}: debit and credit are one account")
+        debit = self._account(request.debit_account_id, request.currency)
+        credit = self._account(request.credit_account_id, request.currency)
+        pending = request.kind == "pending"
+        self._check_room(debit, credit, amount)
+        if pending:
+            self._change(debit, Counters(debits_pending=amount))
+            self._change(credit, Counters(credits_pending=amount))
+            self.created[request.key] = PendingState(
+                request.key,
+                debit.id,
+                credit.id,
+                amount,
+                request.currency,
+                request.expires_at,
+                request.reference,
+            )
+        else:
+            self._change(debit, Counters(debits_posted=amount))
+            self._change(credit, Counters(credits_posted=amount))
+        self._accept(request, debit.id, credit.id, amount)
+
+    def _check_room(self, debit: AccountState, credit: AccountState, amount: int) -> None:
+        if AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS in debit.flags:
+            b = self._balance(debit)
+            room = b.credits_posted - b.debits_posted - b.debits_pending
+            if amount > room:
+                raise errors.InsufficientFunds(debit.id, room, amount)
+        if AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS in credit.flags:
+            b = self._balance(credit)
+            room = b.debits_posted - b.credits_posted - b.credits_pending
+            if amount > room:
+                raise errors.InsufficientFunds(credit.id, room, amount)
+
+    def _pending(self, request: TransferRequest) -> PendingState:
+        key = request.pending_key
+        if key is None:
+            raise errors.InvalidTransfer(f"{request.key}: {request.kind} names no pending transfer")
+        if key in self.state.resolved or key in self.resolved:
+            raise errors.AlreadyResolved(f"pending transfer {key!r} is already resolved")
+        pending = self.created.get(key) or self.state.pendings.get(key)
+        if pending is None:
+            raise errors.PendingNotFound(f"no pending transfer {key!r}")
+        return pending
+
+    def _resolve(self, request: TransferRequest) -> None:
+        pending = self._pending(request)
+        expired = pending.expires_at is not None and pending.expires_at <= self.state.now
+        if request.kind == "expire":
+            if not expired:
+                raise errors.InvalidTransfer(f"{pending.key!r} has not expired")
+        elif expired:
+            raise errors.PendingExpired(f"pending transfer {pending.key!r} expired")
+        posted = 0
+        if request.kind == "post":
+            posted = pending.amount if request.amount is None else request.amount
+            if isinstance(posted, bool) or not 0 < posted <= pending.amount:
+                raise errors.AmountExceedsPending(f"post {posted} of pending {pending.amount}")
+        elif request.amount is not None:
+            raise errors.InvalidTransfer(f"{request.key}: a {request.kind} takes no amount")
+        debit = self.state.accounts[pending.debit_account_id]
+        credit = self.state.accounts[pending.credit_account_id]
+        self._change(debit, Counters(debits_pending=-pending.amount, debits_posted=posted))
+        self._change(credit, Counters(credits_pending=-pending.amount, credits_posted=posted))
+        self.resolved.add(pending.key)
+        amount = posted if request.kind == "post" else pending.amount
+        self._accept(
+            replace(
+                request, pending_key=pending.key, reference=request.reference or pending.reference
+            ),
+            debit.id,
+            credit.id,
+            amount,
+            currency=pending.currency,
+        )
+
+    def _accept(
+        self,
+        request: TransferRequest,
+        debit: AccountId,
+        credit: AccountId,
+        amount: int,
+        currency: str | None = None,
+    ) -> None:
+        self.accepted.append(
+            NewTransfer(
+                key=request.key,
+                kind=request.kind,
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount=amount,
+                currency=currency or request.currency,
+                pending_key=request.pending_key,
+                expires_at=request.expires_at if request.kind == "pending" else None,
+                reference=request.reference,
+                meta=meta_json(request.meta),
+            )
+        )
+
+    def commit(self) -> None:
+        state = self.state
+        for account_id, balance in self.balances.items():
+            account = state.accounts[account_id]
+            account.balance.debits_pending = balance.debits_pending
+            account.balance.debits_posted = balance.debits_posted
+            account.balance.credits_pending = balance.credits_pending
+            account.balance.credits_posted = balance.credits_posted
+        for account_id, delta in self.deltas.items():
+            state.deltas.setdefault(account_id, Counters()).add(delta)
+        for key in self.resolved:
+            state.resolved.add(key)
+            state.pendings.pop(key, None)
+        state.pendings.update(self.created)
+        state.accepted.update((t.key, t) for t in self.accepted)

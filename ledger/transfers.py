@@ -1,0 +1,149 @@
+"""What callers hand the writer: transactions of transfer requests (and records to write with
+them), and what they get back: the stored, immutable transfers or one typed error.
+
+A transaction is atomic: every transfer in it is applied, or none is. Replaying a transaction
+whose transfers exist with the same content answers them (`replayed`); a key that exists
+with other content is an IdempotencyConflict naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Table
+
+from ledger.errors import LedgerError
+from ledger.money import CURRENCY, AccountId, Fen
+
+Kind = Literal["single", "pending", "post", "void", "expire"]
+MetaValue = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """One leg. `single`/`pending` name both accounts and the amount; `post` names the pending
+    transfer (and optionally a smaller amount); `void` names only the pending transfer."""
+
+    key: str
+    kind: Kind
+    debit_account_id: AccountId | None = None
+    credit_account_id: AccountId | None = None
+    amount: int | None = None
+    pending_key: str | None = None
+    expires_at: datetime | None = None
+    reference: str | None = None
+    meta: Mapping[str, MetaValue] = field(default_factory=dict)
+    currency: str = CURRENCY
+
+    @staticmethod
+    def single(
+        key: str, debit: AccountId, credit: AccountId, amount: int, **extra: Any
+    ) -> TransferRequest:
+        return TransferRequest(key, "single", debit, credit, amount, **extra)
+
+    @staticmethod
+    def pending(
+        key: str, debit: AccountId, credit: AccountId, amount: int, **extra: Any
+    ) -> TransferRequest:
+        return TransferRequest(key, "pending", debit, credit, amount, **extra)
+
+    @staticmethod
+    def post(
+        key: str, pending_key: str, amount: int | None = None, **extra: Any
+    ) -> TransferRequest:
+        return TransferRequest(key, "post", amount=amount, pending_key=pending_key, **extra)
+
+    @staticmethod
+    def void(key: str, pending_key: str, **extra: Any) -> TransferRequest:
+        return TransferRequest(key, "void", pending_key=pending_key, **extra)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInsert:
+    """A row written in the same commit as the transaction's transfers (an operation record)."""
+
+    table: Table
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordUpdate:
+    table: Table
+    key_column: str
+    key_value: Any
+    values: Mapping[str, Any]
+
+
+Record = RecordInsert | RecordUpdate
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    transfers: tuple[TransferRequest, ...]
+    records: tuple[Record, ...] = ()
+
+    def __post_init__(self) -> None:
+        assert self.transfers, "a transaction has at least one transfer"
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A stored transfer: immutable, in one writer's hash chain."""
+
+    key: str
+    kind: Kind
+    debit_account_id: AccountId
+    credit_account_id: AccountId
+    amount: Fen
+    currency: str
+    pending_key: str | None
+    expires_at: datetime | None
+    reference: str | None
+    meta: Mapping[str, Any]
+    created_at: datetime
+    writer_id: int
+    seq: int
+    hash: str
+
+    @staticmethod
+    def from_row(row: Any) -> Transfer:
+        return Transfer(
+            key=row.key,
+            kind=row.kind,
+            debit_account_id=AccountId(row.debit_account_id),
+            credit_account_id=AccountId(row.credit_account_id),
+            amount=Fen(row.amount),
+            currency=row.currency,
+            pending_key=row.pending_key,
+            expires_at=row.expires_at,
+            reference=row.reference,
+            meta=json.loads(row.meta),
+            created_at=row.created_at,
+            writer_id=row.writer_id,
+            seq=row.seq,
+            hash=row.hash,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionResult:
+    transfers: tuple[Transfer, ...] = ()
+    error: LedgerError | None = None
+    replayed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def unwrap(self) -> tuple[Transfer, ...]:
+        if self.error is not None:
+            raise self.error
+        return self.transfers
+
+
+def meta_json(meta: Mapping[str, MetaValue]) -> str:
+    return json.dumps(dict(meta), sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,470 @@
+"""The batch executor: the one path by which transfers reach the journal.
+
+Callers `execute(transaction)` concurrently; one task per writer takes what has queued up
+(group commit: while a batch commits, the next one gathers), validates it in memory in order
+(`ledger.batch`) and writes it with one `executemany` per table in one database transaction.
+Each transaction still succeeds or fails on its own. The writer owns a hash chain: its
+transfers get consecutive `seq` numbers and chained hashes, and its head row is updated in
+the same commit.
+
+Bounds (TigerStyle: named, unit last): `batch_transfers_max` per commit, `batch_wait_ms` to
+gather more once a batch is under way, `queue_length_max` waiting transactions (a full queue
+answers `Overloaded` instead of growing), `commit_attempts_max` for lock conflicts.
+
+Concurrency: SQLite serialises writers (BEGIN IMMEDIATE). On PostgreSQL several writers in
+several processes run at once: limited accounts' balance rows are read FOR UPDATE in id order
+(no overdraft, no lost update, no deadlock cycle), hot accounts are added to per-writer shard
+rows (nobody queues on BOSS clearing), unique keys catch racing duplicates, and the batch is
+retried from fresh reads when a commit conflicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ledger import chain, errors
+from ledger.accounts import LIMITED_SHARD, AccountFlag, hot_shards_max
+from ledger.batch import (
+    Accepted,
+    AccountState,
+    BatchState,
+    Counters,
+    NewTransfer,
+    Outcome,
+    PendingState,
+)
+from ledger.money import AccountId
+from ledger.schema import account_balances, accounts, ledger_writers, transfers
+from ledger.transfers import (
+    RecordInsert,
+    RecordUpdate,
+    Transaction,
+    TransactionResult,
+    Transfer,
+    TransferRequest,
+)
+
+log = logging.getLogger(__name__)
+
+batch_transfers_max: Final = 2048
+batch_wait_ms: Final = 1
+queue_length_max: Final = 16_384
+commit_attempts_max: Final = 8
+expiries_per_sweep_max: Final = 1000
+_RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
+
+Clock = Callable[[], datetime]
+_Item = tuple[Transaction, "asyncio.Future[TransactionResult]"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state in _RETRYABLE_SQLSTATES or "database is locked" in str(orig)
+
+
+@dataclass(frozen=True, slots=True)
+class WriterLimits:
+    batch_transfers_max: int = batch_transfers_max
+    batch_wait_ms: float = batch_wait_ms
+    queue_length_max: int = queue_length_max
+
+
+class LedgerWriter:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        label: str,
+        clock: Clock = _utc_now,
+        limits: WriterLimits = WriterLimits(),
+    ) -> None:
+        self._engine = engine
+        self._label = label
+        self._clock = clock
+        self._limits = limits
+        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue(limits.queue_length_max)
+        self._task: asyncio.Task[None] | None = None
+        self.writer_id = 0
+        self._seq = 0
+        self._head = ""
+        self.batches = 0  # commits so far, for benchmarks and metrics
+
+    async def start(self) -> None:
+        now = self._clock()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                insert(ledger_writers).values(
+                    label=self._label[:128], started_at=now, last_seq=0, last_hash=""
+                )
+            )
+            assert result.inserted_primary_key is not None
+            self.writer_id = int(result.inserted_primary_key[0])
+            self._head = chain.genesis(self.writer_id)
+            await conn.execute(
+                update(ledger_writers)
+                .where(ledger_writers.c.id == self.writer_id)
+                .values(last_hash=self._head)
+            )
+        self._task = asyncio.create_task(self._run(), name=f"ledger-writer-{self.writer_id}")
+
+    async def close(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.put(None)
+        await self._task
+        self._task = None
+
+    async def execute(self, transaction: Transaction) -> TransactionResult:
+        if self._task is None:
+            raise RuntimeError("LedgerWriter.start() was not called (or it was closed)")
+        future: asyncio.Future[TransactionResult] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait((transaction, future))
+        except asyncio.QueueFull:
+            return TransactionResult(error=errors.Overloaded("ledger writer queue is full"))
+        # Shielded: a caller that gives up does not un-commit what the writer already took.
+        return await asyncio.shield(future)
+
+    async def expire_due(self, limit: int = expiries_per_sweep_max) -> int:
+        """Release pending transfers past their expiry (operations waiting on BOSS set none).
+        Answers how many were expired."""
+        now = self._clock()
+        resolved = select(transfers.c.pending_key).where(transfers.c.pending_key.is_not(None))
+        async with self._engine.connect() as conn:
+            due = (
+                (
+                    await conn.execute(
+                        select(transfers.c.key)
+                        .where(
+                            transfers.c.kind == "pending",
+                            transfers.c.expires_at <= now,
+                            transfers.c.key.not_in(resolved),
+                        )
+                        .order_by(transfers.c.expires_at)
+                        .limit(limit)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        results = await asyncio.gather(
+            *(
+                self.execute(
+                    Transaction((TransferRequest(f"{key}:expire", "expire", pending_key=key),))
+                )
+                for key in due
+            )
+        )
+        return sum(1 for result in results if result.ok and not result.replayed)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            stopping = self._drain(batch)
+            if not stopping and len(batch) > 1 and self._limits.batch_wait_ms > 0:
+                await asyncio.sleep(self._limits.batch_wait_ms / 1000)  # under load: gather
+                stopping = self._drain(batch)
+            await self._commit(batch)
+
+    def _drain(self, batch: list[_Item]) -> bool:
+        """Add queued items up to the batch bound; True when the stop sentinel was seen."""
+        count = sum(len(tx.transfers) for tx, _ in batch)
+        while count < self._limits.batch_transfers_max:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return False
+            if item is None:
+                return True
+            batch.append(item)
+            count += len(item[0].transfers)
+        return False
+
+    async def _commit(self, batch: list[_Item]) -> None:
+        try:
+            results = await self._commit_with_retries(batch)
+        except Exception as exc:  # a broken database: every caller hears of it
+            log.exception("ledger writer %s: batch of %d failed", self.writer_id, len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _commit_with_retries(self, batch: list[_Item]) -> list[TransactionResult]:
+        for attempt in range(commit_attempts_max):
+            try:
+                return await self._write([tx for tx, _ in batch])
+            except IntegrityError:
+                if len(batch) > 1:
+                    # a duplicate raced us (another writer, or a record): go one by one
+                    return [r for item in batch for r in await self._commit_with_retries([item])]
+                if attempt > 0:
+                    return [TransactionResult(error=errors.DuplicateRecord("record exists"))]
+            except DBAPIError as exc:
+                if not _retryable(exc) or attempt + 1 == commit_attempts_max:
+                    raise
+                await asyncio.sleep(0.001 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    # -- one commit ----------------------------------------------------------------------
+
+    async def _write(self, batch: list[Transaction]) -> list[TransactionResult]:
+        now = self._clock()
+        requests = [request for tx in batch for request in tx.transfers]
+        async with self._engine.begin() as conn:
+            state = await _load(conn, requests, now)
+            outcomes = [state.apply(tx) for tx in batch]
+            rows, head, seq = self._chain_rows(outcomes, now)
+            if rows:
+                await conn.execute(insert(transfers), rows)
+                await _apply_deltas(conn, state, self.writer_id % hot_shards_max)
+            await _write_records(conn, batch, outcomes)
+            if rows:
+                await conn.execute(
+                    update(ledger_writers)
+                    .where(ledger_writers.c.id == self.writer_id)
+                    .values(last_seq=seq, last_hash=head)
+                )
+        self._seq, self._head = seq, head
+        self.batches += 1
+        written = {row["key"]: Transfer.from_row(_RowView(row)) for row in rows}
+        return [_result(outcome, state, written) for outcome in outcomes]
+
+    def _chain_rows(
+        self, outcomes: list[Outcome], now: datetime
+    ) -> tuple[list[dict[str, Any]], str, int]:
+        head, seq, rows = self._head, self._seq, []
+        for outcome in outcomes:
+            if not isinstance(outcome, Accepted):
+                continue
+            for new in outcome.transfers:
+                seq += 1
+                row = _row(new, self.writer_id, seq, now)
+                head = chain.link(head, chain.row_fields(_RowView(row)))
+                row["hash"] = head
+                rows.append(row)
+        return rows, head, seq
+
+
+class _RowView:
+    """Attribute access over a row dict, so chain and Transfer read dicts and rows alike."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _row(new: NewTransfer, writer_id: int, seq: int, now: datetime) -> dict[str, Any]:
+    return {
+        "key": new.key,
+        "kind": new.kind,
+        "debit_account_id": new.debit_account_id,
+        "credit_account_id": new.credit_account_id,
+        "amount": new.amount,
+        "currency": new.currency,
+        "pending_key": new.pending_key,
+        "expires_at": new.expires_at,
+        "reference": new.reference,
+        "meta": new.meta,
+        "created_at": now,
+        "writer_id": writer_id,
+        "seq": seq,
+        "hash": "",
+    }
+
+
+def _result(outcome: Outcome, state: BatchState, written: dict[str, Transfer]) -> TransactionResult:
+    if isinstance(outcome, errors.LedgerError):
+        return TransactionResult(error=outcome)
+    if isinstance(outcome, Accepted):
+        return TransactionResult(tuple(written[t.key] for t in outcome.transfers))
+    found = tuple(state.existing.get(key) or written[key] for key in outcome.keys)
+    return TransactionResult(found, replayed=True)
+
+
+async def _load(
+    conn: AsyncConnection, requests: list[TransferRequest], now: datetime
+) -> BatchState:
+    keys = {r.key for r in requests}
+    pending_keys = {r.pending_key for r in requests if r.pending_key is not None}
+    existing = {
+        row.key: Transfer.from_row(row)
+        for row in await conn.execute(select(transfers).where(transfers.c.key.in_(keys)))
+    }
+    pendings: dict[str, PendingState] = {}
+    resolved: set[str] = set()
+    if pending_keys:
+        for row in await conn.execute(
+            select(transfers).where(
+                transfers.c.key.in_(pending_keys), transfers.c.kind == "pending"
+            )
+        ):
+            pendings[row.key] = PendingState(
+                row.key,
+                AccountId(row.debit_account_id),
+                AccountId(row.credit_account_id),
+                row.amount,
+                row.currency,
+                row.expires_at,
+                row.reference,
+            )
+        resolved = set(
+            (
+                await conn.execute(
+                    select(transfers.c.pending_key).where(transfers.c.pending_key.in_(pending_keys))
+                )
+            ).scalars()
+        )
+    account_ids: set[int] = set()
+    for r in requests:
+        account_ids.update(a for a in (r.debit_account_id, r.credit_account_id) if a is not None)
+    for p in pendings.values():
+        account_ids.update((p.debit_account_id, p.credit_account_id))
+    return BatchState(
+        accounts=await _load_accounts(conn, account_ids),
+        pendings={k: v for k, v in pendings.items() if k not in resolved},
+        resolved=resolved,
+        existing=existing,
+        now=now,
+    )
+
+
+async def _load_accounts(
+    conn: AsyncConnection, account_ids: Iterable[int]
+) -> dict[AccountId, AccountState]:
+    wanted = sorted(account_ids)
+    if not wanted:
+        return {}
+    meta = (
+        await conn.execute(
+            select(accounts.c.id, accounts.c.currency, accounts.c.flags).where(
+                accounts.c.id.in_(wanted)
+            )
+        )
+    ).all()
+    found = {AccountId(row.id): AccountFlag(row.flags) for row in meta}
+    limited = sorted(i for i, flags in found.items() if flags.limited)
+    balances: dict[AccountId, Counters] = {}
+    if limited:
+        rows = await conn.execute(
+            select(account_balances)
+            .where(
+                account_balances.c.account_id.in_(limited),
+                account_balances.c.shard == LIMITED_SHARD,
+            )
+            .order_by(account_balances.c.account_id)
+            .with_for_update()
+        )
+        for row in rows:
+            balances[AccountId(row.account_id)] = Counters(
+                row.debits_pending, row.debits_posted, row.credits_pending, row.credits_posted
+            )
+    return {
+        AccountId(row.id): AccountState(
+            AccountId(row.id),
+            row.currency,
+            found[AccountId(row.id)],
+            balances.get(row.id, Counters()),
+        )
+        for row in meta
+    }
+
+
+_LIMITED_UPDATE = (
+    update(account_balances)
+    .where(
+        account_balances.c.account_id == bindparam("b_account"),
+        account_balances.c.shard == LIMITED_SHARD,
+    )
+    .values(
+        debits_pending=account_balances.c.debits_pending + bindparam("b_dp"),
+        debits_posted=account_balances.c.debits_posted + bindparam("b_dx"),
+        credits_pending=account_balances.c.credits_pending + bindparam("b_cp"),
+        credits_posted=account_balances.c.credits_posted + bindparam("b_cx"),
+    )
+)
+
+
+async def _apply_deltas(conn: AsyncConnection, state: BatchState, shard: int) -> None:
+    limited, hot = [], []
+    for account_id, delta in sorted(state.deltas.items()):
+        account = state.accounts[account_id]
+        if account.flags.limited or AccountFlag.HOT not in account.flags:
+            limited.append(
+                {
+                    "b_account": account_id,
+                    "b_dp": delta.debits_pending,
+                    "b_dx": delta.debits_posted,
+                    "b_cp": delta.credits_pending,
+                    "b_cx": delta.credits_posted,
+                }
+            )
+        else:
+            hot.append(
+                {
+                    "account_id": account_id,
+                    "shard": shard,
+                    "debits_pending": delta.debits_pending,
+                    "debits_posted": delta.debits_posted,
+                    "credits_pending": delta.credits_pending,
+                    "credits_posted": delta.credits_posted,
+                }
+            )
+    if limited:
+        await conn.execute(_LIMITED_UPDATE, limited)
+    if hot:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(account_balances)
+        counters = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["account_id", "shard"],
+                set_={c: account_balances.c[c] + statement.excluded[c] for c in counters},
+            ),
+            hot,
+        )
+
+
+async def _write_records(
+    conn: AsyncConnection, batch: list[Transaction], outcomes: list[Outcome]
+) -> None:
+    inserts: dict[Any, list[dict[str, Any]]] = {}
+    for tx, outcome in zip(batch, outcomes, strict=True):
+        if not isinstance(outcome, Accepted):
+            continue
+        for record in tx.records:
+            if isinstance(record, RecordInsert):
+                inserts.setdefault(record.table, []).append(dict(record.values))
+            elif isinstance(record, RecordUpdate):
+                table = record.table
+                await conn.execute(
+                    update(table)
+                    .where(table.c[record.key_column] == record.key_value)
+                    .values(**record.values)
+                )
+    for table, rows in inserts.items():
+        await conn.execute(insert(table), rows)

@@ -1,0 +1,180 @@
+"""The journal writer on SQLite and PostgreSQL: transfers, two-phase, expiry, idempotency,
+atomic transactions, in-batch validation and push-back."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ledger import errors
+from ledger.accounts import AccountFlag, create_account
+from ledger.money import AccountId
+from ledger.schema import account_balances, transfers
+from ledger.transfers import Transaction, TransferRequest
+from ledger.writer import LedgerWriter, WriterLimits
+from tests.ledger.conftest import T0, Book
+
+
+async def test_single_transfer_moves_money(book: Book) -> None:
+    assert await book.balance(book.agent) == (1000, 1000)
+    assert await book.balance(book.bank) == (-1000, -1000)
+
+
+async def test_overdraft_is_refused_and_writes_nothing(book: Book) -> None:
+    result = await book.run(TransferRequest.single("t", book.agent, book.other, 1001))
+    assert isinstance(result.error, errors.InsufficientFunds)
+    assert (result.error.available, result.error.wanted) == (1000, 1001)
+    async with book.engine.connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(transfers))).scalar_one()
+    assert count == 1
+    assert await book.balance(book.agent) == (1000, 1000)
+
+
+async def test_replay_answers_the_first_and_a_conflict_names_the_field(book: Book) -> None:
+    first = await book.run(TransferRequest.single("t", book.agent, book.other, 300))
+    again = await book.run(TransferRequest.single("t", book.agent, book.other, 300))
+    assert again.replayed
+    assert again.transfers == first.transfers
+    for changed, name in (
+        (TransferRequest.single("t", book.agent, book.other, 301), "amount"),
+        (TransferRequest.single("t", book.agent, book.bank, 300), "credit_account_id"),
+        (TransferRequest.pending("t", book.agent, book.other, 300), "kind"),
+    ):
+        conflict = await book.run(changed)
+        assert isinstance(conflict.error, errors.IdempotencyConflict)
+        assert conflict.error.field == name
+    assert await book.balance(book.agent) == (700, 700)
+
+
+async def test_duplicates_inside_one_batch_apply_once(book: Book) -> None:
+    request = TransferRequest.single("dup", book.agent, book.other, 100)
+    results = await asyncio.gather(*(book.run(request) for _ in range(20)))
+    assert all(r.ok for r in results)
+    assert sum(not r.replayed for r in results) == 1
+    assert await book.balance(book.other) == (100, 100)
+
+
+async def test_concurrent_reservations_never_overspend(book: Book) -> None:
+    results = await asyncio.gather(
+        *(
+            book.run(TransferRequest.pending(f"p{i}", book.agent, book.other, 30))
+            for i in range(100)
+        )
+    )
+    assert sum(r.ok for r in results) == 33  # 33 × 30 = 990 <= 1000 < 34 × 30
+    assert all(isinstance(r.error, errors.InsufficientFunds) for r in results if not r.ok)
+    assert await book.balance(book.agent) == (1000, 10)
+
+
+async def test_two_phase_post_partial_void_and_resolve_once(book: Book) -> None:
+    assert (await book.run(TransferRequest.pending("p", book.agent, book.other, 600))).ok
+    assert await book.balance(book.agent) == (1000, 400)
+    posted = await book.run(TransferRequest.post("p:post", "p", amount=500))
+    assert posted.transfers[0].amount == 500
+    assert await book.balance(book.agent) == (500, 500)  # the unposted 100 is released
+    assert await book.balance(book.other) == (500, 500)
+    void = await book.run(TransferRequest.void("p:void", "p"))
+    assert isinstance(void.error, errors.AlreadyResolved)
+    replay = await book.run(TransferRequest.post("p:post", "p", amount=500))
+    assert replay.replayed
+    assert (await book.run(TransferRequest.pending("q", book.agent, book.other, 500))).ok
+    assert (await book.run(TransferRequest.void("q:void", "q"))).ok
+    assert await book.balance(book.agent) == (500, 500)
+    too_much = await book.run(TransferRequest.pending("r", book.agent, book.other, 100))
+    assert too_much.ok
+    over = await book.run(TransferRequest.post("r:post", "r", amount=101))
+    assert isinstance(over.error, errors.AmountExceedsPending)
+    missing = await book.run(TransferRequest.post("x:post", "nope"))
+    assert isinstance(missing.error, errors.PendingNotFound)
+
+
+async def test_pending_and_post_in_one_transaction(book: Book) -> None:
+    result = await book.run(
+        TransferRequest.pending("p", book.agent, book.other, 100),
+        TransferRequest.post("p:post", "p"),
+    )
+    assert [t.kind for t in result.unwrap()] == ["pending", "post"]
+    assert await book.balance(book.other) == (100, 100)
+
+
+async def test_a_transaction_is_atomic(book: Book) -> None:
+    result = await book.run(
+        TransferRequest.single("a", book.agent, book.other, 600),
+        TransferRequest.single("b", book.agent, book.other, 600),  # only 400 left
+    )
+    assert isinstance(result.error, errors.InsufficientFunds)
+    assert await book.balance(book.agent) == (1000, 1000)
+    assert (await book.run(TransferRequest.single("a", book.agent, book.other, 600))).ok
+
+
+async def test_expiry_is_enforced_by_the_ledger(book: Book) -> None:
+    expires = T0 + timedelta(seconds=30)
+    held = TransferRequest.pending("p", book.agent, book.other, 700, expires_at=expires)
+    assert (await book.run(held)).ok
+    forever = TransferRequest.pending("q", book.agent, book.other, 100)  # waits on BOSS: no expiry
+    assert (await book.run(forever)).ok
+    assert await book.writer.expire_due() == 0
+    book.clock.now = expires
+    late = await book.run(TransferRequest.post("p:post", "p"))
+    assert isinstance(late.error, errors.PendingExpired)
+    assert await book.writer.expire_due() == 1
+    assert await book.writer.expire_due() == 0
+    assert await book.balance(book.agent) == (1000, 900)  # only q still reserved
+
+
+@pytest.mark.parametrize("amount", [0, -5, True, 10**13])
+async def test_bad_amounts_are_refused(book: Book, amount: int) -> None:
+    result = await book.run(TransferRequest.single("x", book.agent, book.other, amount))
+    assert isinstance(result.error, errors.InvalidTransfer)
+
+
+async def test_unknown_same_and_closed_accounts(book: Book) -> None:
+    unknown = await book.run(TransferRequest.single("x", book.bank, AccountId(9999), 1))
+    assert isinstance(unknown.error, errors.UnknownAccount)
+    same = await book.run(TransferRequest.single("y", book.agent, book.agent, 1))
+    assert isinstance(same.error, errors.SameAccount)
+    async with book.engine.begin() as conn:
+        closed = await create_account(conn, "closed", "deposit", AccountFlag.CLOSED, T0)
+    refused = await book.run(TransferRequest.single("z", book.bank, closed, 1))
+    assert isinstance(refused.error, errors.AccountClosed)
+
+
+async def test_a_full_queue_pushes_back(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        a = await create_account(conn, "a", "platform", AccountFlag.HOT, T0)
+        b = await create_account(conn, "b", "platform", AccountFlag.HOT, T0)
+    writer = LedgerWriter(engine, label="tiny", limits=WriterLimits(queue_length_max=4))
+    await writer.start()
+    try:
+        results = await asyncio.gather(
+            *(
+                writer.execute(Transaction((TransferRequest.single(f"k{i}", a, b, 1),)))
+                for i in range(50)
+            )
+        )
+    finally:
+        await writer.close()
+    refused = [r for r in results if isinstance(r.error, errors.Overloaded)]
+    assert refused
+    assert len(refused) < 50
+
+
+async def test_hot_accounts_are_sharded_per_writer(book: Book) -> None:
+    second = LedgerWriter(book.engine, label="second")
+    await second.start()
+    try:
+        await second.execute(Transaction((TransferRequest.single("w2", book.bank, book.other, 5),)))
+    finally:
+        await second.close()
+    async with book.engine.connect() as conn:
+        shards = (
+            await conn.execute(
+                select(func.count()).where(account_balances.c.account_id == book.bank)
+            )
+        ).scalar_one()
+    assert shards == 3  # shard 0 from opening, plus one per writer that touched it
+    assert await book.balance(book.bank) == (-1005, -1005)
