@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aircharge import __version__
+from aircharge.bench.cli import add_bench_parser, run_bench
 from aircharge.config import Config, ConfigError, demo_secrets_in_use, load_config
 from aircharge.database import create_engine, upgrade
 from aircharge.demo import banner, start_demo
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     ledger_commands.add_parser(
         "verify", parents=[common], help="recompute balances, conservation and hash chains"
     )
+    add_bench_parser(commands)
     return parser
 
 
@@ -113,6 +115,10 @@ def _run(args: argparse.Namespace) -> None:
     if args.command == "version":
         print(f"aircharge {__version__}")
         return
+    if args.command == "bench":
+        configure_logging("WARNING")
+        run_bench(args)
+        return
     config = load_config(args.config)
     configure_logging(config.platform.log_level)
     if args.command == "demo":
@@ -129,7 +135,7 @@ def _run(args: argparse.Namespace) -> None:
         report = asyncio.run(_verify(config))
         print(
             f"ledger verify: {report.transfers} transfers, {report.accounts} accounts,"
-            f" {report.chains} chains: {'OK' if report.ok else 'FAILED'}"
+            f" chains of {report.chains} writers: {'OK' if report.ok else 'FAILED'}"
         )
         for problem in report.problems:
             print(f"  {problem}")

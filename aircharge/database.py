@@ -31,9 +31,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(config: DatabaseConfig) -> AsyncEngine:
+def create_engine(config: DatabaseConfig, *, schema: str | None = None) -> AsyncEngine:
+    """An engine for the configured database; `schema` (PostgreSQL only) sets the search path,
+    which tests and benchmarks use to get a private, disposable namespace."""
     if not is_sqlite(config.url):
-        return create_async_engine(config.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        settings = {"server_settings": {"search_path": schema}} if schema else {}
+        return create_async_engine(
+            config.url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=settings
+        )
+    assert schema is None, "schemas are a PostgreSQL notion"
     engine = create_async_engine(config.url, connect_args={"timeout": 30})
     synchronous = config.sqlite_synchronous
 

@@ -18,29 +18,43 @@ from typing import Any
 from ledger import errors
 from ledger.accounts import AccountFlag
 from ledger.money import AccountId, amount_fen_max
-from ledger.transfers import Transaction, Transfer, TransferRequest, meta_json
+from ledger.transfers import Kind, Transaction, Transfer, TransferRequest, meta_json
 
+# Plain ints: IntFlag arithmetic is slow, and this runs for every account of every batch.
+_LIMIT_DEBITS = int(AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS)
+_LIMIT_CREDITS = int(AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS)
+_CLOSED = int(AccountFlag.CLOSED)
+_HOT = int(AccountFlag.HOT)
 
-@dataclass(slots=True)
-class Counters:
-    debits_pending: int = 0
-    debits_posted: int = 0
-    credits_pending: int = 0
-    credits_posted: int = 0
-
-    def add(self, other: Counters) -> None:
-        self.debits_pending += other.debits_pending
-        self.debits_posted += other.debits_posted
-        self.credits_pending += other.credits_pending
-        self.credits_posted += other.credits_posted
+# A balance is four counters in a list, indexed thus (lists: this is the hot loop).
+DP, DX, CP, CX = 0, 1, 2, 3  # debits pending, debits posted, credits pending, credits posted
 
 
 @dataclass(frozen=True, slots=True)
 class AccountState:
     id: AccountId
     currency: str
-    flags: AccountFlag
-    balance: Counters  # current totals for limited accounts; unused for hot ones
+    limit_debits: bool  # debits must not exceed credits
+    limit_credits: bool  # credits must not exceed debits
+    closed: bool
+    hot: bool  # sharded: deltas go to the writer's shard row
+    balance: list[int]  # current totals (authoritative for limited accounts only)
+
+    @staticmethod
+    def of(account_id: AccountId, currency: str, flags: int, balance: list[int]) -> AccountState:
+        return AccountState(
+            account_id,
+            currency,
+            bool(flags & _LIMIT_DEBITS),
+            bool(flags & _LIMIT_CREDITS),
+            bool(flags & _CLOSED),
+            bool(flags & _HOT),
+            balance,
+        )
+
+    @property
+    def limited(self) -> bool:
+        return self.limit_debits or self.limit_credits
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +70,11 @@ class PendingState:
 
 @dataclass(frozen=True, slots=True)
 class NewTransfer:
-    """A transfer accepted in this batch, before the writer gives it a place in its chain."""
+    """A transfer accepted in this batch, before the writer gives it a place in its chain.
+    `meta` is the JSON stored (and hashed); `meta_values` the mapping it came from."""
 
     key: str
-    kind: str
+    kind: Kind
     debit_account_id: AccountId
     credit_account_id: AccountId
     amount: int
@@ -68,6 +83,7 @@ class NewTransfer:
     expires_at: datetime | None
     reference: str | None
     meta: str
+    meta_values: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +109,7 @@ class BatchState:
     resolved: set[str]  # pending keys already posted, voided or expired
     existing: Mapping[str, Transfer]  # stored transfers whose keys this batch names
     now: datetime
-    deltas: dict[AccountId, Counters] = field(default_factory=dict)
+    deltas: dict[AccountId, list[int]] = field(default_factory=dict)
     accepted: dict[str, NewTransfer] = field(default_factory=dict)  # in this batch, by key
 
     def apply(self, transaction: Transaction) -> Outcome:
@@ -142,28 +158,42 @@ def _differs(stored: Transfer | NewTransfer, request: TransferRequest) -> str | 
 class _Trial:
     """One transaction's effects, kept aside until every leg passed."""
 
+    __slots__ = ("accepted", "balances", "created", "deltas", "resolved", "state")
+
     def __init__(self, state: BatchState) -> None:
         self.state = state
-        self.balances: dict[AccountId, Counters] = {}
-        self.deltas: dict[AccountId, Counters] = {}
+        self.balances: dict[AccountId, list[int]] = {}  # limited accounts touched, as changed
+        self.deltas: dict[AccountId, list[int]] = {}
         self.resolved: set[str] = set()
         self.created: dict[str, PendingState] = {}
         self.accepted: list[NewTransfer] = []
 
-    def _balance(self, account: AccountState) -> Counters:
-        if account.id not in self.balances:
-            self.balances[account.id] = replace(account.balance)
-        return self.balances[account.id]
+    def _balance(self, account: AccountState) -> list[int]:
+        balance = self.balances.get(account.id)
+        if balance is None:
+            balance = self.balances[account.id] = account.balance.copy()
+        return balance
 
-    def _change(self, account: AccountState, change: Counters) -> None:
-        self._balance(account).add(change)
-        self.deltas.setdefault(account.id, Counters()).add(change)
+    def _change(self, account: AccountState, dp: int, dx: int, cp: int, cx: int) -> None:
+        if account.limited:
+            balance = self._balance(account)
+            balance[DP] += dp
+            balance[DX] += dx
+            balance[CP] += cp
+            balance[CX] += cx
+        delta = self.deltas.get(account.id)
+        if delta is None:
+            delta = self.deltas[account.id] = [0, 0, 0, 0]
+        delta[DP] += dp
+        delta[DX] += dx
+        delta[CP] += cp
+        delta[CX] += cx
 
     def _account(self, account_id: AccountId | None, currency: str) -> AccountState:
         account = self.state.accounts.get(account_id) if account_id is not None else None
         if account is None:
             raise errors.UnknownAccount(f"no account {account_id}")
-        if AccountFlag.CLOSED in account.flags:
+        if account.closed:
             raise errors.AccountClosed(f"account {account.id} is closed")
         if account.currency != currency:
             raise errors.CurrencyMismatch(f"account {account.id} holds {account.currency}")
@@ -197,8 +227,8 @@ class _Trial:
         pending = request.kind == "pending"
         self._check_room(debit, credit, amount)
         if pending:
-            self._change(debit, Counters(debits_pending=amount))
-            self._change(credit, Counters(credits_pending=amount))
+            self._change(debit, amount, 0, 0, 0)
+            self._change(credit, 0, 0, amount, 0)
             self.created[request.key] = PendingState(
                 request.key,
                 debit.id,
@@ -209,19 +239,19 @@ class _Trial:
                 request.reference,
             )
         else:
-            self._change(debit, Counters(debits_posted=amount))
-            self._change(credit, Counters(credits_posted=amount))
+            self._change(debit, 0, amount, 0, 0)
+            self._change(credit, 0, 0, 0, amount)
         self._accept(request, debit.id, credit.id, amount)
 
     def _check_room(self, debit: AccountState, credit: AccountState, amount: int) -> None:
-        if AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS in debit.flags:
+        if debit.limit_debits:
             b = self._balance(debit)
-            room = b.credits_posted - b.debits_posted - b.debits_pending
+            room = b[CX] - b[DX] - b[DP]
             if amount > room:
                 raise errors.InsufficientFunds(debit.id, room, amount)
-        if AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS in credit.flags:
+        if credit.limit_credits:
             b = self._balance(credit)
-            room = b.debits_posted - b.credits_posted - b.credits_pending
+            room = b[DX] - b[CX] - b[CP]
             if amount > room:
                 raise errors.InsufficientFunds(credit.id, room, amount)
 
@@ -253,8 +283,8 @@ class _Trial:
             raise errors.InvalidTransfer(f"{request.key}: a {request.kind} takes no amount")
         debit = self.state.accounts[pending.debit_account_id]
         credit = self.state.accounts[pending.credit_account_id]
-        self._change(debit, Counters(debits_pending=-pending.amount, debits_posted=posted))
-        self._change(credit, Counters(credits_pending=-pending.amount, credits_posted=posted))
+        self._change(debit, -pending.amount, posted, 0, 0)
+        self._change(credit, 0, 0, -pending.amount, posted)
         self.resolved.add(pending.key)
         amount = posted if request.kind == "post" else pending.amount
         self._accept(
@@ -287,19 +317,23 @@ class _Trial:
                 expires_at=request.expires_at if request.kind == "pending" else None,
                 reference=request.reference,
                 meta=meta_json(request.meta),
+                meta_values=request.meta,
             )
         )
 
     def commit(self) -> None:
         state = self.state
         for account_id, balance in self.balances.items():
-            account = state.accounts[account_id]
-            account.balance.debits_pending = balance.debits_pending
-            account.balance.debits_posted = balance.debits_posted
-            account.balance.credits_pending = balance.credits_pending
-            account.balance.credits_posted = balance.credits_posted
+            state.accounts[account_id].balance[:] = balance
         for account_id, delta in self.deltas.items():
-            state.deltas.setdefault(account_id, Counters()).add(delta)
+            total = state.deltas.get(account_id)
+            if total is None:
+                state.deltas[account_id] = delta
+            else:
+                total[DP] += delta[DP]
+                total[DX] += delta[DX]
+                total[CP] += delta[CP]
+                total[CX] += delta[CX]
         for key in self.resolved:
             state.resolved.add(key)
             state.pendings.pop(key, None)

@@ -5,10 +5,7 @@ reference, metadata, time). Changing, dropping or reordering a stored transfer b
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from ledger.transfers import meta_json
 
 
 def genesis(writer_id: int) -> str:
@@ -31,10 +28,10 @@ def transfer_fields(
     amount: int,
     currency: str,
     pending_key: str | None,
-    expires_at: datetime | None,
+    expires_at_us: int | None,
     reference: str | None,
     meta: str,
-    created_at: datetime,
+    created_at_us: int,
 ) -> tuple[Any, ...]:
     return (
         writer_id,
@@ -46,10 +43,10 @@ def transfer_fields(
         amount,
         currency,
         pending_key,
-        None if expires_at is None else _micros(expires_at),
+        expires_at_us,
         reference,
         meta,
-        _micros(created_at),
+        created_at_us,
     )
 
 
@@ -65,20 +62,16 @@ def row_fields(row: Any) -> tuple[Any, ...]:
         amount=row.amount,
         currency=row.currency,
         pending_key=row.pending_key,
-        expires_at=row.expires_at,
+        expires_at_us=row.expires_at_us,
         reference=row.reference,
         meta=row.meta,
-        created_at=row.created_at,
+        created_at_us=row.created_at_us,
     )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(moment: datetime) -> int:
-    """Exact microseconds since the epoch (no float rounding)."""
-    assert moment.tzinfo is not None
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-__all__ = ["genesis", "link", "meta_json", "row_fields", "transfer_fields"]
+__all__ = [
+    "genesis",
+    "link",
+    "row_fields",
+    "transfer_fields",
+]

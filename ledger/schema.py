@@ -112,10 +112,10 @@ transfers = Table(
     Column("currency", String(3), nullable=False),
     # A post, void or expiry names the pending transfer it resolves; unique: it resolves once.
     Column("pending_key", String(128), nullable=True, unique=True),
-    Column("expires_at", UtcDateTime, nullable=True),
+    Column("expires_at_us", BigInteger, nullable=True),  # µs since the epoch (ledger.clock)
     Column("reference", String(64), nullable=True, index=True),
     Column("meta", Text, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
     Column("writer_id", Id, ForeignKey("ledger_writers.id"), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),

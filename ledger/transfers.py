@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Table
 
+from ledger.clock import from_micros
 from ledger.errors import LedgerError
 from ledger.money import CURRENCY, AccountId, Fen
 
@@ -119,10 +120,10 @@ class Transfer:
             amount=Fen(row.amount),
             currency=row.currency,
             pending_key=row.pending_key,
-            expires_at=row.expires_at,
+            expires_at=None if row.expires_at_us is None else from_micros(row.expires_at_us),
             reference=row.reference,
             meta=json.loads(row.meta),
-            created_at=row.created_at,
+            created_at=from_micros(row.created_at_us),
             writer_id=row.writer_id,
             seq=row.seq,
             hash=row.hash,
@@ -146,4 +147,6 @@ class TransactionResult:
 
 
 def meta_json(meta: Mapping[str, MetaValue]) -> str:
+    if not meta:
+        return "{}"
     return json.dumps(dict(meta), sort_keys=True, ensure_ascii=False, separators=(",", ":"))

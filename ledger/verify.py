@@ -23,10 +23,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger import chain
 from ledger.accounts import AccountFlag
-from ledger.batch import Counters
 from ledger.schema import account_balances, accounts, ledger_writers, transfers
 
 rows_per_fetch: Final = 5_000
+
+
+@dataclass(slots=True)
+class Counters:
+    debits_pending: int = 0
+    debits_posted: int = 0
+    credits_pending: int = 0
+    credits_posted: int = 0
+
+    def add(self, other: Counters) -> None:
+        self.debits_pending += other.debits_pending
+        self.debits_posted += other.debits_posted
+        self.credits_pending += other.credits_pending
+        self.credits_posted += other.credits_posted
+
+
 problems_listed_max: Final = 20
 
 

@@ -21,13 +21,14 @@ retried from fresh reads when a commit conflicts.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,15 +36,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ledger import chain, errors
 from ledger.accounts import LIMITED_SHARD, AccountFlag, hot_shards_max
 from ledger.batch import (
+    CP,
+    CX,
+    DP,
+    DX,
     Accepted,
     AccountState,
     BatchState,
-    Counters,
-    NewTransfer,
     Outcome,
     PendingState,
 )
-from ledger.money import AccountId
+from ledger.clock import from_micros, micros
+from ledger.money import AccountId, Fen
 from ledger.schema import account_balances, accounts, ledger_writers, transfers
 from ledger.transfers import (
     RecordInsert,
@@ -61,6 +65,9 @@ batch_wait_ms: Final = 1
 queue_length_max: Final = 16_384
 commit_attempts_max: Final = 8
 expiries_per_sweep_max: Final = 1000
+_LIMIT_FLAGS: Final = int(
+    AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS
+)
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
 
 Clock = Callable[[], datetime]
@@ -138,8 +145,8 @@ class LedgerWriter:
             self._queue.put_nowait((transaction, future))
         except asyncio.QueueFull:
             return TransactionResult(error=errors.Overloaded("ledger writer queue is full"))
-        # Shielded: a caller that gives up does not un-commit what the writer already took.
-        return await asyncio.shield(future)
+        # A caller that gives up cancels only its wait: the writer still commits what it took.
+        return await future
 
     async def expire_due(self, limit: int = expiries_per_sweep_max) -> int:
         """Release pending transfers past their expiry (operations waiting on BOSS set none).
@@ -153,10 +160,10 @@ class LedgerWriter:
                         select(transfers.c.key)
                         .where(
                             transfers.c.kind == "pending",
-                            transfers.c.expires_at <= now,
+                            transfers.c.expires_at_us <= micros(now),
                             transfers.c.key.not_in(resolved),
                         )
-                        .order_by(transfers.c.expires_at)
+                        .order_by(transfers.c.expires_at_us)
                         .limit(limit)
                     )
                 )
@@ -239,9 +246,9 @@ class LedgerWriter:
         async with self._engine.begin() as conn:
             state = await _load(conn, requests, now)
             outcomes = [state.apply(tx) for tx in batch]
-            rows, head, seq = self._chain_rows(outcomes, now)
+            written, rows, head, seq = self._chain(outcomes, now)
             if rows:
-                await conn.execute(insert(transfers), rows)
+                await conn.exec_driver_sql(_insert_transfers_sql(conn.dialect.paramstyle), rows)
                 await _apply_deltas(conn, state, self.writer_id % hot_shards_max)
             await _write_records(conn, batch, outcomes)
             if rows:
@@ -252,49 +259,81 @@ class LedgerWriter:
                 )
         self._seq, self._head = seq, head
         self.batches += 1
-        written = {row["key"]: Transfer.from_row(_RowView(row)) for row in rows}
         return [_result(outcome, state, written) for outcome in outcomes]
 
-    def _chain_rows(
+    def _chain(
         self, outcomes: list[Outcome], now: datetime
-    ) -> tuple[list[dict[str, Any]], str, int]:
-        head, seq, rows = self._head, self._seq, []
+    ) -> tuple[dict[str, Transfer], list[tuple[Any, ...]], str, int]:
+        """The accepted transfers, in order, each given its place and hash in this chain,
+        and the rows that store them."""
+        head, seq, now_us = self._head, self._seq, micros(now)
+        written: dict[str, Transfer] = {}
+        rows: list[tuple[Any, ...]] = []
         for outcome in outcomes:
             if not isinstance(outcome, Accepted):
                 continue
             for new in outcome.transfers:
                 seq += 1
-                row = _row(new, self.writer_id, seq, now)
-                head = chain.link(head, chain.row_fields(_RowView(row)))
-                row["hash"] = head
-                rows.append(row)
-        return rows, head, seq
+                fields = chain.transfer_fields(
+                    writer_id=self.writer_id,
+                    seq=seq,
+                    key=new.key,
+                    kind=new.kind,
+                    debit_account_id=new.debit_account_id,
+                    credit_account_id=new.credit_account_id,
+                    amount=new.amount,
+                    currency=new.currency,
+                    pending_key=new.pending_key,
+                    expires_at_us=None if new.expires_at is None else micros(new.expires_at),
+                    reference=new.reference,
+                    meta=new.meta,
+                    created_at_us=now_us,
+                )
+                head = chain.link(head, fields)
+                transfer = Transfer(
+                    key=new.key,
+                    kind=new.kind,
+                    debit_account_id=new.debit_account_id,
+                    credit_account_id=new.credit_account_id,
+                    amount=Fen(new.amount),
+                    currency=new.currency,
+                    pending_key=new.pending_key,
+                    expires_at=new.expires_at,
+                    reference=new.reference,
+                    meta=new.meta_values,
+                    created_at=now,
+                    writer_id=self.writer_id,
+                    seq=seq,
+                    hash=head,
+                )
+                written[new.key] = transfer
+                rows.append((*fields[1:], self.writer_id, head))  # TRANSFER_COLUMNS order
+        return written, rows, head, seq
 
 
-class _RowView:
-    """Attribute access over a row dict, so chain and Transfer read dicts and rows alike."""
+# The stored columns of a transfer: exactly the chained fields after the writer id (which
+# leads them in the hash), then the hash. Written with the driver's executemany: the rows are
+# plain tuples already, so SQLAlchemy's per-row bind processing would be pure overhead.
+TRANSFER_COLUMNS: Final = (
+    "seq", "key", "kind", "debit_account_id", "credit_account_id", "amount", "currency",
+    "pending_key", "expires_at_us", "reference", "meta", "created_at_us", "writer_id", "hash",
+)  # fmt: skip
 
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+
+def _marks(paramstyle: str, count: int) -> list[str]:
+    """Positional placeholders of the driver: sqlite3's `?`, asyncpg's `$n`."""
+    if paramstyle == "qmark":
+        return ["?"] * count
+    if paramstyle == "numeric_dollar":
+        return [f"${i}" for i in range(1, count + 1)]
+    raise NotImplementedError(f"paramstyle {paramstyle}")
 
 
-def _row(new: NewTransfer, writer_id: int, seq: int, now: datetime) -> dict[str, Any]:
-    return {
-        "key": new.key,
-        "kind": new.kind,
-        "debit_account_id": new.debit_account_id,
-        "credit_account_id": new.credit_account_id,
-        "amount": new.amount,
-        "currency": new.currency,
-        "pending_key": new.pending_key,
-        "expires_at": new.expires_at,
-        "reference": new.reference,
-        "meta": new.meta,
-        "created_at": now,
-        "writer_id": writer_id,
-        "seq": seq,
-        "hash": "",
-    }
+@functools.cache
+def _insert_transfers_sql(paramstyle: str) -> str:
+    columns = ", ".join(TRANSFER_COLUMNS)
+    marks = ", ".join(_marks(paramstyle, len(TRANSFER_COLUMNS)))
+    return f"INSERT INTO transfers ({columns}) VALUES ({marks})"  # noqa: S608 - constants only
 
 
 def _result(outcome: Outcome, state: BatchState, written: dict[str, Transfer]) -> TransactionResult:
@@ -329,7 +368,7 @@ async def _load(
                 AccountId(row.credit_account_id),
                 row.amount,
                 row.currency,
-                row.expires_at,
+                None if row.expires_at_us is None else from_micros(row.expires_at_us),
                 row.reference,
             )
         resolved = set(
@@ -366,9 +405,8 @@ async def _load_accounts(
             )
         )
     ).all()
-    found = {AccountId(row.id): AccountFlag(row.flags) for row in meta}
-    limited = sorted(i for i, flags in found.items() if flags.limited)
-    balances: dict[AccountId, Counters] = {}
+    limited = sorted(row.id for row in meta if row.flags & _LIMIT_FLAGS)
+    balances: dict[int, list[int]] = {}
     if limited:
         rows = await conn.execute(
             select(account_balances)
@@ -380,62 +418,52 @@ async def _load_accounts(
             .with_for_update()
         )
         for row in rows:
-            balances[AccountId(row.account_id)] = Counters(
-                row.debits_pending, row.debits_posted, row.credits_pending, row.credits_posted
-            )
+            balances[row.account_id] = [
+                row.debits_pending,
+                row.debits_posted,
+                row.credits_pending,
+                row.credits_posted,
+            ]
     return {
-        AccountId(row.id): AccountState(
-            AccountId(row.id),
-            row.currency,
-            found[AccountId(row.id)],
-            balances.get(row.id, Counters()),
+        AccountId(row.id): AccountState.of(
+            AccountId(row.id), row.currency, row.flags, balances.get(row.id, [0, 0, 0, 0])
         )
         for row in meta
     }
 
 
-_LIMITED_UPDATE = (
-    update(account_balances)
-    .where(
-        account_balances.c.account_id == bindparam("b_account"),
-        account_balances.c.shard == LIMITED_SHARD,
-    )
-    .values(
-        debits_pending=account_balances.c.debits_pending + bindparam("b_dp"),
-        debits_posted=account_balances.c.debits_posted + bindparam("b_dx"),
-        credits_pending=account_balances.c.credits_pending + bindparam("b_cp"),
-        credits_posted=account_balances.c.credits_posted + bindparam("b_cx"),
-    )
-)
+@functools.cache
+def _add_to_balance_sql(paramstyle: str) -> str:
+    """Add four deltas to one balance row (account, shard); executemany'd with tuples."""
+    dp, dx, cp, cx, account, shard = _marks(paramstyle, 6)
+    return (
+        f"UPDATE account_balances SET debits_pending = debits_pending + {dp},"  # noqa: S608
+        f" debits_posted = debits_posted + {dx}, credits_pending = credits_pending + {cp},"
+        f" credits_posted = credits_posted + {cx}"
+        f" WHERE account_id = {account} AND shard = {shard}"
+    )  # constants and placeholders only
 
 
 async def _apply_deltas(conn: AsyncConnection, state: BatchState, shard: int) -> None:
-    limited, hot = [], []
+    limited: list[tuple[int, ...]] = []
+    hot: list[dict[str, int]] = []
     for account_id, delta in sorted(state.deltas.items()):
         account = state.accounts[account_id]
-        if account.flags.limited or AccountFlag.HOT not in account.flags:
-            limited.append(
-                {
-                    "b_account": account_id,
-                    "b_dp": delta.debits_pending,
-                    "b_dx": delta.debits_posted,
-                    "b_cp": delta.credits_pending,
-                    "b_cx": delta.credits_posted,
-                }
-            )
+        if not account.hot:
+            limited.append((*delta, account_id, LIMITED_SHARD))
         else:
             hot.append(
                 {
                     "account_id": account_id,
                     "shard": shard,
-                    "debits_pending": delta.debits_pending,
-                    "debits_posted": delta.debits_posted,
-                    "credits_pending": delta.credits_pending,
-                    "credits_posted": delta.credits_posted,
+                    "debits_pending": delta[DP],
+                    "debits_posted": delta[DX],
+                    "credits_pending": delta[CP],
+                    "credits_posted": delta[CX],
                 }
             )
     if limited:
-        await conn.execute(_LIMITED_UPDATE, limited)
+        await conn.exec_driver_sql(_add_to_balance_sql(conn.dialect.paramstyle), limited)
     if hot:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(account_balances)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -114,3 +115,20 @@ def test_demo_headless_prints_where_it_listens_and_stops_cleanly(
             process.kill()
             process.wait()
     assert (tmp_path / "d" / "aircharge.db").exists()
+
+
+def test_ledger_verify_passes_then_names_a_tampered_transfer(tmp_path: Path) -> None:
+    database = tmp_path / "v.db"
+    env = {"AIRCHARGE_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert run("db", "seed-demo", env=env).returncode == 0
+    clean = run("ledger", "verify", env=env)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "3 transfers" in clean.stdout
+    assert clean.stdout.rstrip().endswith("OK")
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE transfers SET amount = amount + 1 WHERE seq = 2")
+    tampered = run("ledger", "verify", env=env)
+    assert tampered.returncode == 1
+    assert "FAILED" in tampered.stdout
+    assert "writer 1 seq 2 transfer 'seed:deposit:8613800000002'" in tampered.stdout

@@ -125,10 +125,10 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("pending_key", sa.String(length=128), nullable=True),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("expires_at_us", sa.BigInteger(), nullable=True),
         sa.Column("reference", sa.String(length=64), nullable=True),
         sa.Column("meta", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at_us", sa.BigInteger(), nullable=False),
         sa.Column(
             "writer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
