@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
-from aircharge.bench.ledger import SHAPES, Storage, run_ledger_bench
+from aircharge.bench.ledger import AGENTS, SHAPES, Storage, run_ledger_bench
 from aircharge.bench.stats import table, write_json
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -33,6 +33,7 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     ledger.add_argument(
         "--operations", type=int, default=20_000, help="per cell (a tenth at concurrency 1)"
     )
+    ledger.add_argument("--agents", type=int, default=AGENTS, help="agents debited in turn")
     ledger.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
 
 
@@ -79,7 +80,9 @@ def run_bench(args: argparse.Namespace) -> None:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    rows = asyncio.run(run_ledger_bench(storages, shapes, concurrencies, operations, progress))
+    rows = asyncio.run(
+        run_ledger_bench(storages, shapes, concurrencies, operations, progress, int(args.agents))
+    )
     print(table(rows))
     if args.json:
         context = {
@@ -88,6 +91,7 @@ def run_bench(args: argparse.Namespace) -> None:
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
             "operations_per_cell": per_cell,
+            "agents": int(args.agents),
         }
         write_json(args.json, rows, context)
         print(f"wrote {args.json}", file=sys.stderr)

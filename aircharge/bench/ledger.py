@@ -41,9 +41,9 @@ from ledger.accounts import AccountFlag, create_account
 from ledger.money import AccountId
 from ledger.schema import transfers
 from ledger.transfers import Transaction, TransferRequest
-from ledger.writer import LedgerWriter
+from ledger.writer import TRANSFER_COLUMNS, LedgerWriter
 
-AGENTS = 1_000
+AGENTS = 1_000  # default number of agents whose deposits the cells debit
 FUNDING_FEN = 10**11
 AMOUNT_FEN = 5_000
 COMMISSION_FEN = (100, 25, 15)
@@ -111,7 +111,7 @@ class Database:
                 await conn.close()
 
 
-async def _open_book(engine: AsyncEngine) -> Book:
+async def _open_book(engine: AsyncEngine, agents: int) -> Book:
     now = datetime.now(UTC)
     limited = AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS
     async with engine.begin() as conn:
@@ -119,7 +119,7 @@ async def _open_book(engine: AsyncEngine) -> Book:
         boss = await create_account(conn, "boss", "platform", AccountFlag.HOT, now)
         expense = await create_account(conn, "expense", "platform", AccountFlag.HOT, now)
         deposits, commissions = [], []
-        for i in range(AGENTS):
+        for i in range(agents):
             deposits.append(await create_account(conn, f"d{i}", "deposit", limited, now))
             commissions.append(await create_account(conn, f"c{i}", "commission", limited, now))
     writer = LedgerWriter(engine, label="bench-funding")
@@ -136,20 +136,23 @@ async def _open_book(engine: AsyncEngine) -> Book:
 
 
 async def _single(writer: LedgerWriter, book: Book, cell: str, i: int) -> int:
-    deposit = book.deposits[i % AGENTS]
+    deposit = book.deposits[i % len(book.deposits)]
     request = TransferRequest.single(f"{cell}:{i}", deposit, book.boss, AMOUNT_FEN)
     (await writer.execute(Transaction((request,)))).unwrap()
     return 1
 
 
 async def _topup(writer: LedgerWriter, book: Book, cell: str, i: int) -> int:
-    seller = i % AGENTS
+    seller = i % len(book.deposits)
     key = f"{cell}:{i}"
     reserve = TransferRequest.pending(f"{key}:r", book.deposits[seller], book.boss, AMOUNT_FEN)
     (await writer.execute(Transaction((reserve,)))).unwrap()
     legs = tuple(
         TransferRequest.single(
-            f"{key}:c{n}", book.expense, book.commissions[(seller + n) % AGENTS], amount
+            f"{key}:c{n}",
+            book.expense,
+            book.commissions[(seller + n) % len(book.commissions)],
+            amount,
         )
         for n, amount in enumerate(COMMISSION_FEN)
     )
@@ -196,7 +199,7 @@ async def _measure(
 
 
 async def _written_batches(engine: AsyncEngine, writer_id: int) -> list[list[dict[str, Any]]]:
-    """The rows a cell wrote, grouped by commit (a commit stamps one `created_at`)."""
+    """The rows a cell wrote, grouped by commit (a commit stamps one `created_at_us`)."""
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -210,9 +213,9 @@ async def _written_batches(engine: AsyncEngine, writer_id: int) -> list[list[dic
     for row in rows:
         values = row._asdict()
         del values["id"]
-        if values["created_at"] != last:
+        if values["created_at_us"] != last:
             batches.append([])
-            last = values["created_at"]
+            last = values["created_at_us"]
         batches[-1].append(values)
     return batches
 
@@ -237,10 +240,7 @@ def _deltas(batch: Sequence[dict[str, Any]], pendings: dict[str, int]) -> list[t
     return [(*values, account) for account, values in sorted(change.items())]
 
 
-_RAW_INSERT_COLUMNS = (
-    "key", "kind", "debit_account_id", "credit_account_id", "amount", "currency", "pending_key",
-    "expires_at", "reference", "meta", "created_at", "writer_id", "seq", "hash",
-)  # fmt: skip
+_RAW_INSERT_COLUMNS = TRANSFER_COLUMNS  # the writer's own column order
 _RAW_UPDATE = (
     "UPDATE account_balances SET debits_pending = debits_pending + {0},"
     " debits_posted = debits_posted + {1}, credits_pending = credits_pending + {2},"
@@ -254,11 +254,13 @@ def _raw_insert(placeholders: list[str]) -> str:
     return f"INSERT INTO transfers ({columns}) VALUES ({values})"  # noqa: S608
 
 
-async def _raw(storage: Storage, directory: Path, batches: list[list[dict[str, Any]]]) -> float:
+async def _raw(
+    storage: Storage, directory: Path, batches: list[list[dict[str, Any]]], agents: int
+) -> float:
     """Transfers per second writing the same rows with the same commits, no ledger logic."""
     database = Database(storage, directory)
     async with database as engine:
-        await _open_book(engine)  # the same accounts and balance rows
+        await _open_book(engine, agents)  # the same accounts and balance rows
         registered = LedgerWriter(engine, label="bench-raw")  # a chain id of its own
         await registered.start()
         await registered.close()
@@ -290,16 +292,12 @@ def _raw_sqlite(path: Path, storage: Storage, prepared: list[Any]) -> float:
         started = time.perf_counter()
         for rows, deltas in prepared:
             connection.execute("BEGIN IMMEDIATE")
-            connection.executemany(insert, [_sqlite_values(r) for r in rows])
+            connection.executemany(insert, rows)
             connection.executemany(update, deltas)
             connection.execute("COMMIT")
         return time.perf_counter() - started
     finally:
         connection.close()
-
-
-def _sqlite_values(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(v.isoformat(" ") if isinstance(v, datetime) else v for v in row)
 
 
 async def _raw_postgres(database: Database, prepared: list[Any]) -> float:
@@ -325,6 +323,7 @@ async def run_ledger_bench(
     concurrencies: Sequence[int],
     operations: Callable[[str, int], int],
     progress: Progress,
+    agents: int = AGENTS,
 ) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="aircharge-bench-") as directory:
@@ -333,16 +332,19 @@ async def run_ledger_bench(
                 for concurrency in concurrencies:
                     count = operations(shape, concurrency)
                     progress(f"{storage.name} {shape} ×{concurrency}: {count:,} operations …")
-                    rows.append(await _cell(storage, Path(directory), shape, concurrency, count))
+                    cell = _cell(storage, Path(directory), shape, concurrency, count, agents)
+                    rows.append(await cell)
     return rows
 
 
-async def _cell(storage: Storage, directory: Path, shape: str, concurrency: int, count: int) -> Row:
+async def _cell(
+    storage: Storage, directory: Path, shape: str, concurrency: int, count: int, agents: int
+) -> Row:
     async with Database(storage, directory) as engine:
-        book = await _open_book(engine)
+        book = await _open_book(engine, agents)
         measured = await _measure(engine, book, shape, concurrency, count)
         batches = await _written_batches(engine, measured.writer_id)
-    raw = await _raw(storage, directory, batches)
+    raw = await _raw(storage, directory, batches, agents)
     transfers_per_s = measured.transfers / measured.seconds
     return Row(
         storage=storage.name,

@@ -53,21 +53,27 @@ HEADERS = (
     "transfers/s",
     "p50 ms",
     "p99 ms",
-    "per tx",
+    "tr/commit",
     "raw tr/s",
     "ratio",
 )
 
 
 def table(rows: Sequence[Row]) -> str:
-    widths = [len(fmt.format(getattr(rows[0], name))) if rows else 8 for name, fmt in COLUMNS]
-    header = "  ".join(
-        h.rjust(w) if i > 1 else h.ljust(w)
-        for i, (h, w) in enumerate(zip(HEADERS, widths, strict=True))
-    )
-    lines = [header, "-" * len(header)]
-    lines += ["  ".join(fmt.format(getattr(row, name)) for name, fmt in COLUMNS) for row in rows]
-    return "\n".join(lines)
+    """Text columns left-aligned, figures right-aligned, each as wide as its widest cell."""
+    cells = [[fmt.format(getattr(row, name)).strip() for name, fmt in COLUMNS] for row in rows]
+    widths = [
+        max([len(title)] + [len(line[i]) for line in cells]) for i, title in enumerate(HEADERS)
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.ljust(width) if i < 2 else value.rjust(width)
+            for i, (value, width) in enumerate(zip(values, widths, strict=True))
+        )
+
+    header = line(HEADERS)
+    return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
 
 
 def write_json(path: Path, rows: Sequence[Row], context: Mapping[str, object]) -> None:

@@ -1,0 +1,42 @@
+"""`aircharge bench ledger` runs end to end and reports every cell with its baseline.
+Figures are printed, never asserted: only the shape of the report is checked here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import require_postgres
+
+
+def test_bench_ledger_prints_a_table_and_writes_json(tmp_path: Path) -> None:
+    storages = "sqlite-durable,sqlite-relaxed"
+    if os.environ.get("CI"):
+        require_postgres()
+        storages += ",postgresql"
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "aircharge", "bench", "ledger", "--operations", "40",
+            "--concurrency", "1,8", "--agents", "5", "--storage", storages, "--json", str(out),
+        ],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["storage", "shape", "conc"]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    cells = {(r["storage"], r["shape"], r["concurrency"]) for r in report["rows"]}
+    expected_storages = storages.split(",")
+    assert cells == {
+        (s, shape, c) for s in expected_storages for shape in ("single", "topup") for c in (1, 8)
+    }
+    for row in report["rows"]:
+        per_operation = 1 if row["shape"] == "single" else 5
+        assert row["transfers"] == row["operations"] * per_operation
+        assert row["raw_transfers_per_s"] > 0
+        assert row["ratio"] > 0
+    assert len(lines) == 2 + len(cells)
