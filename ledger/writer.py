@@ -138,8 +138,8 @@ class LedgerWriter:
         self._task = None
 
     async def execute(self, transaction: Transaction) -> TransactionResult:
-        if self._task is None:
-            raise RuntimeError("LedgerWriter.start() was not called (or it was closed)")
+        if self._task is None or self._task.done():
+            raise RuntimeError("the ledger writer is not running (not started, closed or failed)")
         future: asyncio.Future[TransactionResult] = asyncio.get_running_loop().create_future()
         try:
             self._queue.put_nowait((transaction, future))
@@ -348,29 +348,27 @@ def _result(outcome: Outcome, state: BatchState, written: dict[str, Transfer]) -
 async def _load(
     conn: AsyncConnection, requests: list[TransferRequest], now: datetime
 ) -> BatchState:
-    keys = {r.key for r in requests}
+    """Read what the batch touches. Order matters on PostgreSQL (READ COMMITTED): pending
+    transfers are immutable and read first, to know every account; then the limited
+    accounts' balance rows are locked; only then are existing keys and resolutions read, so
+    whatever another writer committed on those accounts before we got the lock is seen (a
+    duplicate answers as a replay, not as a refusal). Races on unlocked (hot-only) transfers
+    are caught by the unique indexes and retried."""
     pending_keys = {r.pending_key for r in requests if r.pending_key is not None}
+    pendings = await _load_pendings(conn, pending_keys)
+    account_ids: set[int] = set()
+    for r in requests:
+        account_ids.update(a for a in (r.debit_account_id, r.credit_account_id) if a is not None)
+    for p in pendings.values():
+        account_ids.update((p.debit_account_id, p.credit_account_id))
+    states = await _load_accounts(conn, account_ids)  # locks limited balances
+    keys = {r.key for r in requests}
     existing = {
         row.key: Transfer.from_row(row)
         for row in await conn.execute(select(transfers).where(transfers.c.key.in_(keys)))
     }
-    pendings: dict[str, PendingState] = {}
     resolved: set[str] = set()
     if pending_keys:
-        for row in await conn.execute(
-            select(transfers).where(
-                transfers.c.key.in_(pending_keys), transfers.c.kind == "pending"
-            )
-        ):
-            pendings[row.key] = PendingState(
-                row.key,
-                AccountId(row.debit_account_id),
-                AccountId(row.credit_account_id),
-                row.amount,
-                row.currency,
-                None if row.expires_at_us is None else from_micros(row.expires_at_us),
-                row.reference,
-            )
         resolved = set(
             (
                 await conn.execute(
@@ -378,18 +376,33 @@ async def _load(
                 )
             ).scalars()
         )
-    account_ids: set[int] = set()
-    for r in requests:
-        account_ids.update(a for a in (r.debit_account_id, r.credit_account_id) if a is not None)
-    for p in pendings.values():
-        account_ids.update((p.debit_account_id, p.credit_account_id))
     return BatchState(
-        accounts=await _load_accounts(conn, account_ids),
+        accounts=states,
         pendings={k: v for k, v in pendings.items() if k not in resolved},
         resolved=resolved,
         existing=existing,
         now=now,
     )
+
+
+async def _load_pendings(conn: AsyncConnection, keys: set[str]) -> dict[str, PendingState]:
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        select(transfers).where(transfers.c.key.in_(keys), transfers.c.kind == "pending")
+    )
+    return {
+        row.key: PendingState(
+            row.key,
+            AccountId(row.debit_account_id),
+            AccountId(row.credit_account_id),
+            row.amount,
+            row.currency,
+            None if row.expires_at_us is None else from_micros(row.expires_at_us),
+            row.reference,
+        )
+        for row in rows
+    }
 
 
 async def _load_accounts(

@@ -11,7 +11,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aircharge.demo_data import seed_demo
 from aircharge.platform import listen
@@ -19,6 +20,7 @@ from ledger.accounts import Account, AccountFlag, create_account, get_account
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.money import AccountId, Msisdn
 from ledger.operations import Limits, OperationOutcome, OperationRequest, OperationService
+from ledger.schema import account_balances
 from ledger.transfers import Transaction, TransactionResult, TransferRequest
 from ledger.verify import verify
 from ledger.writer import LedgerWriter
@@ -144,3 +146,16 @@ async def book(engine: AsyncEngine) -> AsyncIterator[Book]:
         await writer.close()
         report = await verify(engine)
         assert report.ok, report.problems  # every test leaves a journal that verifies
+
+
+async def net_balances(conn: AsyncConnection) -> tuple[int, int]:
+    """Posted and pending balance summed over every account: (0, 0) when the books balance."""
+    posted, pending = (
+        await conn.execute(
+            select(
+                func.sum(account_balances.c.credits_posted - account_balances.c.debits_posted),
+                func.sum(account_balances.c.credits_pending - account_balances.c.debits_pending),
+            )
+        )
+    ).one()
+    return int(posted or 0), int(pending or 0)

@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ledger.schema import account_balances, operations
+from ledger.schema import operations
 from ledger.verify import verify
 from simulator.boss import Ref
 from tests.conftest import migrated_engine, require_postgres
-from tests.ledger.conftest import MERCHANT_PIN, World, open_world
+from tests.ledger.conftest import MERCHANT_PIN, World, net_balances, open_world
 
 NUMBERS = ("8613900000001", "8613900000002", "8613700000001", "8613600000000")
 PREPAID_START = {"8613900000001": 1000, "8613900000002": 1000}
@@ -58,16 +58,7 @@ FAULTS = {"none": {}, "error": {"error_rate": 1.0}, "lost": {"lost_response_rate
 
 async def _check(world: World) -> None:
     async with world.engine.connect() as conn:
-        posted, pending = (
-            await conn.execute(
-                select(
-                    func.sum(account_balances.c.credits_posted - account_balances.c.debits_posted),
-                    func.sum(
-                        account_balances.c.credits_pending - account_balances.c.debits_pending
-                    ),
-                )
-            )
-        ).one()
+        posted, pending = await net_balances(conn)
         rows = (await conn.execute(select(operations))).all()
     assert (int(posted), int(pending)) == (0, 0)
     report = await verify(world.engine)
