@@ -18,7 +18,17 @@ from typing import Any
 from ledger import errors
 from ledger.accounts import AccountFlag
 from ledger.money import AccountId, amount_fen_max
-from ledger.transfers import Kind, Transaction, Transfer, TransferRequest, meta_json
+from ledger.transfers import (
+    RESERVED_KEY_PREFIX,
+    Kind,
+    Transaction,
+    Transfer,
+    TransferRequest,
+    expire_key,
+    key_length_max,
+    meta_json,
+    reference_length_max,
+)
 
 # Plain ints: IntFlag arithmetic is slow, and this runs for every account of every batch.
 _LIMIT_DEBITS = int(AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS)
@@ -138,21 +148,49 @@ class BatchState:
 
 
 def _differs(stored: Transfer | NewTransfer, request: TransferRequest) -> str | None:
+    """The first field in which a replayed request differs from what is stored. A post or
+    void that names no amount (or reference) takes the pending transfer's, so those match."""
     expected: dict[str, Any] = {"kind": request.kind, "currency": request.currency}
     if request.kind in ("single", "pending"):
         expected |= {
             "debit_account_id": request.debit_account_id,
             "credit_account_id": request.credit_account_id,
             "amount": request.amount,
+            "expires_at": request.expires_at if request.kind == "pending" else None,
+            "reference": request.reference,
         }
     else:
         expected["pending_key"] = request.pending_key
         if request.amount is not None:
             expected["amount"] = request.amount
+        if request.reference is not None:
+            expected["reference"] = request.reference
     for name, value in expected.items():
         if getattr(stored, name) != value:
             return name
+    stored_meta = stored.meta_values if isinstance(stored, NewTransfer) else stored.meta
+    if dict(stored_meta) != dict(request.meta):
+        return "meta"
     return None
+
+
+def _check_shape(request: TransferRequest) -> None:
+    """Refuse what the tables could not hold, and keys reserved for the ledger itself."""
+    if request.kind == "expire":
+        if request.pending_key is None or request.key != expire_key(request.pending_key):
+            raise errors.InvalidTransfer(f"{request.key}: an expiry takes the ledger's own key")
+    elif not 0 < len(request.key) <= key_length_max:
+        raise errors.InvalidTransfer(f"a key is 1..{key_length_max} characters")
+    elif request.key.startswith(RESERVED_KEY_PREFIX):
+        raise errors.InvalidTransfer(
+            f"{request.key}: keys starting {RESERVED_KEY_PREFIX!r} are the ledger's"
+        )
+    if request.reference is not None and len(request.reference) > reference_length_max:
+        raise errors.InvalidTransfer(
+            f"{request.key}: a reference is at most {reference_length_max} characters"
+        )
+    if len(request.currency) != 3:
+        raise errors.InvalidTransfer(f"{request.key}: a currency is a 3-letter code")
 
 
 class _Trial:
@@ -201,6 +239,7 @@ class _Trial:
 
     def apply(self, request: TransferRequest) -> errors.LedgerError | None:
         try:
+            _check_shape(request)
             taken = request.key in self.state.existing or request.key in self.state.accepted
             if taken or any(t.key == request.key for t in self.accepted):
                 raise errors.IdempotencyConflict(request.key, "key")

@@ -104,7 +104,7 @@ transfers = Table(
     "transfers",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("key", String(128), nullable=False, unique=True),
+    Column("key", String(160), nullable=False, unique=True),  # callers' keys: at most 128
     Column("kind", String(8), nullable=False),
     Column("debit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
     Column("credit_account_id", Id, ForeignKey("accounts.id"), nullable=False),

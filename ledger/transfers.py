@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import Table
 
@@ -22,6 +22,15 @@ from ledger.money import CURRENCY, AccountId, Fen
 
 Kind = Literal["single", "pending", "post", "void", "expire"]
 MetaValue = str | int
+
+key_length_max: Final = 128  # a caller's transfer key
+reference_length_max: Final = 64
+RESERVED_KEY_PREFIX: Final = "ledger:"  # keys the ledger writes itself (expiries)
+
+
+def expire_key(pending_key: str) -> str:
+    """The key under which the ledger releases an expired pending transfer."""
+    return f"{RESERVED_KEY_PREFIX}expire:{pending_key}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ from ledger.transfers import (
     TransactionResult,
     Transfer,
     TransferRequest,
+    expire_key,
 )
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class LedgerWriter:
         results = await asyncio.gather(
             *(
                 self.execute(
-                    Transaction((TransferRequest(f"{key}:expire", "expire", pending_key=key),))
+                    Transaction((TransferRequest(expire_key(key), "expire", pending_key=key),))
                 )
                 for key in due
             )

@@ -4,6 +4,7 @@ atomic transactions, in-batch validation and push-back."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from ledger import errors
 from ledger.accounts import AccountFlag, create_account
 from ledger.money import AccountId
 from ledger.schema import account_balances, transfers
-from ledger.transfers import Transaction, TransferRequest
+from ledger.transfers import Transaction, TransferRequest, expire_key
 from ledger.writer import LedgerWriter, WriterLimits
 from tests.ledger.conftest import T0, Book
 
@@ -178,3 +179,36 @@ async def test_hot_accounts_are_sharded_per_writer(book: Book) -> None:
         ).scalar_one()
     assert shards == 3  # shard 0 from opening, plus one per writer that touched it
     assert await book.balance(book.bank) == (-1005, -1005)
+
+
+async def test_keys_the_ledger_keeps_for_itself_and_oversized_fields_are_refused(
+    book: Book,
+) -> None:
+    expires = T0 + timedelta(seconds=30)
+    held = TransferRequest.pending("p", book.agent, book.other, 100, expires_at=expires)
+    assert (await book.run(held)).ok
+    squatter = TransferRequest.single(expire_key("p"), book.bank, book.agent, 1)
+    assert isinstance((await book.run(squatter)).error, errors.InvalidTransfer)
+    for bad in (
+        TransferRequest.single("k" * 129, book.bank, book.agent, 1),
+        TransferRequest.single("", book.bank, book.agent, 1),
+        TransferRequest.single("r", book.bank, book.agent, 1, reference="x" * 65),
+        TransferRequest.single("c", book.bank, book.agent, 1, currency="YUAN"),
+    ):
+        assert isinstance((await book.run(bad)).error, errors.InvalidTransfer), bad
+    book.clock.now = expires
+    assert await book.writer.expire_due() == 1  # the squatter could not block the release
+    assert await book.balance(book.agent) == (1000, 1000)
+
+
+async def test_a_replay_with_other_reference_or_metadata_is_a_conflict(book: Book) -> None:
+    first = TransferRequest.single("m", book.agent, book.other, 5, reference="R1", meta={"a": 1})
+    assert (await book.run(first)).ok
+    assert (await book.run(first)).replayed
+    for changed, name in (
+        (dataclasses.replace(first, reference="R2"), "reference"),
+        (dataclasses.replace(first, meta={"a": 2}), "meta"),
+    ):
+        result = await book.run(changed)
+        assert isinstance(result.error, errors.IdempotencyConflict)
+        assert result.error.field == name

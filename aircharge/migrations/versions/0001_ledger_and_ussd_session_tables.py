@@ -112,7 +112,7 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("key", sa.String(length=160), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column(
             "debit_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
