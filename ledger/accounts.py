@@ -143,8 +143,3 @@ async def get_account(conn: AsyncConnection, account_id: AccountId) -> Account:
     if account_id not in found:
         raise errors.UnknownAccount(f"no account {account_id}")
     return found[account_id]
-
-
-async def find_account(conn: AsyncConnection, code: str) -> Account | None:
-    row = (await conn.execute(select(accounts.c.id).where(accounts.c.code == code))).first()
-    return None if row is None else await get_account(conn, AccountId(row.id))

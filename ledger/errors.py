@@ -76,10 +76,11 @@ class InvalidTransfer(LedgerError):
     code = "invalid_transfer"
 
 
-class DuplicateRecord(LedgerError):
-    """A record written with the transaction (an operation row) already exists."""
+class RecordRefused(LedgerError):
+    """The database refused a record written with the transaction (typically an operation
+    row whose key already exists: a concurrent duplicate committed first)."""
 
-    code = "duplicate_record"
+    code = "record_refused"
 
 
 class Overloaded(LedgerError):

@@ -13,7 +13,6 @@ from typing import NewType
 Fen = NewType("Fen", int)
 Msisdn = NewType("Msisdn", str)
 AccountId = NewType("AccountId", int)
-TransferId = NewType("TransferId", int)
 
 CURRENCY = "CNY"
 amount_fen_max = 10**12  # far above any single operation; guards against overflow and typos

@@ -23,14 +23,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger import chain, errors
@@ -220,24 +220,51 @@ class LedgerWriter:
                     future.set_exception(exc)
             return
         for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
                 future.set_result(result)
 
-    async def _commit_with_retries(self, batch: list[_Item]) -> list[TransactionResult]:
+    async def _commit_with_retries(
+        self, batch: list[_Item]
+    ) -> Sequence[TransactionResult | BaseException]:
+        """Commit, retrying lock conflicts from fresh reads. When the database refuses the
+        batch otherwise, go one transaction at a time, so only the culprit fails: a unique
+        violation (a duplicate that raced us) is retried once, when it reads as a replay or
+        as the refusal of a record that rode with the transaction."""
         for attempt in range(commit_attempts_max):
             try:
                 return await self._write([tx for tx, _ in batch])
-            except IntegrityError:
+            except IntegrityError as exc:
                 if len(batch) > 1:
-                    # a duplicate raced us (another writer, or a record): go one by one
-                    return [r for item in batch for r in await self._commit_with_retries([item])]
+                    return await self._one_by_one(batch)
                 if attempt > 0:
-                    return [TransactionResult(error=errors.DuplicateRecord("record exists"))]
+                    return [TransactionResult(error=errors.RecordRefused(str(exc.orig)))]
             except DBAPIError as exc:
-                if not _retryable(exc) or attempt + 1 == commit_attempts_max:
-                    raise
-                await asyncio.sleep(0.001 * 2**attempt)
+                if _retryable(exc) and attempt + 1 < commit_attempts_max:
+                    await asyncio.sleep(0.001 * 2**attempt)
+                    continue
+                if len(batch) > 1:
+                    return await self._one_by_one(batch)
+                raise
         raise AssertionError("unreachable")
+
+    async def _one_by_one(self, batch: list[_Item]) -> list[TransactionResult | BaseException]:
+        """Each transaction in its own commit; one that fails takes only its own caller down
+        (what committed before it stays committed and is answered as such)."""
+        results: list[TransactionResult | BaseException] = []
+        for item in batch:
+            try:
+                results += await self._commit_with_retries([item])
+            except DataError as exc:
+                log.error("ledger writer %s: transaction refused: %s", self.writer_id, exc.orig)
+                results.append(TransactionResult(error=errors.RecordRefused(str(exc.orig))))
+            except DBAPIError as exc:
+                log.error("ledger writer %s: transaction failed: %s", self.writer_id, exc.orig)
+                results.append(exc)
+        return results
 
     # -- one commit ----------------------------------------------------------------------
 

@@ -135,11 +135,12 @@ async def _reserve(
     if isinstance(result.error, errors.InsufficientFunds):
         values = {"available_fen": result.error.available, "amount_fen": amount}
         return OperationOutcome("insufficient_funds", values)
-    if isinstance(result.error, errors.DuplicateRecord):
+    if isinstance(result.error, errors.RecordRefused):
         # A concurrent request with the same key committed first: answer what it recorded.
         async with ctx.engine.connect() as conn:
             raced = await _find(conn, request.key)
-        assert raced is not None, "a duplicate operation record that cannot be found"
+        if raced is None:
+            raise result.error
         return _replay(raced, content_hash)
     result.unwrap()
     log.info("topup %s reserved: agent=%s msisdn=%s amount=%d", ref, agent.msisdn, target, amount)

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger import errors
 from ledger.accounts import AccountFlag, create_account
 from ledger.money import AccountId
-from ledger.schema import account_balances, transfers
-from ledger.transfers import Transaction, TransferRequest, expire_key
+from ledger.schema import account_balances, operations, transfers
+from ledger.transfers import RecordInsert, Transaction, TransferRequest, expire_key
 from ledger.writer import LedgerWriter, WriterLimits
 from tests.ledger.conftest import T0, Book
 
@@ -212,3 +212,45 @@ async def test_a_replay_with_other_reference_or_metadata_is_a_conflict(book: Boo
         result = await book.run(changed)
         assert isinstance(result.error, errors.IdempotencyConflict)
         assert result.error.field == name
+
+
+def _operation_row(key: str, ref: str) -> RecordInsert:
+    values = {
+        "ref": ref,
+        "key": key,
+        "request_hash": "h",
+        "kind": "topup",
+        "channel": "test",
+        "agent_id": None,
+        "msisdn": "8613900000001",
+        "amount": 1,
+        "state": "reserved",
+        "reason": None,
+        "pending_key": None,
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    return RecordInsert(operations, values)
+
+
+async def test_a_refused_record_fails_its_transaction_alone(book: Book) -> None:
+    """Two transactions in one batch carry the same operation key: the database refuses the
+    second record; the batch is redone one by one, so the first and the bystander commit."""
+    results = await asyncio.gather(
+        book.writer.execute(
+            Transaction(
+                (TransferRequest.single("a", book.agent, book.other, 1),),
+                (_operation_row("op", "R1"),),
+            )
+        ),
+        book.writer.execute(Transaction((TransferRequest.single("b", book.agent, book.other, 2),))),
+        book.writer.execute(
+            Transaction(
+                (TransferRequest.single("c", book.agent, book.other, 4),),
+                (_operation_row("op", "R2"),),
+            )
+        ),
+    )
+    assert [r.ok for r in results] == [True, True, False]
+    assert isinstance(results[2].error, errors.RecordRefused)
+    assert await book.balance(book.other) == (3, 3)  # c and its record left no trace
