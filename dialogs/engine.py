@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
-from dialogs.events import Ask, End, Event, Message, RunOperation, Value
+from dialogs.events import INPUTS, Ask, End, Event, Message, RunOperation, Value
 from dialogs.flow import (
     OUTCOME_MESSAGE,
     ConfirmNode,
@@ -156,7 +156,7 @@ class Engine:
                 choices = tuple(Message(option.label) for option in node.options)
                 return Step(replace(state, status="input"), Ask(Message(node.prompt), choices))
             case InputNode():
-                ask = Ask(Message(node.prompt, params), kind=node.kind)
+                ask = Ask(Message(node.prompt, params), input=INPUTS[node.kind])
                 return Step(replace(state, status="input"), ask)
             case ConfirmNode():
                 ask = Ask(Message(node.prompt, params), CONFIRM_CHOICES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 Value = str | int
 
@@ -25,12 +26,35 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class InputSpec:
+    """What a screen collects, so each medium can constrain entry: STK GET INPUT (lengths,
+    digits only, hidden), IVR DTMF collection (max digits), WAP input format, USSD nothing."""
+
+    kind: str  # choice | msisdn | amount | pin
+    min_length: int
+    max_length: int
+    digits_only: bool  # amounts are not: they may carry a decimal point
+    hidden: bool  # PINs: masked on screen, never echoed
+
+    def __post_init__(self) -> None:
+        assert 0 < self.min_length <= self.max_length, self
+
+
+INPUTS: Final[Mapping[str, InputSpec]] = {
+    "choice": InputSpec("choice", 1, 2, digits_only=True, hidden=False),
+    "msisdn": InputSpec("msisdn", 11, 15, digits_only=True, hidden=False),
+    "amount": InputSpec("amount", 1, 10, digits_only=False, hidden=False),
+    "pin": InputSpec("pin", 6, 6, digits_only=True, hidden=True),
+}
+
+
+@dataclass(frozen=True, slots=True)
 class Ask:
     """Show `prompt` (after `notice`, if any) and the numbered `choices`; wait for input."""
 
     prompt: Message
     choices: tuple[Message, ...] = ()
-    kind: str = "choice"
+    input: InputSpec = INPUTS["choice"]
     notice: Message | None = None
 
 
