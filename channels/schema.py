@@ -23,6 +23,7 @@ ussd_sessions = Table(
     Column("service_code", String(32), nullable=False),
     Column("state", Text, nullable=False),  # engine state as JSON; PINs only as proofs
     Column("consumed", Integer, nullable=False),  # inputs of `text` already fed
+    Column("page", Integer, nullable=False),  # page of a long menu on screen (98 More / 0 Back)
     Column("last_digest", String(64), nullable=False),  # keyed digest of the last `text`
     Column("last_reply", Text, nullable=False),  # answered again on a gateway retry
     Column("ended", Boolean, nullable=False),

@@ -69,7 +69,11 @@ class Catalogue:
             if missing:
                 raise CatalogueError(f"{language}: keys not in both languages: {missing}")
             for key, template in texts.items():
-                if _placeholders(template) != _placeholders(reference[key]):
+                try:
+                    placeholders = _placeholders(template)
+                except ValueError as exc:
+                    raise CatalogueError(f"{language}: {key}: {exc}") from exc
+                if placeholders != _placeholders(reference[key]):
                     raise CatalogueError(f"{language}: {key}: placeholders differ from zh-CN")
 
     def keys(self) -> frozenset[str]:

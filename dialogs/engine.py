@@ -128,6 +128,12 @@ class Engine:
             case _:
                 raise EngineError(f"node {node.id!r} takes no input")
 
+    def screen(self, state: SessionState) -> Step:
+        """The screen of the node a session waits at, again (to page through a long menu)."""
+        if state.status != "input":
+            raise EngineError(f"session at {state.node!r} is not waiting for input")
+        return self._enter(self._flows[state.flow], state, state.node)
+
     def resume(self, state: SessionState, outcome: str, values: Mapping[str, Value]) -> Step:
         if state.status != "outcome":
             raise EngineError(f"session at {state.node!r} is not waiting for an outcome")

@@ -215,6 +215,11 @@ def _check_graph(flow: Flow, source: str) -> None:
         raise FlowError(f"{source}: nodes never reached from {flow.start!r}: {unreachable}")
 
 
+def _at(source: str, raw: Any) -> str:
+    line = getattr(raw, "line", 0)
+    return f"{source}:{line}" if line else source
+
+
 def parse_flow(document: Any, source: str) -> Flow:
     if not isinstance(document, Mapping):
         raise FlowError(f"{source}: a flow is a mapping with id, start and nodes")
@@ -226,7 +231,7 @@ def parse_flow(document: Any, source: str) -> Flow:
     if len(raw_nodes) > nodes_per_flow_max:
         raise FlowError(f"{source}: {len(raw_nodes)} nodes, at most {nodes_per_flow_max}")
     nodes = {
-        str(node_id): _node(str(node_id), raw, f"{source}: node {node_id!r}")
+        str(node_id): _node(str(node_id), raw, f"{_at(source, raw)}: node {node_id!r}")
         for node_id, raw in raw_nodes.items()
     }
     if start not in nodes:
@@ -236,9 +241,29 @@ def parse_flow(document: Any, source: str) -> Flow:
     return flow
 
 
+class _Located(dict[Any, Any]):
+    """A YAML mapping that remembers the line it starts on, for error messages."""
+
+    line = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _located_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Located:
+    mapping = _Located(loader.construct_mapping(node, deep=True))
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _located_mapping)
+
+
 def load_flow(path: Path) -> Flow:
+    """Load and check one flow file; errors name the file and, where known, the line."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except (OSError, yaml.YAMLError) as exc:
         raise FlowError(f"{path}: {exc}") from exc
     return parse_flow(document, str(path))

@@ -24,7 +24,7 @@ from dialogs.catalogue import Catalogue
 from dialogs.engine import Engine, SessionState, Step
 from dialogs.events import End, Message, RunOperation
 from dialogs.inputs import parse_msisdn
-from dialogs.render.ussd import UssdPage, render_ussd
+from dialogs.render.ussd import UssdPage, navigation, render_ussd
 from ledger.money import Msisdn
 from ledger.operations import OperationRequest, OperationService
 
@@ -90,11 +90,28 @@ class UssdService:
             await self._save(stored, stored.state, stored.consumed, digest, page, new=False)
             return page
         inputs = new_inputs(request.text, stored.consumed)
-        step = await self._feed(request, Msisdn(msisdn), stored.state, inputs)
         consumed = max(len(split_inputs(request.text)), stored.consumed + 1)
+        turned = self._turn_page(stored, inputs)
+        if turned is not None:
+            await self._save(stored, stored.state, consumed, digest, turned, new=False)
+            return turned
+        step = await self._feed(request, Msisdn(msisdn), stored.state, inputs)
         page = render_ussd(step.event, self._catalogue, step.state.language)
         await self._save(stored, step.state, consumed, digest, page, new=False)
         return page
+
+    def _turn_page(self, stored: StoredSession, inputs: list[str]) -> UssdPage | None:
+        """`98`/`0` on a menu spread over pages moves between them; anywhere else they are
+        ordinary input for the engine."""
+        move = navigation(inputs[0]) if len(inputs) == 1 else None
+        if move is None or stored.state.status != "input":
+            return None
+        screen = self._engine.screen(stored.state).event
+        language = stored.state.language
+        if render_ussd(screen, self._catalogue, language, stored.page).pages == 1:
+            return None
+        target = stored.page + (1 if move == "more" else -1)
+        return render_ussd(screen, self._catalogue, language, target)
 
     async def _start(self, request: UssdRequest, msisdn: Msisdn) -> UssdPage:
         agent = await self._operations.find_agent(msisdn)
@@ -110,6 +127,7 @@ class UssdService:
             msisdn=msisdn,
             state=step.state,
             consumed=len(inputs),
+            page=0,
             last_digest="",
             last_reply="",
             ended=False,
@@ -176,6 +194,7 @@ class UssdService:
             consumed=consumed,
             last_digest=digest,
             last_reply=page.text,
+            page=page.page,
             ended=page.end,
             updated_ms=self._clock_ms(),
         )

@@ -19,6 +19,7 @@ class StoredSession:
     msisdn: str
     state: SessionState
     consumed: int
+    page: int
     last_digest: str
     last_reply: str
     ended: bool
@@ -43,6 +44,7 @@ class UssdSessionStore:
             msisdn=row.msisdn,
             state=SessionState.from_dict(json.loads(row.state)),
             consumed=row.consumed,
+            page=row.page,
             last_digest=row.last_digest,
             last_reply=row.last_reply,
             ended=row.ended,
@@ -54,6 +56,7 @@ class UssdSessionStore:
             "msisdn": session.msisdn,
             "state": json.dumps(session.state.to_dict(), ensure_ascii=False),
             "consumed": session.consumed,
+            "page": session.page,
             "last_digest": session.last_digest,
             "last_reply": session.last_reply,
             "ended": session.ended,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,9 +16,9 @@ from channels.schema import ussd_sessions
 from channels.ussd.protocol import UssdRequest
 from channels.ussd.service import UssdService
 from channels.ussd.store import UssdSessionStore
-from dialogs.catalogue import Catalogue
+from dialogs.catalogue import MESSAGES_DIR, Catalogue
 from dialogs.engine import Engine
-from dialogs.flow import load_flows
+from dialogs.flow import load_flows, parse_flow
 from tests.ledger.conftest import World, open_world
 
 TIMEOUT_MS = 180_000
@@ -42,21 +43,27 @@ class Rig:
         return ("END " if page.end else "CON ") + page.text
 
 
+def _service(
+    world: World, clock: Clock, dialog_engine: Engine, catalogue: Catalogue
+) -> UssdService:
+    return UssdService(
+        engine=dialog_engine,
+        catalogue=catalogue,
+        operations=world.operations,
+        store=UssdSessionStore(world.engine),
+        service_code="*123#",
+        session_timeout_ms=TIMEOUT_MS,
+        default_language="zh-CN",
+        digest_key=b"test",
+        clock_ms=clock,
+    )
+
+
 @pytest.fixture
 async def rig(engine: AsyncEngine) -> AsyncIterator[Rig]:
     clock = Clock()
     async with open_world(engine) as world:
-        service = UssdService(
-            engine=Engine(load_flows()),
-            catalogue=Catalogue.load(),
-            operations=world.operations,
-            store=UssdSessionStore(engine),
-            service_code="*123#",
-            session_timeout_ms=TIMEOUT_MS,
-            default_language="zh-CN",
-            digest_key=b"test",
-            clock_ms=clock,
-        )
+        service = _service(world, clock, Engine(load_flows()), Catalogue.load())
         yield Rig(service, clock, world)
 
 
@@ -91,3 +98,41 @@ async def test_the_stored_session_never_holds_the_pin(rig: Rig, engine: AsyncEng
     assert "333333" not in stored
     # and the proof still authorises the top-up on the next request
     assert (await rig.send("s", "1*13900000001*50*333333*1")).startswith("END 充值成功")
+
+
+LONG_MENU = {
+    "id": "agent_main",
+    "start": "menu",
+    "nodes": {
+        "menu": {
+            "type": "menu",
+            "prompt": "agent.menu",
+            "options": [{"label": f"long.{i}", "next": "bye"} for i in range(9)],
+        },
+        "bye": {"type": "end", "message": "common.cancelled"},
+    },
+}
+
+
+async def test_a_long_menu_pages_with_98_and_0(rig: Rig) -> None:
+    texts = {
+        language: {
+            **yaml.safe_load((MESSAGES_DIR / f"{language}.yaml").read_text(encoding="utf-8")),
+            **{f"long.{i}": f"很长的菜单选项第{i}项" for i in range(9)},
+        }
+        for language in ("zh-CN", "en")
+    }
+    long_engine = Engine({"agent_main": parse_flow(LONG_MENU, "long.yaml")})
+    service = Rig(
+        _service(rig.world, rig.clock, long_engine, Catalogue(texts)), rig.clock, rig.world
+    )
+    first = await service.send("p", "")
+    assert first.endswith("98. 更多")
+    assert "1. 很长的菜单选项第0项" in first
+    second = await service.send("p", "98")
+    assert "0. 返回" in second.split("\n")
+    assert "1. 很长的菜单选项第0项" not in second
+    back = await service.send("p", "98*0")
+    assert back == first
+    # a number still picks its option, whatever page is on screen
+    assert await service.send("p", "98*0*9") == "END 已取消，欢迎再次使用。"

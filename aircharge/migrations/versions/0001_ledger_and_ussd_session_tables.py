@@ -199,6 +199,7 @@ def upgrade() -> None:
         sa.Column("service_code", sa.String(length=32), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("consumed", sa.Integer(), nullable=False),
+        sa.Column("page", sa.Integer(), nullable=False),
         sa.Column("last_digest", sa.String(length=64), nullable=False),
         sa.Column("last_reply", sa.Text(), nullable=False),
         sa.Column("ended", sa.Boolean(), nullable=False),
