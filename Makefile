@@ -38,6 +38,7 @@ layering: $(STAMP_DEV)
 
 pytest: $(STAMP_DEV)
 	@.ci/ensure-postgres || echo "PostgreSQL is not reachable: its tests will be skipped (CI fails instead)"
+	@.ci/ensure-packages || echo "Debian packages missing: their tests will be skipped (CI fails instead)"
 	$(BIN)/pytest
 
 clean:

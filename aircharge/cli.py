@@ -15,6 +15,7 @@ from aircharge.config import Config, ConfigError, demo_secrets_in_use, load_conf
 from aircharge.database import create_engine, upgrade
 from aircharge.demo import banner, start_demo
 from aircharge.demo_data import seed_demo
+from aircharge.flows_cli import add_flows_parser, run_flows
 from aircharge.logs import configure_logging
 from aircharge.platform import start_platform
 from ledger.verify import VerifyReport, verify
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     ledger_commands.add_parser(
         "verify", parents=[common], help="recompute balances, conservation and hash chains"
     )
+    add_flows_parser(commands)
     add_bench_parser(commands)
     return parser
 
@@ -119,6 +121,8 @@ def _run(args: argparse.Namespace) -> None:
         configure_logging("WARNING")
         run_bench(args)
         return
+    if args.command == "flows":
+        sys.exit(run_flows(args))
     config = load_config(args.config)
     configure_logging(config.platform.log_level)
     if args.command == "demo":

@@ -82,6 +82,11 @@ class Catalogue:
     def placeholders(self, key: str) -> set[str]:
         return _placeholders(self._texts[DEFAULT_LANGUAGE][key])
 
+    def template(self, language: str, key: str) -> str:
+        """The raw template of a key, placeholders unfilled (for diagrams and prompt lists)."""
+        texts = self._texts.get(language) or self._texts[DEFAULT_LANGUAGE]
+        return texts[key]
+
     def text(self, language: str, message: Message) -> str:
         texts = self._texts.get(language) or self._texts[DEFAULT_LANGUAGE]
         template = texts[message.key]

@@ -10,7 +10,7 @@ node in the message: a broken flow never reaches a handset.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -81,6 +81,7 @@ class Flow:
     id: str
     start: str
     nodes: Mapping[str, Node]
+    lines: Mapping[str, int] = field(default_factory=dict)  # node id -> line in its file
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -179,7 +180,8 @@ def _bad_option(option: Any, where: str) -> MenuOption:
     raise FlowError(f"{where}: a menu option is a mapping with label and next, got {option!r}")
 
 
-def _targets(node: Node) -> list[str]:
+def successors(node: Node) -> list[str]:
+    """The nodes a node can lead to, in the order its definition names them."""
     match node:
         case MenuNode():
             return [option.next for option in node.options]
@@ -195,7 +197,7 @@ def _targets(node: Node) -> list[str]:
 
 def _check_graph(flow: Flow, source: str) -> None:
     for node in flow.nodes.values():
-        for target in _targets(node):
+        for target in successors(node):
             if target not in flow.nodes:
                 raise FlowError(f"{source}: node {node.id!r} leads to missing node {target!r}")
         if isinstance(node, OperationNode):
@@ -206,7 +208,7 @@ def _check_graph(flow: Flow, source: str) -> None:
                     )
     seen, todo = {flow.start}, [flow.start]
     while todo:
-        for target in _targets(flow.nodes[todo.pop()]):
+        for target in successors(flow.nodes[todo.pop()]):
             if target not in seen:
                 seen.add(target)
                 todo.append(target)
@@ -236,7 +238,8 @@ def parse_flow(document: Any, source: str) -> Flow:
     }
     if start not in nodes:
         raise FlowError(f"{source}: start node {start!r} is not defined")
-    flow = Flow(flow_id, start, nodes)
+    lines = {str(node_id): getattr(raw, "line", 0) for node_id, raw in raw_nodes.items()}
+    flow = Flow(flow_id, start, nodes, lines)
     _check_graph(flow, source)
     return flow
 

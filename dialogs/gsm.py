@@ -21,7 +21,21 @@ EXTENSION: Final = "\f^{}\\[~]|€"
 _SINGLE: Final = frozenset(DEFAULT_ALPHABET) - {"\x1b"}
 _DOUBLE: Final = frozenset(EXTENSION)
 
-assert len(DEFAULT_ALPHABET) == 128
+assert len(DEFAULT_ALPHABET) == 128, "the default alphabet has 128 positions"
+assert not set(DEFAULT_ALPHABET) & set(EXTENSION), "the tables are disjoint"
+
+
+def septet_costs(text: str) -> list[int] | None:
+    """Each character's septets (1, or 2 for the extension table), or None for UCS-2."""
+    costs = []
+    for char in text:
+        if char in _SINGLE:
+            costs.append(1)
+        elif char in _DOUBLE:
+            costs.append(2)
+        else:
+            return None
+    return costs
 
 
 def septets(text: str) -> int | None:
@@ -39,4 +53,4 @@ def septets(text: str) -> int | None:
 
 def ucs2_units(text: str) -> int:
     """UTF-16 code units (characters outside the BMP take two)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
