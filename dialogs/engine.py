@@ -28,6 +28,8 @@ attempts_per_input_max: Final = 3  # invalid entries at one node before the sess
 inputs_per_session_max: Final = 60  # a session that goes on longer is ended
 
 Status = Literal["input", "outcome", "ended"]
+Seal = Callable[[str], str]  # PIN -> what a session may keep of it
+SECRET_SLOT_SUFFIX: Final = "pin"  # noqa: S105 - a naming rule, not a secret
 CONFIRM_CHOICES: Final = (Message("common.confirm.yes"), Message("common.confirm.no"))
 
 
@@ -95,12 +97,25 @@ class Engine:
     def flow(self, flow_id: str) -> Flow:
         return self._flows[flow_id]
 
+    def start_command(
+        self, flow_id: str, kind: str, slots: Mapping[str, Value], language: str, seal: Seal
+    ) -> Step:
+        """Enter a flow where an SMS command of `kind` goes, its fields as slots (PINs
+        sealed): the step asks for the operation at once."""
+        flow = self._flows[flow_id]
+        node_id = flow.commands[kind]
+        sealed = {name: _sealed(name, value, seal) for name, value in slots.items()}
+        state = SessionState(flow=flow.id, node=node_id, language=language, slots=sealed)
+        return self._enter(flow, state, node_id)
+
     def start(self, flow_id: str, language: str) -> Step:
         flow = self._flows[flow_id]
         state = SessionState(flow=flow.id, node=flow.start, language=language)
         return self._enter(flow, state, flow.start)
 
-    def feed(self, state: SessionState, text: str) -> Step:
+    def feed(self, state: SessionState, text: str, seal: Seal) -> Step:
+        """Take one input. `seal` turns a PIN into what the session may keep (a proof the
+        ledger accepts), so no state this engine returns holds a PIN in clear."""
         if state.status != "input":
             raise EngineError(f"session at {state.node!r} is not waiting for input")
         flow = self._flows[state.flow]
@@ -123,7 +138,7 @@ class Engine:
                 value = _PARSERS[node.kind](text)
                 if value is None:
                     return self._invalid(flow, state, f"input.invalid.{node.kind}")
-                slots = {**state.slots, node.slot: value}
+                slots = {**state.slots, node.slot: _sealed(node.slot, value, seal)}
                 return self._enter(flow, replace(state, slots=slots), node.next)
             case _:
                 raise EngineError(f"node {node.id!r} takes no input")
@@ -176,6 +191,15 @@ class Engine:
                 if key == OUTCOME_MESSAGE:
                     key = f"outcome.{state.outcome}"
                 return _end(state, Message(key, params))
+
+
+def is_secret(slot: str) -> bool:
+    """PIN slots are named so (`pin`, `old_pin`, `new_pin`); the flow loader enforces it."""
+    return slot.endswith(SECRET_SLOT_SUFFIX)
+
+
+def _sealed(slot: str, value: Value, seal: Seal) -> Value:
+    return seal(str(value)) if is_secret(slot) else value
 
 
 def _end(state: SessionState, message: Message) -> Step:

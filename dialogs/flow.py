@@ -82,6 +82,7 @@ class Flow:
     start: str
     nodes: Mapping[str, Node]
     lines: Mapping[str, int] = field(default_factory=dict)  # node id -> line in its file
+    commands: Mapping[str, str] = field(default_factory=dict)  # SMS command kind -> node id
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -91,12 +92,6 @@ class Flow:
             if isinstance(node, InputNode) and node.slot == slot:
                 return node.kind
         return None
-
-    def secret_slots(self) -> frozenset[str]:
-        """Slots holding PINs: channels never store or log them as typed."""
-        return frozenset(
-            n.slot for n in self.nodes.values() if isinstance(n, InputNode) and n.kind == "pin"
-        )
 
     def message_keys(self) -> set[str]:
         keys: set[str] = set()
@@ -144,6 +139,9 @@ def _node(node_id: str, raw: Any, where: str) -> Node:
         input_kind = _str(raw, "kind", where)
         if input_kind not in INPUT_KINDS:
             raise FlowError(f"{where}: kind {input_kind!r} is not one of {sorted(INPUT_KINDS)}")
+        slot = _str(raw, "slot", where)
+        if (input_kind == "pin") != slot.endswith("pin"):
+            raise FlowError(f"{where}: PIN slots, and only they, have names ending in 'pin'")
         return InputNode(
             node_id,
             _str(raw, "prompt", where),
@@ -217,6 +215,22 @@ def _check_graph(flow: Flow, source: str) -> None:
         raise FlowError(f"{source}: nodes never reached from {flow.start!r}: {unreachable}")
 
 
+def _commands(
+    document: Mapping[str, Any], nodes: Mapping[str, Node], source: str
+) -> dict[str, str]:
+    """`commands: {topup: topup_run}`: an SMS command enters the flow at that operation node
+    with its fields as slots (no menus, no confirmation: the command is the confirmation)."""
+    raw = document.get("commands", {})
+    if not isinstance(raw, Mapping):
+        raise FlowError(f"{_at(source, document)}: `commands` maps command kinds to node ids")
+    commands = {}
+    for kind, node_id in raw.items():
+        if not isinstance(node_id, str) or not isinstance(nodes.get(node_id), OperationNode):
+            raise FlowError(f"{_at(source, raw)}: command {kind!r} must name an operation node")
+        commands[str(kind)] = node_id
+    return commands
+
+
 def _at(source: str, raw: Any) -> str:
     line = getattr(raw, "line", 0)
     return f"{source}:{line}" if line else source
@@ -239,7 +253,7 @@ def parse_flow(document: Any, source: str) -> Flow:
     if start not in nodes:
         raise FlowError(f"{source}: start node {start!r} is not defined")
     lines = {str(node_id): getattr(raw, "line", 0) for node_id, raw in raw_nodes.items()}
-    flow = Flow(flow_id, start, nodes, lines)
+    flow = Flow(flow_id, start, nodes, lines, _commands(document, nodes, source))
     _check_graph(flow, source)
     return flow
 

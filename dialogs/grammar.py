@@ -173,6 +173,7 @@ _SLOT_NAMES: Final = {
     spec.kind: tuple(f.name for f in spec.fields if f.name not in _CHECK_ONLY_FIELDS)
     for spec in _SPECS
 }
+COMMAND_SLOTS: Final[Mapping[str, tuple[str, ...]]] = _SLOT_NAMES  # the slots each kind fills
 _FIELD_NAMES: Final = frozenset(f.name for spec in _SPECS for f in spec.fields)
 # Keys are casefolded: the lookup casefolds the NFKC form of the first token.
 _KIND_BY_KEYWORD: Final = {word.casefold(): spec.kind for spec in _SPECS for word in spec.keywords}
@@ -344,6 +345,7 @@ def mask_pins(text: str) -> str:
 
 __all__ = [
     "COMMAND_KINDS",
+    "COMMAND_SLOTS",
     "PARSE_ERROR_REASONS",
     "Command",
     "ParseError",

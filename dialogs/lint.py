@@ -8,6 +8,7 @@ menu fits one DTMF key) and parameters no input fills. On top of that:
 - `missing-message`: a key the flow shows that the catalogues lack (they hold zh-CN and en
   with the same keys, so one check covers both languages);
 - `unknown-operation`: an operation the platform does not offer;
+- `command`: an SMS command that does not exist, or does not fill its operation's slots;
 - `missing-outcome-message`: an outcome an operation can answer that has no message where
   the flow shows outcomes;
 - `ussd-page-too-long`: a screen that does not fit a USSD page in some language, rendered
@@ -38,6 +39,7 @@ from dialogs.flow import (
     load_flow,
     successors,
 )
+from dialogs.grammar import COMMAND_SLOTS
 from dialogs.render.ussd import fits_page, render_ussd
 
 # The widest values a screen must still hold: a ¥999,999.99 amount, a 15-digit number, a
@@ -91,11 +93,29 @@ def check_flow(flow: Flow, source: str, context: LintContext) -> list[Finding]:
     findings = [
         Finding(where(n), "dead-end", f"node {n!r} never reaches an end") for n in _dead_ends(flow)
     ]
+    findings += [
+        Finding(where(node), "command", detail) for node, detail in _command_findings(flow)
+    ]
     for node in flow.nodes.values():
         findings += [
             Finding(where(node.id), rule, detail)
             for rule, detail in _node_findings(flow, node, context)
         ]
+    return findings
+
+
+def _command_findings(flow: Flow) -> list[tuple[str, str]]:
+    """An SMS command must exist, and fill every slot its operation node passes."""
+    findings = []
+    for kind, node_id in sorted(flow.commands.items()):
+        if kind not in COMMAND_SLOTS:
+            findings.append((node_id, f"{kind!r} is not an SMS command"))
+            continue
+        node = flow.nodes[node_id]
+        assert isinstance(node, OperationNode)
+        unfilled = sorted(set(node.params) - set(COMMAND_SLOTS[kind]))
+        if unfilled:
+            findings.append((node_id, f"command {kind!r} does not fill {unfilled}"))
     return findings
 
 

@@ -11,6 +11,7 @@ state is stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -148,7 +149,8 @@ class UssdService:
         for value in inputs:
             if state.status != "input":
                 break
-            step = await self._run_operations(request, actor, self._engine.feed(state, value))
+            seal = functools.partial(self._operations.protect_pin, actor)
+            step = await self._run_operations(request, actor, self._engine.feed(state, value, seal))
             state = step.state
         assert step is not None, "a continued session always brings at least one input"
         return step
@@ -156,7 +158,7 @@ class UssdService:
     async def _run_operations(self, request: UssdRequest, actor: Msisdn, step: Step) -> Step:
         for _ in range(operations_per_request_max):
             if not isinstance(step.event, RunOperation):
-                return self._protect(actor, step)
+                return step
             operation = OperationRequest(
                 name=step.event.name,
                 actor=actor,
@@ -168,15 +170,6 @@ class UssdService:
             log.info("ussd session %s: %s -> %s", request.session_id, operation.name, outcome.code)
             step = self._engine.resume(step.state, outcome.code, outcome.values)
         return Step(step.state, End(Message("common.service_unavailable")))
-
-    def _protect(self, actor: Msisdn, step: Step) -> Step:
-        secret = self._engine.flow(step.state.flow).secret_slots() & set(step.state.slots)
-        if not secret:
-            return step
-        slots = dict(step.state.slots)
-        for name in secret:
-            slots[name] = self._operations.protect_pin(actor, str(slots[name]))
-        return Step(replace(step.state, slots=slots), step.event)
 
     async def _save(
         self,

@@ -3,15 +3,21 @@ outcomes, and the events expected after each, with nothing else running."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from dialogs.engine import Engine, EngineError, SessionState, attempts_per_input_max
+from dialogs.engine import Engine, EngineError, SessionState, attempts_per_input_max, is_secret
 from dialogs.events import Ask, End, Message, RunOperation
 from dialogs.flow import load_flows
 
 ENGINE = Engine(load_flows())
+
+
+def seal(pin: str) -> str:
+    return f"sealed:{pin}"
+
 
 # Each step: ("in", text) or ("outcome", code, values); then the expected event summary.
 CASES: list[dict[str, Any]] = [
@@ -24,7 +30,11 @@ CASES: list[dict[str, Any]] = [
             (("in", "333333"), ("ask", "topup.confirm")),
             (
                 ("in", "1"),
-                ("run", "topup", {"msisdn": "8613900000001", "amount_fen": 5000, "pin": "333333"}),
+                (
+                    "run",
+                    "topup",
+                    {"msisdn": "8613900000001", "amount_fen": 5000, "pin": "sealed:333333"},
+                ),
             ),
             (("outcome", "ok", {"ref": "R1", "balance_fen": 45000}), ("end", "topup.done")),
         ],
@@ -43,7 +53,7 @@ CASES: list[dict[str, Any]] = [
         "description": "a refusal from the ledger shows the outcome's own message",
         "steps": [
             (("in", "2"), ("ask", "common.ask_pin")),
-            (("in", "000000"), ("run", "balance", {"pin": "000000"})),
+            (("in", "000000"), ("run", "balance", {"pin": "sealed:000000"})),
             (("outcome", "wrong_pin", {}), ("end", "outcome.wrong_pin")),
         ],
     },
@@ -83,7 +93,7 @@ def test_golden(case: dict[str, Any]) -> None:
     for action, expected in case["steps"]:
         state = SessionState.from_dict(step.state.to_dict())  # survives storage
         if action[0] == "in":
-            step = ENGINE.feed(state, action[1])
+            step = ENGINE.feed(state, action[1], seal)
         else:
             step = ENGINE.resume(state, action[1], action[2])
         assert _summary(step.event) == expected
@@ -92,7 +102,7 @@ def test_golden(case: dict[str, Any]) -> None:
 def test_end_message_carries_slots_and_outcome_values() -> None:
     step = ENGINE.start("agent_main", "en")
     for text in ("1", "13900000001", "50", "333333", "1"):
-        step = ENGINE.feed(step.state, text)
+        step = ENGINE.feed(step.state, text, seal)
     step = ENGINE.resume(step.state, "ok", {"ref": "R1", "balance_fen": 45000})
     assert isinstance(step.event, End)
     assert step.event.message == Message(
@@ -100,7 +110,7 @@ def test_end_message_carries_slots_and_outcome_values() -> None:
         {
             "msisdn": "8613900000001",
             "amount_fen": 5000,
-            "pin": "333333",
+            "pin": "sealed:333333",
             "ref": "R1",
             "balance_fen": 45000,
         },
@@ -114,19 +124,34 @@ def test_out_of_turn_calls_are_refused() -> None:
     with pytest.raises(EngineError):
         ENGINE.resume(step.state, "ok", {})
     for text in ("2", "333333"):
-        step = ENGINE.feed(step.state, text)
+        step = ENGINE.feed(step.state, text, seal)
     with pytest.raises(EngineError):
-        ENGINE.feed(step.state, "1")
+        ENGINE.feed(step.state, "1", seal)
 
 
 def test_attempt_limit_is_the_named_constant() -> None:
     step = ENGINE.start("agent_main", "zh-CN")
     for _ in range(attempts_per_input_max - 1):
-        step = ENGINE.feed(step.state, "9")
+        step = ENGINE.feed(step.state, "9", seal)
         assert isinstance(step.event, Ask)
-    step = ENGINE.feed(step.state, "9")
+    step = ENGINE.feed(step.state, "9", seal)
     assert isinstance(step.event, End)
 
 
-def test_pin_slots_are_secret() -> None:
-    assert ENGINE.flow("agent_main").secret_slots() == {"pin"}
+def test_no_state_ever_holds_a_pin_in_clear() -> None:
+    assert is_secret("pin")
+    assert is_secret("new_pin")
+    assert not is_secret("msisdn")
+    step = ENGINE.start("agent_main", "zh-CN")
+    for text in ("1", "13900000001", "50", "333333", "1"):
+        step = ENGINE.feed(step.state, text, seal)
+        assert "333333" not in json.dumps(step.state.to_dict()).replace("sealed:333333", "")
+
+
+def test_an_sms_command_enters_at_its_operation_with_sealed_slots() -> None:
+    slots: dict[str, str | int] = {"msisdn": "8613900000001", "amount_fen": 5000, "pin": "333333"}
+    step = ENGINE.start_command("agent_main", "topup", slots, "en", seal)
+    assert step.event == RunOperation("topup", {**slots, "pin": "sealed:333333"})
+    done = ENGINE.resume(step.state, "ok", {"ref": "R1", "balance_fen": 1})
+    assert isinstance(done.event, End)
+    assert done.event.message.key == "topup.done"

@@ -24,7 +24,12 @@ END = {"type": "end", "message": "m"}
         (_flow(b=END), "start node 'a' is not defined"),
         (_flow(a={"type": "teleport"}), "unknown node type 'teleport'"),
         (_flow(a={"type": "input", "kind": "x", "prompt": "p", "slot": "s", "next": "a"}), "kind"),
-        (_flow(a={"type": "input", "kind": "pin", "prompt": "p", "slot": "s", "next": "z"}), "z"),
+        (_flow(a={"type": "input", "kind": "pin", "prompt": "p", "slot": "pin", "next": "z"}), "z"),
+        (
+            _flow(a={"type": "input", "kind": "pin", "prompt": "p", "slot": "code", "next": "a"}),
+            "PIN slots, and only they, have names ending in 'pin'",
+        ),
+        (_flow(a=END) | {"commands": {"topup": "a"}}, "command 'topup' must name an operation"),
         (
             _flow(a={"type": "menu", "prompt": "p", "options": []}),
             "`options` must list 1..9 options",

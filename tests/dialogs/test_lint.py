@@ -51,6 +51,15 @@ def test_each_rule_catches_its_fixture(fixture: str, rule: str, line: int, detai
     assert detail in findings[0].detail
 
 
+def test_commands_must_exist_and_fill_their_operation() -> None:
+    path = FIXTURES / "command_slots.yaml"
+    findings = check_files([path], CONTEXT)
+    assert [(f.rule, f.where, f.detail) for f in findings] == [
+        ("command", f"{path}:14", "command 'balance' does not fill ['msisdn']"),
+        ("command", f"{path}:14", "'teleport' is not an SMS command"),
+    ]
+
+
 def test_the_shipped_flows_pass() -> None:
     shipped = LintContext(Catalogue.load(), OUTCOME_CODES, OPERATION_NAMES)
     assert check_files(FLOWS_DIR.glob("*.yaml"), shipped) == []

@@ -490,7 +490,7 @@ def test_a_whole_top_up_journey_renders_in_both_formats() -> None:
     shown = []
     for text in ("1", "13900000001", "fifty", "50", "333333", "1"):
         shown.append(step.event)
-        step = engine.feed(step.state, text)
+        step = engine.feed(step.state, text, lambda pin: f"sealed:{pin}")
     assert isinstance(step.event, RunOperation)
     with pytest.raises(TypeError):
         render_wml(step.event, CATALOGUE, "en", FORM)
