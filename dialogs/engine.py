@@ -22,7 +22,7 @@ from dialogs.flow import (
     MenuNode,
     OperationNode,
 )
-from dialogs.inputs import parse_amount_fen, parse_msisdn, parse_pin
+from dialogs.inputs import parse_amount_fen, parse_code, parse_msisdn, parse_pin
 
 attempts_per_input_max: Final = 3  # invalid entries at one node before the session ends
 inputs_per_session_max: Final = 60  # a session that goes on longer is ended
@@ -87,6 +87,7 @@ _PARSERS: Final[Mapping[str, Callable[[str], Value | None]]] = {
     "msisdn": parse_msisdn,
     "amount": parse_amount_fen,
     "pin": parse_pin,
+    "code": parse_code,
 }
 
 
@@ -138,7 +139,10 @@ class Engine:
                 value = _PARSERS[node.kind](text)
                 if value is None:
                     return self._invalid(flow, state, f"input.invalid.{node.kind}")
-                slots = {**state.slots, node.slot: _sealed(node.slot, value, seal)}
+                value = _sealed(node.slot, value, seal)
+                if node.must_equal is not None and state.slots.get(node.must_equal) != value:
+                    return self._invalid(flow, state, "input.invalid.repeat")
+                slots = {**state.slots, node.slot: value}
                 return self._enter(flow, replace(state, slots=slots), node.next)
             case _:
                 raise EngineError(f"node {node.id!r} takes no input")

@@ -17,7 +17,7 @@ from typing import Any, Final
 import yaml
 
 FLOWS_DIR: Final = Path(__file__).parent / "flows"
-INPUT_KINDS: Final = frozenset({"msisdn", "amount", "pin"})
+INPUT_KINDS: Final = frozenset({"msisdn", "amount", "pin", "code"})
 OUTCOME_MESSAGE: Final = "outcome"  # an end node with this message shows `outcome.<code>`
 
 nodes_per_flow_max: Final = 200
@@ -48,6 +48,7 @@ class InputNode:
     kind: str
     slot: str
     next: str
+    must_equal: str | None = None  # a slot this entry must repeat (a new PIN, typed twice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +143,16 @@ def _node(node_id: str, raw: Any, where: str) -> Node:
         slot = _str(raw, "slot", where)
         if (input_kind == "pin") != slot.endswith("pin"):
             raise FlowError(f"{where}: PIN slots, and only they, have names ending in 'pin'")
+        must_equal = raw.get("must_equal")
+        if must_equal is not None and not isinstance(must_equal, str):
+            raise FlowError(f"{where}: `must_equal` names a slot")
         return InputNode(
             node_id,
             _str(raw, "prompt", where),
             input_kind,
-            _str(raw, "slot", where),
+            slot,
             _str(raw, "next", where),
+            must_equal,
         )
     if kind == "confirm":
         return ConfirmNode(
@@ -193,11 +198,22 @@ def successors(node: Node) -> list[str]:
             return []
 
 
+def _check_repeat(flow: Flow, node: Node, source: str) -> None:
+    if not isinstance(node, InputNode) or node.must_equal is None:
+        return
+    if flow.slot_kind(node.must_equal) != node.kind:
+        raise FlowError(
+            f"{source}: node {node.id!r} must repeat {node.must_equal!r},"
+            f" which no {node.kind} input fills"
+        )
+
+
 def _check_graph(flow: Flow, source: str) -> None:
     for node in flow.nodes.values():
         for target in successors(node):
             if target not in flow.nodes:
                 raise FlowError(f"{source}: node {node.id!r} leads to missing node {target!r}")
+        _check_repeat(flow, node, source)
         if isinstance(node, OperationNode):
             for slot in node.params:
                 if flow.slot_kind(slot) is None:

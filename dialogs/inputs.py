@@ -18,6 +18,7 @@ amount_fen_max = 10**9  # ¥10,000,000: above any operation; stops absurd input 
 
 _AMOUNT = re.compile(r"^(?P<yuan>[0-9]{1,10})(?:\.(?P<jiao_fen>[0-9]{1,2}))?$")
 _PIN = re.compile(r"^[0-9]{6}$")
+_CODE = re.compile(r"^[0-9]{4,8}$")
 _SEPARATORS = re.compile(r"[\s\-()]")
 
 
@@ -64,6 +65,12 @@ def parse_amount_fen(text: str) -> int | None:
     if not 0 < amount <= amount_fen_max:
         return None
     return amount
+
+
+def parse_code(text: str) -> str | None:
+    """A one-time confirmation code: 4 to 8 digits, leading zeros kept."""
+    code = normalise_text(text)
+    return code if _CODE.match(code) else None
 
 
 def parse_pin(text: str) -> str | None:

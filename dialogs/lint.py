@@ -153,6 +153,8 @@ def _message_keys(node: object) -> set[str]:
     match node:
         case MenuNode():
             return {node.prompt, *(option.label for option in node.options)}
+        case InputNode() if node.must_equal is not None:
+            return {node.prompt, f"input.invalid.{node.kind}", "input.invalid.repeat"}
         case InputNode():
             return {node.prompt, f"input.invalid.{node.kind}"}
         case ConfirmNode():

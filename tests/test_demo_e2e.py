@@ -76,13 +76,15 @@ async def boss_balance(http: aiohttp.ClientSession, demo: DemoStack, msisdn: str
 async def deposit_text(http: aiohttp.ClientSession, demo: DemoStack, session_id: str) -> str:
     phone = Handset(http, demo.platform.url, session_id, MERCHANT)
     await phone.dial()
-    await phone.send("2")
+    await phone.send("4")
     return await phone.send("333333")
 
 
 async def test_merchant_tops_up_a_subscriber(demo: DemoStack, http: aiohttp.ClientSession):
     phone = Handset(http, demo.platform.url, "ATU-1", MERCHANT)
-    assert (await phone.dial()).startswith("CON 代理商服务\n1. 话费充值\n2. 余额查询")
+    assert await phone.dial() == (
+        "CON 代理商服务\n1. 话费充值\n2. 缴费\n3. 划拨\n4. 余额查询\n5. 最近交易\n6. 修改密码"
+    )
     assert await phone.send("1") == "CON 请输入充值号码"
     assert await phone.send("13900000001") == "CON 请输入充值金额（元）"
     assert await phone.send("50") == "CON 请输入6位密码"
@@ -128,7 +130,11 @@ async def test_gateway_retry_answers_again_without_a_second_credit(
         ),
         (["1", "abcdefg"], "CON 号码无效，请输入11位手机号码。\n请输入充值号码"),
         (["1", "13900000001", "50", "33x333"], "CON 密码须为6位数字。\n请输入6位密码"),
-        (["7"], "CON 选择无效，请输入菜单中的序号。\n代理商服务\n1. 话费充值\n2. 余额查询"),
+        (
+            ["7"],
+            "CON 选择无效，请输入菜单中的序号。\n代理商服务\n1. 话费充值\n2. 缴费\n3. 划拨"
+            "\n4. 余额查询\n5. 最近交易\n6. 修改密码",
+        ),
     ],
 )
 async def test_bad_input_gets_a_clear_message_and_moves_no_money(
@@ -144,8 +150,12 @@ async def test_bad_input_gets_a_clear_message_and_moves_no_money(
 
 
 async def test_non_agents_and_broken_requests(demo: DemoStack, http: aiohttp.ClientSession):
-    stranger = Handset(http, demo.platform.url, "ATU-S", "13900000001")
-    assert await stranger.dial() == "END 本服务仅限代理商使用。"
+    subscriber = Handset(http, demo.platform.url, "ATU-S", "13900000001")
+    assert await subscriber.dial() == "CON 自助服务\n1. 话费转赠\n2. 代缴话费\n3. 帮助"
+    for value in ("1", "13900000002", "5"):
+        await subscriber.send(value)
+    assert await subscriber.send("1") == "END 该业务暂未开通。"  # until transfers exist
+    assert await boss_balance(http, demo, "13900000002") == 1000
     phone = Handset(http, demo.platform.url, "ATU-B", MERCHANT)
     status, body = await phone.post("", serviceCode="*999#")
     assert (status, body) == (400, "bad request: unknown serviceCode '*999#'")

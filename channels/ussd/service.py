@@ -1,8 +1,8 @@
 """The USSD channel's logic between the codec and the engine: one gateway request in, one
 page out.
 
-A request either starts a session (the caller must be an agent; the subscriber menu comes
-later), continues it with the inputs `text` adds, or repeats the last one (a gateway retry:
+A request either starts a session (agents get the agent menu, everyone else the subscriber
+menu), continues it with the inputs `text` adds, or repeats the last one (a gateway retry:
 the stored reply is answered again and nothing runs twice). Operations the engine asks for
 run through the ledger's service with an idempotency key of session and input count, so a
 retry racing the original cannot post twice either. PINs are turned into proofs before a
@@ -32,6 +32,7 @@ from ledger.operations import OperationRequest, OperationService
 log = logging.getLogger(__name__)
 
 AGENT_FLOW: Final = "agent_main"
+SUBSCRIBER_FLOW: Final = "subscriber_main"
 CHANNEL: Final = "ussd"
 operations_per_request_max: Final = 4  # an input leads to at most this many operations
 
@@ -116,10 +117,10 @@ class UssdService:
 
     async def _start(self, request: UssdRequest, msisdn: Msisdn) -> UssdPage:
         agent = await self._operations.find_agent(msisdn)
-        if agent is None:
-            log.info("ussd session %s: %s is not an agent", request.session_id, msisdn)
-            return self._page(self._default_language, "common.not_an_agent")
-        step = self._engine.start(AGENT_FLOW, agent.language)
+        if agent is not None:
+            step = self._engine.start(AGENT_FLOW, agent.language)
+        else:  # a subscriber (BOSS holds their language: the default until it is asked)
+            step = self._engine.start(SUBSCRIBER_FLOW, self._default_language)
         inputs = split_inputs(request.text)  # a shortcut like *123*1# arrives as text "1"
         step = await self._feed(request, msisdn, step.state, inputs, first=step)
         page = render_ussd(step.event, self._catalogue, step.state.language)

@@ -60,12 +60,13 @@ PRESS_DIGIT: Final = "digit"
 choices_per_menu_max: Final = 9  # one DTMF key per choice, 1..9
 menu_digits_max: Final = 1
 choice_timeout_ms: Final = 5_000  # one key after a menu
-input_timeout_ms: Final = 10_000  # a number, an amount or a PIN: time to find each key
+input_timeout_ms: Final = 10_000  # a number, an amount, a PIN or a code: time to find each key
 dtmf_timeout_ms_by_kind: Final[Mapping[str, int]] = {
     "choice": choice_timeout_ms,
     "msisdn": input_timeout_ms,
     "amount": input_timeout_ms,
     "pin": input_timeout_ms,
+    "code": input_timeout_ms,
 }
 DTMF_TERMINATOR: Final = "#"
 DTMF_KEYS: Final = frozenset("0123456789*#ABCD")

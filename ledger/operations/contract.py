@@ -35,6 +35,7 @@ OUTCOME_CODES: Final = frozenset(
         "subscriber_inactive",
         "rejected",
         "conflict",
+        "unavailable",  # an operation the flows offer that this platform does not run yet
     }
 )
 

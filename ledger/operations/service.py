@@ -26,7 +26,12 @@ Observer = Callable[[OperationRequest, OperationOutcome], None]
 Handler = Callable[[OperationContext, OperationRequest], Awaitable[OperationOutcome]]
 
 _HANDLERS: Final[Mapping[str, Handler]] = {"topup": topup, "balance": balance}
-OPERATION_NAMES: Final = frozenset(_HANDLERS)
+# Named by the shipped flows, run by the agents-and-operations work; until then they answer
+# `unavailable` ("not available yet"), which every channel shows as such.
+PLANNED_OPERATIONS: Final = frozenset(
+    {"billpay", "allot", "history", "change_pin", "transfer_request", "transfer_confirm"}
+)
+OPERATION_NAMES: Final = frozenset(_HANDLERS) | PLANNED_OPERATIONS
 
 __all__ = ["OPERATION_NAMES", "Limits", "OperationService"]
 
@@ -84,10 +89,14 @@ class OperationService:
         if self._context is None:
             raise RuntimeError("OperationService.start() was not called")
         handler = _HANDLERS.get(request.name)
-        if handler is None:
+        if handler is not None:
+            outcome = await handler(self._context, request)
+        elif request.name in PLANNED_OPERATIONS:
+            log.info("operation %s (%s): not available yet", request.name, request.channel)
+            outcome = OperationOutcome("unavailable")
+        else:
             log.error("unknown operation %r asked by channel %s", request.name, request.channel)
-            return OperationOutcome("bad_request")
-        outcome = await handler(self._context, request)
+            outcome = OperationOutcome("bad_request")
         if self._observer is not None:
             self._observer(request, outcome)
         return outcome

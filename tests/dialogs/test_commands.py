@@ -10,6 +10,7 @@ from dialogs.commands import Entered, Help, Unavailable, enter_command
 from dialogs.engine import Engine
 from dialogs.events import End, RunOperation
 from dialogs.flow import load_flows
+from dialogs.grammar import COMMAND_KINDS
 
 ENGINE = Engine(load_flows())
 AGENT = ["agent_main"]
@@ -46,10 +47,18 @@ def test_anything_else_is_help(text: str, kind: str | None) -> None:
     assert (answer.error.kind if answer.error else None) == kind
 
 
-def test_a_command_no_flow_offers_is_unavailable() -> None:
-    answer = enter_command(ENGINE, AGENT, "JF 13700000001 58 333333", "zh-CN", seal)
-    assert answer == Unavailable("billpay")
+def test_a_command_none_of_the_senders_flows_offers_is_unavailable() -> None:
+    # a subscriber cannot allot deposit; an agent cannot confirm a subscriber's transfer
+    assert enter_command(
+        ENGINE, ["subscriber_main"], "HB 13800000003 50 333333", "zh-CN", seal
+    ) == Unavailable("allot")
+    assert enter_command(ENGINE, AGENT, "Y 4821", "en", seal) == Unavailable("confirm")
     assert enter_command(ENGINE, [], "YE 333333", "en", seal) == Unavailable("balance")
+
+
+def test_every_command_has_a_flow() -> None:
+    offered = {kind for flow in load_flows().values() for kind in flow.commands}
+    assert offered == COMMAND_KINDS - {"help"}
 
 
 @given(st.text(max_size=200))

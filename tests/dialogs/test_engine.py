@@ -52,9 +52,23 @@ CASES: list[dict[str, Any]] = [
     {
         "description": "a refusal from the ledger shows the outcome's own message",
         "steps": [
-            (("in", "2"), ("ask", "common.ask_pin")),
+            (("in", "4"), ("ask", "common.ask_pin")),
             (("in", "000000"), ("run", "balance", {"pin": "sealed:000000"})),
             (("outcome", "wrong_pin", {}), ("end", "outcome.wrong_pin")),
+        ],
+    },
+    {
+        "description": "a new PIN must be typed twice alike; only the old and new reach the ledger",
+        "steps": [
+            (("in", "6"), ("ask", "change_pin.ask_old")),
+            (("in", "111111"), ("ask", "change_pin.ask_new")),
+            (("in", "222222"), ("ask", "change_pin.ask_repeat")),
+            (("in", "222223"), ("ask", "change_pin.ask_repeat", "input.invalid.repeat")),
+            (
+                ("in", "222222"),
+                ("run", "change_pin", {"old_pin": "sealed:111111", "new_pin": "sealed:222222"}),
+            ),
+            (("outcome", "unavailable", {}), ("end", "outcome.unavailable")),
         ],
     },
     {
@@ -123,7 +137,7 @@ def test_out_of_turn_calls_are_refused() -> None:
     step = ENGINE.start("agent_main", "zh-CN")
     with pytest.raises(EngineError):
         ENGINE.resume(step.state, "ok", {})
-    for text in ("2", "333333"):
+    for text in ("4", "333333"):
         step = ENGINE.feed(step.state, text, seal)
     with pytest.raises(EngineError):
         ENGINE.feed(step.state, "1", seal)

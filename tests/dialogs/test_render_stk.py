@@ -112,6 +112,7 @@ def test_golden_top_up_screens(screen: str, language: str) -> None:
         ("msisdn", (11, 15, True, False)),
         ("amount", (1, 10, False, False)),  # the decimal point needs the SMS alphabet
         ("pin", (6, 6, True, True)),
+        ("code", (4, 8, True, False)),
     ],
 )
 def test_get_input_constraints_for_every_kind(
@@ -125,7 +126,7 @@ def test_get_input_constraints_for_every_kind(
 
 
 def test_every_input_kind_is_covered() -> None:
-    assert set(INPUTS) == {"choice", "msisdn", "amount", "pin"}
+    assert set(INPUTS) == {"choice", "msisdn", "amount", "pin", "code"}
 
 
 def test_the_root_menu_is_set_up_menu() -> None:
