@@ -33,6 +33,7 @@ from dialogs.render.ivr import (
     prompt_texts,
     render_ivr,
 )
+from tests.dialogs.strategies import events
 
 CATALOGUE = Catalogue.load()
 LANGUAGES = ("zh-CN", "en")
@@ -288,33 +289,6 @@ def test_prompt_texts_cover_every_literal_part() -> None:
 
 
 # --- a property over every message of the catalogue -------------------------------------
-
-KEYS = sorted(CATALOGUE.keys())
-
-
-def values_for(name: str) -> st.SearchStrategy[Value]:
-    if name.endswith("_fen"):
-        return st.integers()
-    if name == "msisdn" or name.endswith("_msisdn"):
-        return st.from_regex(r"861[3-9][0-9]{9}", fullmatch=True) | st.text()
-    return st.integers() | st.text()
-
-
-@st.composite
-def messages(draw: st.DrawFn) -> Message:
-    key = draw(st.sampled_from(KEYS))
-    params = {name: draw(values_for(name)) for name in sorted(CATALOGUE.placeholders(key))}
-    return Message(key, params)
-
-
-@st.composite
-def events(draw: st.DrawFn) -> Event:
-    if draw(st.booleans()):
-        return End(draw(messages()))
-    choices = tuple(draw(st.lists(messages(), max_size=choices_per_menu_max)))
-    spec = draw(st.sampled_from(list(INPUTS.values())))
-    notice = draw(st.none() | messages())
-    return Ask(draw(messages()), choices, spec, notice)
 
 
 @given(events(), st.sampled_from(LANGUAGES))

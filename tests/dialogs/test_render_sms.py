@@ -22,6 +22,7 @@ from dialogs.render.sms import (
     sms_help,
     sms_segments,
 )
+from tests.dialogs.strategies import events
 
 CATALOGUE = Catalogue.load()
 LANGUAGES = ("zh-CN", "en")
@@ -204,33 +205,6 @@ def test_the_gsm_tables() -> None:
 
 
 # --- a property over every message of the catalogue -------------------------------------
-
-KEYS = sorted(CATALOGUE.keys())
-
-
-def values_for(name: str) -> st.SearchStrategy[Value]:
-    if name.endswith("_fen"):
-        return st.integers()
-    if name == "msisdn" or name.endswith("_msisdn"):
-        return st.from_regex(r"861[3-9][0-9]{9}", fullmatch=True) | st.text()
-    return st.integers() | st.text()
-
-
-@st.composite
-def messages(draw: st.DrawFn) -> Message:
-    key = draw(st.sampled_from(KEYS))
-    params = {name: draw(values_for(name)) for name in sorted(CATALOGUE.placeholders(key))}
-    return Message(key, params)
-
-
-@st.composite
-def events(draw: st.DrawFn) -> Event:
-    if draw(st.booleans()):
-        return End(draw(messages()))
-    choices = tuple(draw(st.lists(messages(), max_size=9)))
-    spec = draw(st.sampled_from(list(INPUTS.values())))
-    notice = draw(st.none() | messages())
-    return Ask(draw(messages()), choices, spec, notice)
 
 
 @given(events(), st.sampled_from(LANGUAGES))
