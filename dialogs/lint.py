@@ -12,7 +12,9 @@ menu fits one DTMF key) and parameters no input fills. On top of that:
 - `missing-outcome-message`: an outcome an operation can answer that has no message where
   the flow shows outcomes;
 - `ussd-page-too-long`: a screen that does not fit a USSD page in some language, rendered
-  with the widest parameter values (prompts with their error notice, menus page by page).
+  with the widest parameter values (prompts with their error notice, menus page by page);
+- `stk-command-too-long`: the same screen as a SIM Toolkit command over 255 bytes.
+(IVR menus of at most nine choices are a load rule: no menu may have more.)
 
 Pure: the caller passes the catalogue, the outcome codes and the operation names.
 """
@@ -40,6 +42,8 @@ from dialogs.flow import (
     successors,
 )
 from dialogs.grammar import COMMAND_SLOTS
+from dialogs.render.stk import render_stk
+from dialogs.render.stk_size import command_bytes, command_bytes_max
 from dialogs.render.ussd import fits_page, render_ussd
 
 # The widest values a screen must still hold: a ¥999,999.99 amount, a 15-digit number, a
@@ -222,6 +226,11 @@ def _page_findings(node: object, catalogue: Catalogue) -> list[tuple[str, str]]:
     findings = []
     for event in _screens(node, catalogue):
         for language in LANGUAGES:
+            size = command_bytes(render_stk(event, catalogue, language))
+            if size > command_bytes_max:
+                findings.append(
+                    ("stk-command-too-long", f"{language}: {size} bytes > {command_bytes_max}")
+                )
             first = render_ussd(event, catalogue, language)
             for index in range(first.pages):
                 page = render_ussd(event, catalogue, language, index)
