@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
-from dialogs.events import INPUTS, Ask, End, Event, Message, RunOperation, Value
+from dialogs.events import INPUTS, Ask, End, Event, Message, Notification, RunOperation, Value
 from dialogs.flow import (
+    ACTOR,
     OUTCOME_MESSAGE,
     ConfirmNode,
     EndNode,
@@ -194,7 +195,14 @@ class Engine:
                 key = node.message
                 if key == OUTCOME_MESSAGE:
                     key = f"outcome.{state.outcome}"
-                return _end(state, Message(key, params))
+                notes = tuple(
+                    Notification(
+                        spec.to if spec.to == ACTOR else str(state.slots[spec.to]),
+                        Message(spec.message, params),
+                    )
+                    for spec in node.notify
+                )
+                return _end(state, Message(key, params), notes)
 
 
 def is_secret(slot: str) -> bool:
@@ -206,9 +214,11 @@ def _sealed(slot: str, value: Value, seal: Seal) -> Value:
     return seal(str(value)) if is_secret(slot) else value
 
 
-def _end(state: SessionState, message: Message) -> Step:
+def _end(
+    state: SessionState, message: Message, notifications: tuple[Notification, ...] = ()
+) -> Step:
     # Slots may hold PIN proofs: an ended session keeps none of them.
-    return Step(replace(state, status="ended", slots={}), End(message))
+    return Step(replace(state, status="ended", slots={}), End(message, notifications))
 
 
 def _choice(text: str, count: int) -> int | None:

@@ -68,10 +68,20 @@ class RunOperation:
 
 
 @dataclass(frozen=True, slots=True)
+class Notification:
+    """An SMS to send when the session ends: to the person in it (`to` = "actor", which
+    the channel resolves) or to a number (E.164 digits)."""
+
+    to: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class End:
-    """Show `message` and close the session."""
+    """Show `message` and close the session; send `notifications`."""
 
     message: Message
+    notifications: tuple[Notification, ...] = ()
 
 
 Event = Ask | RunOperation | End

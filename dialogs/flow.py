@@ -19,6 +19,7 @@ import yaml
 FLOWS_DIR: Final = Path(__file__).parent / "flows"
 INPUT_KINDS: Final = frozenset({"msisdn", "amount", "pin", "code"})
 OUTCOME_MESSAGE: Final = "outcome"  # an end node with this message shows `outcome.<code>`
+ACTOR: Final = "actor"  # a notification to the person in the session
 
 nodes_per_flow_max: Final = 200
 options_per_menu_max: Final = 9
@@ -69,9 +70,19 @@ class OperationNode:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifySpec:
+    """On reaching an end: send `message` by SMS to `to` (a slot holding a number, or
+    `actor`, the person in the session)."""
+
+    to: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class EndNode:
     id: str
     message: str
+    notify: tuple[NotifySpec, ...] = ()
 
 
 Node = MenuNode | InputNode | ConfirmNode | OperationNode | EndNode
@@ -175,7 +186,11 @@ def _node(node_id: str, raw: Any, where: str) -> Node:
             _str(raw, "otherwise", where),
         )
     if kind == "end":
-        return EndNode(node_id, _str(raw, "message", where))
+        notify = raw.get("notify", [])
+        if not isinstance(notify, list) or not all(isinstance(n, Mapping) for n in notify):
+            raise FlowError(f"{where}: `notify` lists {{to, message}} mappings")
+        specs = tuple(NotifySpec(_str(n, "to", where), _str(n, "message", where)) for n in notify)
+        return EndNode(node_id, _str(raw, "message", where), specs)
     raise FlowError(f"{where}: unknown node type {kind!r}")
 
 
@@ -198,6 +213,17 @@ def successors(node: Node) -> list[str]:
             return []
 
 
+def _check_notify(flow: Flow, node: Node, source: str) -> None:
+    if not isinstance(node, EndNode):
+        return
+    for spec in node.notify:
+        if spec.to != ACTOR and flow.slot_kind(spec.to) != "msisdn":
+            raise FlowError(
+                f"{source}: node {node.id!r} notifies {spec.to!r}, which is neither"
+                f" {ACTOR!r} nor a slot an msisdn input fills"
+            )
+
+
 def _check_repeat(flow: Flow, node: Node, source: str) -> None:
     if not isinstance(node, InputNode) or node.must_equal is None:
         return
@@ -214,6 +240,7 @@ def _check_graph(flow: Flow, source: str) -> None:
             if target not in flow.nodes:
                 raise FlowError(f"{source}: node {node.id!r} leads to missing node {target!r}")
         _check_repeat(flow, node, source)
+        _check_notify(flow, node, source)
         if isinstance(node, OperationNode):
             for slot in node.params:
                 if flow.slot_kind(slot) is None:

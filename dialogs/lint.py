@@ -163,8 +163,9 @@ def _message_keys(node: object) -> set[str]:
             return {node.prompt, f"input.invalid.{node.kind}"}
         case ConfirmNode():
             return {node.prompt, *(m.key for m in CONFIRM_CHOICES), "input.invalid.choice"}
-        case EndNode() if node.message != OUTCOME_MESSAGE:
-            return {node.message}
+        case EndNode():
+            keys = {spec.message for spec in node.notify}
+            return keys if node.message == OUTCOME_MESSAGE else keys | {node.message}
     return set()
 
 

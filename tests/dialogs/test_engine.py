@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dialogs.engine import Engine, EngineError, SessionState, attempts_per_input_max, is_secret
-from dialogs.events import Ask, End, Message, RunOperation
+from dialogs.events import Ask, End, Message, Notification, RunOperation
 from dialogs.flow import load_flows
 
 ENGINE = Engine(load_flows())
@@ -128,6 +128,11 @@ def test_end_message_carries_slots_and_outcome_values() -> None:
             "ref": "R1",
             "balance_fen": 45000,
         },
+    )
+    params = step.event.message.params
+    assert step.event.notifications == (
+        Notification("8613900000001", Message("topup.notify", params)),
+        Notification("actor", Message("topup.receipt", params)),
     )
     assert step.state.slots == {}, "an ended session keeps no PIN"
     assert step.state.language == "en"

@@ -31,6 +31,10 @@ END = {"type": "end", "message": "m"}
         ),
         (_flow(a=END) | {"commands": {"topup": "a"}}, "command 'topup' must name an operation"),
         (
+            _flow(a={"type": "end", "message": "m", "notify": [{"to": "boss", "message": "n"}]}),
+            "notifies 'boss', which is neither 'actor' nor a slot an msisdn input fills",
+        ),
+        (
             _flow(a={"type": "menu", "prompt": "p", "options": []}),
             "`options` must list 1..9 options",
         ),
