@@ -195,12 +195,16 @@ class Engine:
                 key = node.message
                 if key == OUTCOME_MESSAGE:
                     key = f"outcome.{state.outcome}"
+                # The number comes from the slots, or from the outcome's values when an SMS
+                # command entered mid-flow (a `Y code` confirmation carries no number itself:
+                # the operation's outcome names it); a notification without one is not sent.
                 notes = tuple(
                     Notification(
-                        spec.to if spec.to == ACTOR else str(state.slots[spec.to]),
+                        spec.to if spec.to == ACTOR else str(params[spec.to]),
                         Message(spec.message, params),
                     )
                     for spec in node.notify
+                    if spec.to == ACTOR or spec.to in params
                 )
                 return _end(state, Message(key, params), notes)
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 import yaml
 
 FLOWS_DIR: Final = Path(__file__).parent / "flows"
+SCHEMA_PATH: Final = FLOWS_DIR / "flow.schema.json"  # the published format
 INPUT_KINDS: Final = frozenset({"msisdn", "amount", "pin", "code"})
 OUTCOME_MESSAGE: Final = "outcome"  # an end node with this message shows `outcome.<code>`
 ACTOR: Final = "actor"  # a notification to the person in the session
@@ -320,13 +321,30 @@ def _located_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Locate
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _located_mapping)
 
 
-def load_flow(path: Path) -> Flow:
-    """Load and check one flow file; errors name the file and, where known, the line."""
+def read_document(path: Path) -> Any:
+    """The YAML of a flow file, its mappings knowing their line (`line_of`)."""
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        text = path.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except (OSError, yaml.YAMLError) as exc:
         raise FlowError(f"{path}: {exc}") from exc
-    return parse_flow(document, str(path))
+
+
+def line_of(document: Any, path: Iterable[str | int]) -> int:
+    """The line of the deepest mapping along `path` in a document from `read_document`."""
+    line, node = getattr(document, "line", 0), document
+    for step in path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+        line = getattr(node, "line", line)
+    return int(line)
+
+
+def load_flow(path: Path) -> Flow:
+    """Load and check one flow file; errors name the file and, where known, the line."""
+    return parse_flow(read_document(path), str(path))
 
 
 def load_flows(paths: Iterable[Path] | None = None) -> dict[str, Flow]:

@@ -1,6 +1,7 @@
 """`aircharge flows check`: every rule a flow must pass before it reaches a handset.
 
-Loading already refuses schema errors (with file and line), links to missing nodes,
+First the published schema (`dialogs/flows/flow.schema.json`, JSON Schema 2020-12), each
+complaint at its file and line. Loading then refuses links to missing nodes,
 unreachable nodes, unknown node types and input kinds, menus over nine choices (so every IVR
 menu fits one DTMF key) and parameters no input fills. On top of that:
 
@@ -21,16 +22,21 @@ Pure: the caller passes the catalogue, the outcome codes and the operation names
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from jsonschema import Draft202012Validator
 
 from dialogs.catalogue import LANGUAGES, Catalogue
 from dialogs.engine import CONFIRM_CHOICES
 from dialogs.events import INPUTS, Ask, End, Event, Message, Value
 from dialogs.flow import (
     OUTCOME_MESSAGE,
+    SCHEMA_PATH,
     ConfirmNode,
     EndNode,
     Flow,
@@ -38,7 +44,9 @@ from dialogs.flow import (
     InputNode,
     MenuNode,
     OperationNode,
+    line_of,
     load_flow,
+    read_document,
     successors,
 )
 from dialogs.grammar import COMMAND_SLOTS
@@ -71,10 +79,34 @@ class LintContext:
     operations: Collection[str]
 
 
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+def schema_findings(path: Path) -> list[Finding]:
+    """The published schema's complaints about one file, each at its line."""
+    try:
+        document = read_document(path)
+    except FlowError as exc:
+        return [Finding(str(path), "schema", str(exc).removeprefix(f"{path}: "))]
+    findings = []
+    for error in sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path))):
+        line = line_of(document, error.absolute_path)
+        where = f"{path}:{line}" if line else str(path)
+        at = "/".join(map(str, error.absolute_path)) or "(top)"
+        findings.append(Finding(where, "schema", f"{at}: {error.message}"))
+    return findings
+
+
 def check_files(paths: Iterable[Path], context: LintContext) -> list[Finding]:
     findings: list[Finding] = []
     seen: dict[str, Path] = {}
     for path in sorted(paths):
+        against_schema = schema_findings(path)
+        if against_schema:
+            findings += against_schema
+            continue
         try:
             flow = load_flow(path)
         except FlowError as exc:
