@@ -8,6 +8,7 @@ Nothing here reads a clock, a socket or a database; every limit is a named const
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
@@ -21,12 +22,22 @@ from dialogs.flow import (
     Flow,
     InputNode,
     MenuNode,
+    MessageNode,
     OperationNode,
 )
-from dialogs.inputs import parse_amount_fen, parse_code, parse_msisdn, parse_pin
+from dialogs.inputs import (
+    normalise_text,
+    parse_amount_fen,
+    parse_code,
+    parse_msisdn,
+    parse_pin,
+)
 
 attempts_per_input_max: Final = 3  # invalid entries at one node before the session ends
 inputs_per_session_max: Final = 60  # a session that goes on longer is ended
+regex_entry_length_max: Final = 32  # characters a flow's own pattern is ever matched against
+session_age_max_s: Final = 600  # a session older than this ends, however active (channels also
+# end silent ones sooner: USSD after 180 s)
 
 Status = Literal["input", "outcome", "ended"]
 Seal = Callable[[str], str]  # PIN -> what a session may keep of it
@@ -49,6 +60,7 @@ class SessionState:
     outcome_values: Mapping[str, Value] = field(default_factory=dict)
     attempts: int = 0
     inputs: int = 0
+    started_s: int | None = None  # the caller's clock, in seconds, when the session began
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +73,7 @@ class SessionState:
             "outcome_values": dict(self.outcome_values),
             "attempts": self.attempts,
             "inputs": self.inputs,
+            "started_s": self.started_s,
         }
 
     @classmethod
@@ -75,6 +88,7 @@ class SessionState:
             outcome_values=dict(data["outcome_values"]),
             attempts=data["attempts"],
             inputs=data["inputs"],
+            started_s=data.get("started_s"),
         )
 
 
@@ -110,20 +124,24 @@ class Engine:
         state = SessionState(flow=flow.id, node=node_id, language=language, slots=sealed)
         return self._enter(flow, state, node_id)
 
-    def start(self, flow_id: str, language: str) -> Step:
+    def start(self, flow_id: str, language: str, now_s: int | None = None) -> Step:
         flow = self._flows[flow_id]
-        state = SessionState(flow=flow.id, node=flow.start, language=language)
+        state = SessionState(flow=flow.id, node=flow.start, language=language, started_s=now_s)
         return self._enter(flow, state, flow.start)
 
-    def feed(self, state: SessionState, text: str, seal: Seal) -> Step:
+    def feed(self, state: SessionState, text: str, seal: Seal, now_s: int | None = None) -> Step:
         """Take one input. `seal` turns a PIN into what the session may keep (a proof the
-        ledger accepts), so no state this engine returns holds a PIN in clear."""
+        ledger accepts), so no state this engine returns holds a PIN in clear. With `now_s`
+        (the caller's clock) a session older than `session_age_max_s` ends instead."""
         if state.status != "input":
             raise EngineError(f"session at {state.node!r} is not waiting for input")
         flow = self._flows[state.flow]
         state = replace(state, inputs=state.inputs + 1)
         if state.inputs > inputs_per_session_max:
             return _end(state, Message("common.too_many_attempts"))
+        started = state.started_s
+        if now_s is not None and started is not None and now_s - started > session_age_max_s:
+            return _end(state, Message("common.session_expired"))
         node = flow.node(state.node)
         match node:
             case MenuNode():
@@ -137,9 +155,9 @@ class Engine:
                     return self._enter(flow, state, node.yes if index == 0 else node.no)
                 return self._invalid(flow, state, "input.invalid.choice")
             case InputNode():
-                value = _PARSERS[node.kind](text)
+                value = _parse(node, text)
                 if value is None:
-                    return self._invalid(flow, state, f"input.invalid.{node.kind}")
+                    return self._invalid(flow, state, node.invalid or f"input.invalid.{node.kind}")
                 value = _sealed(node.slot, value, seal)
                 if node.must_equal is not None and state.slots.get(node.must_equal) != value:
                     return self._invalid(flow, state, "input.invalid.repeat")
@@ -187,6 +205,10 @@ class Engine:
             case ConfirmNode():
                 ask = Ask(Message(node.prompt, params), CONFIRM_CHOICES)
                 return Step(replace(state, status="input"), ask)
+            case MessageNode():  # the loader makes sure `next` asks something
+                step = self._enter(flow, state, node.next)
+                assert isinstance(step.event, Ask)
+                return Step(step.state, replace(step.event, notice=Message(node.message, params)))
             case OperationNode():
                 arguments = {name: state.slots[name] for name in node.params}
                 run = RunOperation(node.operation, arguments)
@@ -207,6 +229,15 @@ class Engine:
                     if spec.to == ACTOR or spec.to in params
                 )
                 return _end(state, Message(key, params), notes)
+
+
+def _parse(node: InputNode, text: str) -> Value | None:
+    if node.pattern is None:
+        return _PARSERS[node.kind](text)
+    entry = normalise_text(text)
+    if len(entry) > regex_entry_length_max:
+        return None
+    return entry if re.fullmatch(node.pattern, entry) else None
 
 
 def is_secret(slot: str) -> bool:

@@ -30,7 +30,7 @@ class InputSpec:
     """What a screen collects, so each medium can constrain entry: STK GET INPUT (lengths,
     digits only, hidden), IVR DTMF collection (max digits), WAP input format, USSD nothing."""
 
-    kind: str  # choice | msisdn | amount | pin | code (a one-time confirmation code)
+    kind: str  # choice | msisdn | amount | pin | code (one-time) | regex (a flow's pattern)
     min_length: int
     max_length: int
     digits_only: bool  # amounts are not: they may carry a decimal point
@@ -46,6 +46,7 @@ INPUTS: Final[Mapping[str, InputSpec]] = {
     "amount": InputSpec("amount", 1, 10, digits_only=False, hidden=False),
     "pin": InputSpec("pin", 6, 6, digits_only=True, hidden=True),
     "code": InputSpec("code", 4, 8, digits_only=True, hidden=False),
+    "regex": InputSpec("regex", 1, 32, digits_only=False, hidden=False),  # a flow's own pattern
 }
 
 

@@ -9,6 +9,7 @@ node in the message: a broken flow never reaches a handset.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 
 FLOWS_DIR: Final = Path(__file__).parent / "flows"
 SCHEMA_PATH: Final = FLOWS_DIR / "flow.schema.json"  # the published format
-INPUT_KINDS: Final = frozenset({"msisdn", "amount", "pin", "code"})
+INPUT_KINDS: Final = frozenset({"msisdn", "amount", "pin", "code", "regex"})
 OUTCOME_MESSAGE: Final = "outcome"  # an end node with this message shows `outcome.<code>`
 ACTOR: Final = "actor"  # a notification to the person in the session
 
@@ -51,6 +52,17 @@ class InputNode:
     slot: str
     next: str
     must_equal: str | None = None  # a slot this entry must repeat (a new PIN, typed twice)
+    pattern: str | None = None  # kind regex: what the whole entry must match (after NFKC)
+    invalid: str | None = None  # the notice when an entry is refused (default per kind)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageNode:
+    """Show `message` above the next screen (which must ask something) and go on."""
+
+    id: str
+    message: str
+    next: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +98,7 @@ class EndNode:
     notify: tuple[NotifySpec, ...] = ()
 
 
-Node = MenuNode | InputNode | ConfirmNode | OperationNode | EndNode
+Node = MenuNode | InputNode | ConfirmNode | MessageNode | OperationNode | EndNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +127,8 @@ class Flow:
                     keys.update(option.label for option in node.options)
                 case InputNode() | ConfirmNode():
                     keys.add(node.prompt)
+                case MessageNode():
+                    keys.add(node.message)
                 case EndNode() if node.message != OUTCOME_MESSAGE:
                     keys.add(node.message)
         return keys
@@ -158,6 +172,11 @@ def _node(node_id: str, raw: Any, where: str) -> Node:
         must_equal = raw.get("must_equal")
         if must_equal is not None and not isinstance(must_equal, str):
             raise FlowError(f"{where}: `must_equal` names a slot")
+        invalid = raw.get("invalid")
+        if invalid is not None and not isinstance(invalid, str):
+            raise FlowError(f"{where}: `invalid` is a message key")
+        if input_kind == "regex" and invalid is None:
+            raise FlowError(f"{where}: a regex input says what is wrong with `invalid`")
         return InputNode(
             node_id,
             _str(raw, "prompt", where),
@@ -165,7 +184,11 @@ def _node(node_id: str, raw: Any, where: str) -> Node:
             slot,
             _str(raw, "next", where),
             must_equal,
+            _pattern(raw, input_kind, where),
+            invalid,
         )
+    if kind == "message":
+        return MessageNode(node_id, _str(raw, "message", where), _str(raw, "next", where))
     if kind == "confirm":
         return ConfirmNode(
             node_id, _str(raw, "prompt", where), _str(raw, "yes", where), _str(raw, "no", where)
@@ -195,6 +218,21 @@ def _node(node_id: str, raw: Any, where: str) -> Node:
     raise FlowError(f"{where}: unknown node type {kind!r}")
 
 
+def _pattern(raw: Mapping[str, Any], input_kind: str, where: str) -> str | None:
+    pattern = raw.get("pattern")
+    if (pattern is not None) != (input_kind == "regex"):
+        raise FlowError(f"{where}: `pattern` goes with kind regex, and only with it")
+    if pattern is None:
+        return None
+    if not isinstance(pattern, str):
+        raise FlowError(f"{where}: `pattern` is a regular expression")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise FlowError(f"{where}: `pattern` {pattern!r}: {exc}") from exc
+    return pattern
+
+
 def _bad_option(option: Any, where: str) -> MenuOption:
     raise FlowError(f"{where}: a menu option is a mapping with label and next, got {option!r}")
 
@@ -208,6 +246,8 @@ def successors(node: Node) -> list[str]:
             return [node.next]
         case ConfirmNode():
             return [node.yes, node.no]
+        case MessageNode():
+            return [node.next]
         case OperationNode():
             return [*node.outcomes.values(), node.otherwise]
         case EndNode():
@@ -223,6 +263,15 @@ def _check_notify(flow: Flow, node: Node, source: str) -> None:
                 f"{source}: node {node.id!r} notifies {spec.to!r}, which is neither"
                 f" {ACTOR!r} nor a slot an msisdn input fills"
             )
+
+
+def _check_message(flow: Flow, node: Node, source: str) -> None:
+    if isinstance(node, MessageNode) and not isinstance(
+        flow.nodes.get(node.next), MenuNode | InputNode | ConfirmNode
+    ):
+        raise FlowError(
+            f"{source}: message node {node.id!r} must lead to a menu, input or confirm node"
+        )
 
 
 def _check_repeat(flow: Flow, node: Node, source: str) -> None:
@@ -242,6 +291,7 @@ def _check_graph(flow: Flow, source: str) -> None:
                 raise FlowError(f"{source}: node {node.id!r} leads to missing node {target!r}")
         _check_repeat(flow, node, source)
         _check_notify(flow, node, source)
+        _check_message(flow, node, source)
         if isinstance(node, OperationNode):
             for slot in node.params:
                 if flow.slot_kind(slot) is None:

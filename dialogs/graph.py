@@ -14,6 +14,7 @@ from dialogs.flow import (
     Flow,
     InputNode,
     MenuNode,
+    MessageNode,
     Node,
     OperationNode,
 )
@@ -22,6 +23,7 @@ SHAPES: Final = {
     MenuNode: "box",
     InputNode: "parallelogram",
     ConfirmNode: "diamond",
+    MessageNode: "note",
     OperationNode: "component",
     EndNode: "doubleoctagon",
 }
@@ -41,6 +43,8 @@ def _label(node: Node, catalogue: Catalogue, language: str) -> str:
     match node:
         case MenuNode() | InputNode() | ConfirmNode():
             return f"{node.id}\n{_short(catalogue.template(language, node.prompt))}"
+        case MessageNode():
+            return f"{node.id}\n{_short(catalogue.template(language, node.message))}"
         case OperationNode():
             return f"{node.id}\n⚙ {node.operation}({', '.join(node.params)})"
         case EndNode() if node.message == OUTCOME_MESSAGE:
@@ -61,6 +65,8 @@ def _edges(node: Node, catalogue: Catalogue, language: str) -> list[tuple[str, s
             return [(node.next, f"{node.slot} ({node.kind})")]
         case ConfirmNode():
             return [(node.yes, "1"), (node.no, "2")]
+        case MessageNode():
+            return [(node.next, "")]
         case OperationNode():
             return [
                 *((t, code) for code, t in node.outcomes.items()),

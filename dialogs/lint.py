@@ -43,6 +43,7 @@ from dialogs.flow import (
     FlowError,
     InputNode,
     MenuNode,
+    MessageNode,
     OperationNode,
     line_of,
     load_flow,
@@ -189,10 +190,11 @@ def _message_keys(node: object) -> set[str]:
     match node:
         case MenuNode():
             return {node.prompt, *(option.label for option in node.options)}
-        case InputNode() if node.must_equal is not None:
-            return {node.prompt, f"input.invalid.{node.kind}", "input.invalid.repeat"}
         case InputNode():
-            return {node.prompt, f"input.invalid.{node.kind}"}
+            keys = {node.prompt, node.invalid or f"input.invalid.{node.kind}"}
+            return keys | ({"input.invalid.repeat"} if node.must_equal is not None else set())
+        case MessageNode():
+            return {node.message}
         case ConfirmNode():
             return {node.prompt, *(m.key for m in CONFIRM_CHOICES), "input.invalid.choice"}
         case EndNode():
@@ -241,7 +243,7 @@ def _screens(node: object, catalogue: Catalogue) -> list[Event]:
             ]
         case InputNode():
             prompt = _widest(catalogue, node.prompt)
-            notice = Message(f"input.invalid.{node.kind}")
+            notice = Message(node.invalid or f"input.invalid.{node.kind}")
             return [Ask(prompt, input=INPUTS[node.kind], notice=notice)]
         case ConfirmNode():
             notice = Message("input.invalid.choice")

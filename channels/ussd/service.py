@@ -118,9 +118,10 @@ class UssdService:
     async def _start(self, request: UssdRequest, msisdn: Msisdn) -> UssdPage:
         agent = await self._operations.find_agent(msisdn)
         if agent is not None:
-            step = self._engine.start(AGENT_FLOW, agent.language)
+            step = self._engine.start(AGENT_FLOW, agent.language, self._clock_ms() // 1000)
         else:  # a subscriber (BOSS holds their language: the default until it is asked)
-            step = self._engine.start(SUBSCRIBER_FLOW, self._default_language)
+            now_s = self._clock_ms() // 1000
+            step = self._engine.start(SUBSCRIBER_FLOW, self._default_language, now_s)
         inputs = split_inputs(request.text)  # a shortcut like *123*1# arrives as text "1"
         step = await self._feed(request, msisdn, step.state, inputs, first=step)
         page = render_ussd(step.event, self._catalogue, step.state.language)
@@ -151,7 +152,8 @@ class UssdService:
             if state.status != "input":
                 break
             seal = functools.partial(self._operations.protect_pin, actor)
-            step = await self._run_operations(request, actor, self._engine.feed(state, value, seal))
+            fed = self._engine.feed(state, value, seal, self._clock_ms() // 1000)
+            step = await self._run_operations(request, actor, fed)
             state = step.state
         assert step is not None, "a continued session always brings at least one input"
         return step

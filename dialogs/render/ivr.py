@@ -67,6 +67,7 @@ dtmf_timeout_ms_by_kind: Final[Mapping[str, int]] = {
     "amount": input_timeout_ms,
     "pin": input_timeout_ms,
     "code": input_timeout_ms,
+    "regex": input_timeout_ms,
 }
 DTMF_TERMINATOR: Final = "#"
 DTMF_KEYS: Final = frozenset("0123456789*#ABCD")

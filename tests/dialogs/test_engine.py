@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
-from dialogs.engine import Engine, EngineError, SessionState, attempts_per_input_max, is_secret
-from dialogs.events import Ask, End, Message, Notification, RunOperation
-from dialogs.flow import load_flows
+from dialogs.engine import (
+    Engine,
+    EngineError,
+    SessionState,
+    attempts_per_input_max,
+    is_secret,
+    session_age_max_s,
+)
+from dialogs.events import INPUTS, Ask, End, Message, Notification, RunOperation
+from dialogs.flow import load_flows, parse_flow
 
 ENGINE = Engine(load_flows())
 
@@ -174,3 +181,54 @@ def test_an_sms_command_enters_at_its_operation_with_sealed_slots() -> None:
     done = ENGINE.resume(step.state, "ok", {"ref": "R1", "balance_fen": 1})
     assert isinstance(done.event, End)
     assert done.event.message.key == "topup.done"
+
+
+# A flow of the less common node kinds, with catalogue keys that exist (texts are not the point).
+EXTRAS = parse_flow(
+    {
+        "id": "extras",
+        "start": "hello",
+        "nodes": {
+            "hello": {"type": "message", "message": "common.cancelled", "next": "ref"},
+            "ref": {
+                "type": "input",
+                "kind": "regex",
+                "pattern": "AC[0-9A-F]{6}",
+                "invalid": "input.invalid.code",
+                "prompt": "topup.ask_msisdn",
+                "slot": "ref",
+                "next": "bye",
+            },
+            "bye": {"type": "end", "message": "topup.ask_amount"},
+        },
+    },
+    "extras.yaml",
+)
+EXTRA_ENGINE = Engine({"extras": EXTRAS})
+
+
+def test_a_message_node_shows_above_the_next_screen() -> None:
+    step = EXTRA_ENGINE.start("extras", "zh-CN")
+    assert step.event == Ask(
+        Message("topup.ask_msisdn"), input=INPUTS["regex"], notice=Message("common.cancelled")
+    )
+    assert step.state.node == "ref"
+
+
+def test_a_regex_input_matches_the_whole_nfkc_entry_and_names_its_own_notice() -> None:
+    step = EXTRA_ENGINE.start("extras", "en")
+    refused = EXTRA_ENGINE.feed(step.state, "AC12345G", seal)
+    assert isinstance(refused.event, Ask)
+    assert refused.event.notice == Message("input.invalid.code")
+    assert isinstance(EXTRA_ENGINE.feed(step.state, "xAC123456", seal).event, Ask)
+    assert isinstance(EXTRA_ENGINE.feed(step.state, "AC123456" * 5, seal).event, Ask)
+    done = EXTRA_ENGINE.feed(step.state, "ＡＣ１２３４５Ｆ", seal)  # full-width
+    assert isinstance(done.event, End)
+
+
+def test_a_session_past_its_age_ends_however_active() -> None:
+    step = ENGINE.start("agent_main", "zh-CN", now_s=1_000)
+    step = ENGINE.feed(step.state, "1", seal, now_s=1_000 + session_age_max_s)
+    assert isinstance(step.event, Ask)
+    step = ENGINE.feed(step.state, "13900000001", seal, now_s=1_001 + session_age_max_s)
+    assert step.event == End(Message("common.session_expired"))

@@ -31,6 +31,53 @@ END = {"type": "end", "message": "m"}
         ),
         (_flow(a=END) | {"commands": {"topup": "a"}}, "command 'topup' must name an operation"),
         (
+            _flow(a={"type": "message", "message": "m", "next": "b"}, b=END),
+            "message node 'a' must lead to a menu, input or confirm node",
+        ),
+        (
+            _flow(
+                a={
+                    "type": "input",
+                    "kind": "regex",
+                    "pattern": "[",
+                    "invalid": "i",
+                    "prompt": "p",
+                    "slot": "s",
+                    "next": "b",
+                },
+                b=END,
+            ),
+            "`pattern` '\\[':",
+        ),
+        (
+            _flow(
+                a={
+                    "type": "input",
+                    "kind": "regex",
+                    "pattern": "x",
+                    "prompt": "p",
+                    "slot": "s",
+                    "next": "b",
+                },
+                b=END,
+            ),
+            "a regex input says what is wrong with `invalid`",
+        ),
+        (
+            _flow(
+                a={
+                    "type": "input",
+                    "kind": "code",
+                    "pattern": "x",
+                    "prompt": "p",
+                    "slot": "s",
+                    "next": "b",
+                },
+                b=END,
+            ),
+            "`pattern` goes with kind regex, and only with it",
+        ),
+        (
             _flow(a={"type": "end", "message": "m", "notify": [{"to": "boss", "message": "n"}]}),
             "notifies 'boss', which is neither 'actor' nor a slot an msisdn input fills",
         ),

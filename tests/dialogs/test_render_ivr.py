@@ -261,7 +261,14 @@ def test_a_menu_has_at_most_nine_choices() -> None:
 
 
 def test_collection_follows_the_input_spec_of_every_kind() -> None:
-    expected = {"choice": 2, "msisdn": 15, "amount": 10, "pin": 6, "code": 8}  # no choices
+    expected = {
+        "choice": 2,
+        "msisdn": 15,
+        "amount": 10,
+        "pin": 6,
+        "code": 8,
+        "regex": 32,
+    }  # no choices
     for kind, spec in INPUTS.items():
         plan = render_ivr(Ask(Message("common.ask_pin"), input=spec), CATALOGUE, "en")
         timeout_ms = choice_timeout_ms if kind == "choice" else input_timeout_ms

@@ -114,6 +114,7 @@ def test_golden_top_up_screens(screen: str, language: str) -> None:
         ("amount", (1, 10, False, False)),  # the decimal point needs the SMS alphabet
         ("pin", (6, 6, True, True)),
         ("code", (4, 8, True, False)),
+        ("regex", (1, 32, False, False)),
     ],
 )
 def test_get_input_constraints_for_every_kind(
@@ -127,7 +128,7 @@ def test_get_input_constraints_for_every_kind(
 
 
 def test_every_input_kind_is_covered() -> None:
-    assert set(INPUTS) == {"choice", "msisdn", "amount", "pin", "code"}
+    assert set(INPUTS) == {"choice", "msisdn", "amount", "pin", "code", "regex"}
 
 
 def test_the_root_menu_is_set_up_menu() -> None:
