@@ -24,6 +24,8 @@ from dialogs.flow import (
     MenuNode,
     MessageNode,
     OperationNode,
+    SubflowNode,
+    check_subflows,
 )
 from dialogs.inputs import (
     normalise_text,
@@ -36,6 +38,7 @@ from dialogs.inputs import (
 attempts_per_input_max: Final = 3  # invalid entries at one node before the session ends
 inputs_per_session_max: Final = 60  # a session that goes on longer is ended
 regex_entry_length_max: Final = 32  # characters a flow's own pattern is ever matched against
+subflow_depth_max: Final = 4  # flows within flows (a flow may run itself: this bounds it)
 session_age_max_s: Final = 600  # a session older than this ends, however active (channels also
 # end silent ones sooner: USSD after 180 s)
 
@@ -61,6 +64,8 @@ class SessionState:
     attempts: int = 0
     inputs: int = 0
     started_s: int | None = None  # the caller's clock, in seconds, when the session began
+    stack: tuple[tuple[str, str], ...] = ()  # (flow, node to come back to) per sub-flow
+    carried: tuple[Notification, ...] = ()  # notifications of sub-flows' ends, sent at the end
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +79,11 @@ class SessionState:
             "attempts": self.attempts,
             "inputs": self.inputs,
             "started_s": self.started_s,
+            "stack": [list(frame) for frame in self.stack],
+            "carried": [
+                {"to": n.to, "key": n.message.key, "params": dict(n.message.params)}
+                for n in self.carried
+            ],
         }
 
     @classmethod
@@ -89,6 +99,11 @@ class SessionState:
             attempts=data["attempts"],
             inputs=data["inputs"],
             started_s=data.get("started_s"),
+            stack=tuple((str(f), str(n)) for f, n in data.get("stack", [])),
+            carried=tuple(
+                Notification(n["to"], Message(n["key"], dict(n["params"])))
+                for n in data.get("carried", [])
+            ),
         )
 
 
@@ -108,6 +123,7 @@ _PARSERS: Final[Mapping[str, Callable[[str], Value | None]]] = {
 
 class Engine:
     def __init__(self, flows: Mapping[str, Flow]) -> None:
+        check_subflows(flows)
         self._flows = flows
 
     def flow(self, flow_id: str) -> Flow:
@@ -205,6 +221,8 @@ class Engine:
             case ConfirmNode():
                 ask = Ask(Message(node.prompt, params), CONFIRM_CHOICES)
                 return Step(replace(state, status="input"), ask)
+            case SubflowNode():
+                return self._enter_subflow(flow, state, node)
             case MessageNode():  # the loader makes sure `next` asks something
                 step = self._enter(flow, state, node.next)
                 assert isinstance(step.event, Ask)
@@ -228,7 +246,29 @@ class Engine:
                     for spec in node.notify
                     if spec.to == ACTOR or spec.to in params
                 )
-                return _end(state, Message(key, params), notes)
+                if state.stack:
+                    return self._return(state, Message(key, params), notes)
+                return _end(state, Message(key, params), state.carried + notes)
+
+    def _enter_subflow(self, flow: Flow, state: SessionState, node: SubflowNode) -> Step:
+        if len(state.stack) >= subflow_depth_max:
+            return _end(state, Message("common.service_unavailable"), state.carried)
+        child = self._flows[node.flow]
+        state = replace(state, flow=child.id, stack=(*state.stack, (flow.id, node.next)))
+        return self._enter(child, state, child.start)
+
+    def _return(
+        self, state: SessionState, message: Message, notes: tuple[Notification, ...]
+    ) -> Step:
+        """A sub-flow ended: back to the node after it, its end message above that screen."""
+        parent_id, back = state.stack[-1]
+        parent = self._flows[parent_id]
+        carried = state.carried + notes
+        state = replace(state, flow=parent_id, stack=state.stack[:-1], carried=carried)
+        step = self._enter(parent, state, back)
+        if isinstance(step.event, Ask) and step.event.notice is None:
+            return Step(step.state, replace(step.event, notice=message))
+        return step
 
 
 def _parse(node: InputNode, text: str) -> Value | None:

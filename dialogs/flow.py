@@ -66,6 +66,16 @@ class MessageNode:
 
 
 @dataclass(frozen=True, slots=True)
+class SubflowNode:
+    """Run another flow with this session's slots; when it reaches an end, come back to
+    `next`, its end message shown above the next screen."""
+
+    id: str
+    flow: str
+    next: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConfirmNode:
     id: str
     prompt: str
@@ -98,7 +108,7 @@ class EndNode:
     notify: tuple[NotifySpec, ...] = ()
 
 
-Node = MenuNode | InputNode | ConfirmNode | MessageNode | OperationNode | EndNode
+Node = MenuNode | InputNode | ConfirmNode | MessageNode | SubflowNode | OperationNode | EndNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +199,8 @@ def _node(node_id: str, raw: Any, where: str) -> Node:
         )
     if kind == "message":
         return MessageNode(node_id, _str(raw, "message", where), _str(raw, "next", where))
+    if kind == "flow":
+        return SubflowNode(node_id, _str(raw, "flow", where), _str(raw, "next", where))
     if kind == "confirm":
         return ConfirmNode(
             node_id, _str(raw, "prompt", where), _str(raw, "yes", where), _str(raw, "no", where)
@@ -246,7 +258,7 @@ def successors(node: Node) -> list[str]:
             return [node.next]
         case ConfirmNode():
             return [node.yes, node.no]
-        case MessageNode():
+        case MessageNode() | SubflowNode():
             return [node.next]
         case OperationNode():
             return [*node.outcomes.values(), node.otherwise]
@@ -405,4 +417,15 @@ def load_flows(paths: Iterable[Path] | None = None) -> dict[str, Flow]:
         if flow.id in flows:
             raise FlowError(f"{path}: flow id {flow.id!r} is defined twice")
         flows[flow.id] = flow
+    check_subflows(flows)
     return flows
+
+
+def check_subflows(flows: Mapping[str, Flow]) -> None:
+    """Every flow a `flow` node runs exists."""
+    for flow in flows.values():
+        for node in flow.nodes.values():
+            if isinstance(node, SubflowNode) and node.flow not in flows:
+                raise FlowError(
+                    f"flow {flow.id!r}: node {node.id!r} runs unknown flow {node.flow!r}"
+                )

@@ -17,6 +17,7 @@ from dialogs.flow import (
     MessageNode,
     Node,
     OperationNode,
+    SubflowNode,
 )
 
 SHAPES: Final = {
@@ -24,6 +25,7 @@ SHAPES: Final = {
     InputNode: "parallelogram",
     ConfirmNode: "diamond",
     MessageNode: "note",
+    SubflowNode: "folder",
     OperationNode: "component",
     EndNode: "doubleoctagon",
 }
@@ -45,6 +47,8 @@ def _label(node: Node, catalogue: Catalogue, language: str) -> str:
             return f"{node.id}\n{_short(catalogue.template(language, node.prompt))}"
         case MessageNode():
             return f"{node.id}\n{_short(catalogue.template(language, node.message))}"
+        case SubflowNode():
+            return f"{node.id}\n→ flow {node.flow}"
         case OperationNode():
             return f"{node.id}\n⚙ {node.operation}({', '.join(node.params)})"
         case EndNode() if node.message == OUTCOME_MESSAGE:
@@ -67,6 +71,8 @@ def _edges(node: Node, catalogue: Catalogue, language: str) -> list[tuple[str, s
             return [(node.yes, "1"), (node.no, "2")]
         case MessageNode():
             return [(node.next, "")]
+        case SubflowNode():
+            return [(node.next, "after the flow")]
         case OperationNode():
             return [
                 *((t, code) for code, t in node.outcomes.items()),

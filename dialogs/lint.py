@@ -51,13 +51,14 @@ from dialogs.flow import (
     successors,
 )
 from dialogs.grammar import COMMAND_SLOTS
+from dialogs.inputs import amount_fen_max
 from dialogs.render.stk import render_stk
 from dialogs.render.stk_size import command_bytes, command_bytes_max
 from dialogs.render.ussd import fits_page, render_ussd
 
-# The widest values a screen must still hold: a ¥999,999.99 amount, a 15-digit number, a
-# full platform reference, an eight-character anything else.
-WIDEST_AMOUNT_FEN: Final = 99_999_999
+# The widest values a screen must still hold: the largest amount anyone can type
+# (¥10,000,000.00), a 15-digit number, a full platform reference, eight characters else.
+WIDEST_AMOUNT_FEN: Final = amount_fen_max
 WIDEST_MSISDN: Final = "861390000000123"
 WIDEST_REFERENCE: Final = "AC261126235959ABCDEF0123"
 WIDEST_OTHER: Final = "88888888"

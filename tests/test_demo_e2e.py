@@ -90,8 +90,8 @@ async def test_merchant_tops_up_a_subscriber(demo: DemoStack, http: aiohttp.Clie
     assert await phone.send("50") == "CON 请输入6位密码"
     assert await phone.send("333333") == "CON 为13900000001充值50.00元，确认吗？\n1. 确认\n2. 取消"
     done = await phone.send("1")
-    assert done.startswith("END 充值成功：13900000001已到账50.00元。")
-    assert done.endswith("您的余额450.00元。")
+    assert done.startswith("END 充值成功：13900000001到账50.00元，流水号AC")
+    assert done.endswith("，余额450.00元。")
 
     assert await boss_balance(http, demo, "13900000001") == 6000
     assert await deposit_text(http, demo, "ATU-2") == "END 您的预存款余额450.00元，佣金余额0.00元。"

@@ -15,9 +15,10 @@ from dialogs.engine import (
     attempts_per_input_max,
     is_secret,
     session_age_max_s,
+    subflow_depth_max,
 )
 from dialogs.events import INPUTS, Ask, End, Message, Notification, RunOperation
-from dialogs.flow import load_flows, parse_flow
+from dialogs.flow import FlowError, load_flows, parse_flow
 
 ENGINE = Engine(load_flows())
 
@@ -232,3 +233,76 @@ def test_a_session_past_its_age_ends_however_active() -> None:
     assert isinstance(step.event, Ask)
     step = ENGINE.feed(step.state, "13900000001", seal, now_s=1_001 + session_age_max_s)
     assert step.event == End(Message("common.session_expired"))
+
+
+def _menu_with_subflow(child: str) -> dict[str, object]:
+    return {
+        "id": "parent",
+        "start": "menu",
+        "nodes": {
+            "menu": {
+                "type": "menu",
+                "prompt": "agent.menu",
+                "options": [
+                    {"label": "agent.menu.topup", "next": "sub"},
+                    {"label": "agent.menu.balance", "next": "bye"},
+                ],
+            },
+            "sub": {"type": "flow", "flow": child, "next": "menu"},
+            "bye": {"type": "end", "message": "common.cancelled"},
+        },
+    }
+
+
+CHILD = {
+    "id": "child",
+    "start": "ask",
+    "nodes": {
+        "ask": {
+            "type": "input",
+            "kind": "msisdn",
+            "prompt": "topup.ask_msisdn",
+            "slot": "msisdn",
+            "next": "done",
+        },
+        "done": {
+            "type": "end",
+            "message": "history.done",
+            "notify": [{"to": "msisdn", "message": "allot.notify"}],
+        },
+    },
+}
+
+
+def test_a_subflow_comes_back_with_its_message_and_its_notifications_are_sent_at_the_end() -> None:
+    engine = Engine(
+        {"parent": parse_flow(_menu_with_subflow("child"), "p"), "child": parse_flow(CHILD, "c")}
+    )
+    step = engine.start("parent", "en")
+    step = engine.feed(step.state, "1", seal)
+    assert step.event == Ask(Message("topup.ask_msisdn", {}), input=INPUTS["msisdn"])
+    step = engine.feed(SessionState.from_dict(step.state.to_dict()), "13900000002", seal)
+    assert isinstance(step.event, Ask)
+    assert step.event.prompt == Message("agent.menu")
+    assert step.event.notice == Message("history.done", {"msisdn": "8613900000002"})
+    assert step.state.flow == "parent"
+    step = engine.feed(SessionState.from_dict(step.state.to_dict()), "2", seal)
+    assert isinstance(step.event, End)
+    assert [(n.to, n.message.key) for n in step.event.notifications] == [
+        ("8613900000002", "allot.notify")
+    ]
+
+
+def test_a_flow_running_itself_stops_at_the_depth_limit() -> None:
+    engine = Engine({"parent": parse_flow(_menu_with_subflow("parent"), "p")})
+    step = engine.start("parent", "zh-CN")
+    for _ in range(subflow_depth_max):
+        step = engine.feed(step.state, "1", seal)
+        assert isinstance(step.event, Ask)
+    step = engine.feed(step.state, "1", seal)
+    assert step.event == End(Message("common.service_unavailable"))
+
+
+def test_a_subflow_must_exist() -> None:
+    with pytest.raises(FlowError, match="runs unknown flow 'ghost'"):
+        Engine({"parent": parse_flow(_menu_with_subflow("ghost"), "p")})

@@ -92,5 +92,5 @@ def test_the_published_schema_agrees_with_the_code() -> None:
     assert commands == COMMAND_KINDS - {"help"}
     assert set(schema["$defs"]["input"]["properties"]["kind"]["enum"]) == INPUT_KINDS
     node_types = set(schema["$defs"]["node"]["properties"]["type"]["enum"])
-    assert node_types == {"menu", "input", "confirm", "message", "operation", "end"}
+    assert node_types == {"menu", "input", "confirm", "message", "flow", "operation", "end"}
     assert schema["$defs"]["menu"]["properties"]["options"]["maxItems"] == options_per_menu_max

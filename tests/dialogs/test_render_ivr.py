@@ -104,8 +104,8 @@ GOLDEN: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
     },
     "done": {
         "zh-CN": (
-            f"充值成功： <tel:13900000001> 已到账 <amount:5050> 元。流水号 <speak:{REF}>"
-            " 您的余额 <amount:44950> 元。",
+            f"充值成功： <tel:13900000001> 到账 <amount:5050> 元，流水号 <speak:{REF}>"
+            " 余额 <amount:44950> 元。",
             None,
         ),
         "en": (

@@ -61,7 +61,7 @@ GOLDEN: dict[str, dict[str, str]] = {
         "en": "Top up 13900000001 with CNY 50.50?\n1. Confirm\n2. Cancel",
     },
     "done": {
-        "zh-CN": f"充值成功：13900000001已到账50.50元。流水号{REF}，您的余额449.50元。",
+        "zh-CN": f"充值成功：13900000001到账50.50元，流水号{REF}，余额449.50元。",
         "en": f"Done: 13900000001 received CNY 50.50. Ref {REF}. Your balance: CNY 449.50.",
     },
     "refusal": {

@@ -86,9 +86,7 @@ GOLDEN: dict[str, dict[str, StkScreen]] = {
         "en": SelectItem("Top up 13900000001 with CNY 50.50?", ("Confirm", "Cancel")),
     },
     "done": {
-        "zh-CN": DisplayText(
-            f"充值成功：13900000001已到账50.50元。流水号{REF}，您的余额449.50元。"
-        ),
+        "zh-CN": DisplayText(f"充值成功：13900000001到账50.50元，流水号{REF}，余额449.50元。"),
         "en": DisplayText(
             f"Done: 13900000001 received CNY 50.50. Ref {REF}. Your balance: CNY 449.50."
         ),

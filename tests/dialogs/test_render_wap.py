@@ -181,7 +181,7 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
     ("done", "zh-CN"): {
         "title": "空中充值",
         "notice": None,
-        "text": "充值成功：13900000001已到账50.00元。流水号R1，您的余额950.00元。",
+        "text": "充值成功：13900000001到账50.00元，流水号R1，余额950.00元。",
         "choices": [],
         "entry": None,
         "submit": None,
@@ -418,7 +418,7 @@ def test_parameters_are_escaped_in_both_formats() -> None:
     assert "<&\"'>" not in wml.body
     assert "<&\"'>" not in xhtml.body
     assert _wml_summary(wml)["text"] == (
-        "充值成功：13900000001已到账50.00元。流水号<&\"'>$$，您的余额950.00元。"
+        "充值成功：13900000001到账50.00元，流水号<&\"'>$$，余额950.00元。"
     )
     assert _xhtml_summary(xhtml)["text"] == (
         "Done: 13900000001 received CNY 50.00. Ref <&\"'>$. Your balance: CNY 950.00."
