@@ -21,7 +21,6 @@ from dialogs.events import INPUTS, Ask, End, Event, Message, RunOperation, Value
 from dialogs.render.ivr import (
     PRESS_KEY,
     DtmfCollect,
-    PromptPlan,
     SayAmount,
     SayDigits,
     SayNumber,
@@ -33,6 +32,7 @@ from dialogs.render.ivr import (
     prompt_texts,
     render_ivr,
 )
+from tests.dialogs.readers import transcript
 from tests.dialogs.strategies import events
 
 CATALOGUE = Catalogue.load()
@@ -121,33 +121,12 @@ GOLDEN: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
 }
 
 
-def transcript(plan: PromptPlan, language: str) -> str:
-    texts = prompt_texts(CATALOGUE, language)
-    words: list[str] = []
-    for item in plan.items:
-        match item:
-            case Sound(name=name):
-                words.append(texts[name])
-            case SayDigits(digits=digits, telephone=True):
-                words.append(f"<tel:{digits}>")
-            case SayDigits(digits=digits):
-                words.append(f"<digits:{digits}>")
-            case SayNumber(value=value):
-                words.append(f"<number:{value}>")
-            case SayAmount(fen=fen):
-                words.append(f"<amount:{fen}>")
-            case Speak(text=text, language=spoken):
-                assert spoken == language
-                words.append(f"<speak:{text}>")
-    return " ".join(words)
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_golden_top_up_screens(screen: str, language: str) -> None:
     plan = render_ivr(SCREENS[screen], CATALOGUE, language)
     expected_words, expected_collect = GOLDEN[screen][language]
-    assert transcript(plan, language) == expected_words
+    assert transcript(plan, CATALOGUE, language) == expected_words
     if expected_collect is None:
         assert (plan.collect, plan.hangup) == (None, True)
     else:
@@ -249,7 +228,7 @@ def test_parameters_become_typed_items() -> None:
 
 def test_an_unknown_language_falls_back_like_the_catalogue() -> None:
     plan = render_ivr(SCREENS["refusal"], CATALOGUE, "fr")
-    assert transcript(plan, "zh-CN") == GOLDEN["refusal"]["zh-CN"][0]
+    assert transcript(plan, CATALOGUE, "zh-CN") == GOLDEN["refusal"]["zh-CN"][0]
 
 
 def test_a_menu_has_at_most_nine_choices() -> None:

@@ -7,7 +7,6 @@ parser (no DTD validation: no copy of the WML or XHTML-MP DTDs is on the machine
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
@@ -27,11 +26,10 @@ from dialogs.render.wap import (
     render_xhtml,
     wml_format,
 )
+from tests.dialogs.readers import XML_LANG, X, parse_page, wml_summary, xhtml_summary
 
 CATALOGUE = Catalogue.load()
 FORM = FormTarget("/wap/step?s=7&v=2", "tok-123", {"session": "sess-42"})
-X = "{http://www.w3.org/1999/xhtml}"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MSISDN = "8613900000001"
 
 MENU = Ask(Message("agent.menu"), (Message("agent.menu.topup"), Message("agent.menu.balance")))
@@ -266,37 +264,9 @@ XHTML_CONFIRM_ZH_CHOICES = """\
 </p>
 """
 
-_NAMED_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
-
-
-def _parse(page: WapPage) -> ET.Element:
-    assert not _NAMED_ENTITY.search(page.body), "only XML's own entities and numeric ones"
-    return ET.fromstring(page.body.encode("utf-8"))
-
-
-def _wml_summary(page: WapPage) -> dict[str, Any]:
-    root = _parse(page)
-    assert root.tag == "wml"
-    assert root.get(XML_LANG) in ("zh-CN", "en")
-    (card,) = root.findall("card")
-    assert card.get("newcontext") == "true"
-    select = card.find("p/select")
-    if select is not None:
-        assert select.get("name") == "input"
-    entry = card.find("p/input")
-    do = card.find("do")
-    return {
-        "title": card.get("title"),
-        "notice": card.findtext("p/b"),
-        "text": next(p.text for p in card.findall("p") if len(p) == 0),
-        "choices": [(option.get("value"), option.text) for option in card.iter("option")],
-        "entry": None if entry is None else dict(entry.attrib),
-        "submit": None if do is None else do.get("label"),
-    }
-
 
 def _wml_post(page: WapPage) -> tuple[str | None, str | None, list[tuple[str, str]]]:
-    root = _parse(page)
+    root = parse_page(page)
     do = root.find("card/do")
     assert do is not None
     assert do.get("type") == "accept"
@@ -306,32 +276,8 @@ def _wml_post(page: WapPage) -> tuple[str | None, str | None, list[tuple[str, st
     return go.get("method"), go.get("href"), fields
 
 
-def _xhtml_summary(page: WapPage) -> dict[str, Any]:
-    root = _parse(page)
-    assert root.tag == f"{X}html"
-    body = root.find(f"{X}body")
-    assert body is not None
-    form = body.find(f"{X}form")
-    scope = body if form is None else form
-    labels = {label.get("for"): label.text for label in scope.iter(f"{X}label")}
-    inputs = list(scope.iter(f"{X}input"))
-    entries = [i for i in inputs if i.get("type") in ("text", "password")]
-    submits = [i.get("value") for i in inputs if i.get("type") == "submit"]
-    prompts = [p.text for p in scope.findall(f"{X}p") if len(p) == 0]
-    return {
-        "title": root.findtext(f"{X}head/{X}title"),
-        "notice": body.findtext(f"{X}p/{X}strong"),
-        "text": labels.pop("input", None) or prompts[0],
-        "choices": [
-            (i.get("value"), labels[i.get("id")]) for i in inputs if i.get("type") == "radio"
-        ],
-        "entry": dict(entries[0].attrib) if entries else None,
-        "submit": submits[0] if submits else None,
-    }
-
-
 def _xhtml_post(page: WapPage) -> tuple[str | None, str | None, list[tuple[str, str]]]:
-    form = _parse(page).find(f"{X}body/{X}form")
+    form = parse_page(page).find(f"{X}body/{X}form")
     assert form is not None
     hidden = [
         (i.get("name", ""), i.get("value", ""))
@@ -348,8 +294,8 @@ def test_top_up_screens_as_wml(screen: str, language: str) -> None:
     kind = expected["entry"]
     expected["entry"] = None if kind is None else WML_ENTRY[kind]
     assert page.content_type == "text/vnd.wap.wml; charset=utf-8"
-    assert _wml_summary(page) == expected
-    assert _parse(page).get(XML_LANG) == language
+    assert wml_summary(page) == expected
+    assert parse_page(page).get(XML_LANG) == language
 
 
 @pytest.mark.parametrize(("screen", "language"), sorted(EXPECTED))
@@ -360,8 +306,8 @@ def test_top_up_screens_as_xhtml(screen: str, language: str) -> None:
     expected["entry"] = None if kind is None else XHTML_ENTRY[kind]
     expected["choices"] = [(value, f"{value}. {label}") for value, label in expected["choices"]]
     assert page.content_type == "application/vnd.wap.xhtml+xml; charset=utf-8"
-    assert _xhtml_summary(page) == expected
-    assert _parse(page).get(XML_LANG) == language
+    assert xhtml_summary(page) == expected
+    assert parse_page(page).get(XML_LANG) == language
 
 
 def test_content_type_constants() -> None:
@@ -417,10 +363,10 @@ def test_parameters_are_escaped_in_both_formats() -> None:
     assert "Ref &lt;&amp;&#34;&#39;&gt;$. " in xhtml.body
     assert "<&\"'>" not in wml.body
     assert "<&\"'>" not in xhtml.body
-    assert _wml_summary(wml)["text"] == (
+    assert wml_summary(wml)["text"] == (
         "充值成功：13900000001到账50.00元，流水号<&\"'>$$，余额950.00元。"
     )
-    assert _xhtml_summary(xhtml)["text"] == (
+    assert xhtml_summary(xhtml)["text"] == (
         "Done: 13900000001 received CNY 50.00. Ref <&\"'>$. Your balance: CNY 950.00."
     )
 
@@ -436,7 +382,7 @@ def test_dollar_is_doubled_everywhere_in_wml_but_the_input_reference() -> None:
         '/wap/?a=1&b="$$"',
         [("token", "to$$ken"), ("session", "s$$<1>"), ("input", "$(input)")],
     )
-    assert _wml_summary(wml)["text"] == (
+    assert wml_summary(wml)["text"] == (
         "Processing; you will get an SMS with the result. Ref $$(input) $$5."
     )
     xhtml = render_xhtml(Ask(prompt, CONFIRM_CHOICES), CATALOGUE, "en", form)
@@ -445,7 +391,7 @@ def test_dollar_is_doubled_everywhere_in_wml_but_the_input_reference() -> None:
         '/wap/?a=1&b="$"',
         [("token", "to$ken"), ("session", "s$<1>")],
     )
-    assert _xhtml_summary(xhtml)["text"] == (
+    assert xhtml_summary(xhtml)["text"] == (
         "Processing; you will get an SMS with the result. Ref $(input) $5."
     )
 
@@ -466,8 +412,8 @@ def test_input_masks() -> None:
 
 
 def test_an_unknown_language_falls_back_to_chinese() -> None:
-    assert _parse(render_wml(MENU, CATALOGUE, "fr", FORM)).get(XML_LANG) == "zh-CN"
-    assert _xhtml_summary(render_xhtml(MENU, CATALOGUE, "fr", FORM))["text"] == "代理商服务"
+    assert parse_page(render_wml(MENU, CATALOGUE, "fr", FORM)).get(XML_LANG) == "zh-CN"
+    assert xhtml_summary(render_xhtml(MENU, CATALOGUE, "fr", FORM))["text"] == "代理商服务"
 
 
 def test_an_operation_is_never_rendered() -> None:
@@ -496,7 +442,7 @@ def test_a_whole_top_up_journey_renders_in_both_formats() -> None:
         render_wml(step.event, CATALOGUE, "en", FORM)
     step = engine.resume(step.state, "ok", {"ref": "R9", "balance_fen": 45000})
     shown.append(step.event)
-    texts = [_xhtml_summary(render_xhtml(event, CATALOGUE, "en", FORM))["text"] for event in shown]
+    texts = [xhtml_summary(render_xhtml(event, CATALOGUE, "en", FORM))["text"] for event in shown]
     assert texts == [
         "Agent services",
         "Enter the number to top up",
@@ -506,7 +452,7 @@ def test_a_whole_top_up_journey_renders_in_both_formats() -> None:
         "Top up 13900000001 with CNY 50.00?",
         "Done: 13900000001 received CNY 50.00. Ref R9. Your balance: CNY 450.00.",
     ]
-    notices = [_wml_summary(render_wml(event, CATALOGUE, "en", FORM))["notice"] for event in shown]
+    notices = [wml_summary(render_wml(event, CATALOGUE, "en", FORM))["notice"] for event in shown]
     assert notices == [
         None,
         None,
@@ -603,7 +549,7 @@ def test_any_message_renders_to_well_formed_xml(
     plain = _shape(shape, [_plain(part) for part in parts])
     for render, wml in ((render_wml, True), (render_xhtml, False)):
         page = render(event, CATALOGUE, language, FORM)
-        root = _parse(page)  # well-formed, and no named entity
+        root = parse_page(page)  # well-formed, and no named entity
         # A parameter adds no markup: as many '<' as with harmless parameters.
         assert page.body.count("<") == render(plain, CATALOGUE, language, FORM).body.count("<")
         shown = "".join(root.itertext())
