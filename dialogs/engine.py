@@ -38,6 +38,7 @@ from dialogs.inputs import (
 attempts_per_input_max: Final = 3  # invalid entries at one node before the session ends
 inputs_per_session_max: Final = 60  # a session that goes on longer is ended
 regex_entry_length_max: Final = 32  # characters a flow's own pattern is ever matched against
+steps_per_input_max: Final = 32  # nodes entered on one input, outcome or start (no loop spins)
 subflow_depth_max: Final = 4  # flows within flows (a flow may run itself: this bounds it)
 session_age_max_s: Final = 600  # a session older than this ends, however active (channels also
 # end silent ones sooner: USSD after 180 s)
@@ -66,6 +67,7 @@ class SessionState:
     started_s: int | None = None  # the caller's clock, in seconds, when the session began
     stack: tuple[tuple[str, str], ...] = ()  # (flow, node to come back to) per sub-flow
     carried: tuple[Notification, ...] = ()  # notifications of sub-flows' ends, sent at the end
+    steps: int = field(default=0, compare=False)  # nodes entered since the last input (transient)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,7 +154,7 @@ class Engine:
         if state.status != "input":
             raise EngineError(f"session at {state.node!r} is not waiting for input")
         flow = self._flows[state.flow]
-        state = replace(state, inputs=state.inputs + 1)
+        state = replace(state, inputs=state.inputs + 1, steps=0)
         if state.inputs > inputs_per_session_max:
             return _end(state, Message("common.too_many_attempts"))
         started = state.started_s
@@ -186,7 +188,7 @@ class Engine:
         """The screen of the node a session waits at, again (to page through a long menu)."""
         if state.status != "input":
             raise EngineError(f"session at {state.node!r} is not waiting for input")
-        return self._enter(self._flows[state.flow], state, state.node)
+        return self._enter(self._flows[state.flow], replace(state, steps=0), state.node)
 
     def resume(self, state: SessionState, outcome: str, values: Mapping[str, Value]) -> Step:
         if state.status != "outcome":
@@ -195,7 +197,7 @@ class Engine:
         node = flow.node(state.node)
         assert isinstance(node, OperationNode)
         target = node.outcomes.get(outcome, node.otherwise)
-        state = replace(state, outcome=outcome, outcome_values=dict(values))
+        state = replace(state, outcome=outcome, outcome_values=dict(values), steps=0)
         return self._enter(flow, state, target)
 
     def _invalid(self, flow: Flow, state: SessionState, notice: str) -> Step:
@@ -208,7 +210,9 @@ class Engine:
 
     def _enter(self, flow: Flow, state: SessionState, node_id: str) -> Step:
         attempts = state.attempts if node_id == state.node else 0
-        state = replace(state, node=node_id, attempts=attempts)
+        state = replace(state, node=node_id, attempts=attempts, steps=state.steps + 1)
+        if state.steps > steps_per_input_max:  # flows that run into each other with no input
+            return _end(state, Message("common.service_unavailable"), state.carried)
         node = flow.node(node_id)
         params = {**state.slots, **state.outcome_values}
         match node:

@@ -15,6 +15,7 @@ from dialogs.engine import (
     attempts_per_input_max,
     is_secret,
     session_age_max_s,
+    steps_per_input_max,
     subflow_depth_max,
 )
 from dialogs.events import INPUTS, Ask, End, Message, Notification, RunOperation
@@ -306,3 +307,16 @@ def test_a_flow_running_itself_stops_at_the_depth_limit() -> None:
 def test_a_subflow_must_exist() -> None:
     with pytest.raises(FlowError, match="runs unknown flow 'ghost'"):
         Engine({"parent": parse_flow(_menu_with_subflow("ghost"), "p")})
+
+
+def test_flows_that_run_into_each_other_without_input_stop_at_the_step_limit() -> None:
+    parent = {
+        "id": "spin",
+        "start": "sub",
+        "nodes": {"sub": {"type": "flow", "flow": "blink", "next": "sub"}},
+    }
+    blink = {"id": "blink", "start": "bye", "nodes": {"bye": {"type": "end", "message": "m"}}}
+    engine = Engine({"spin": parse_flow(parent, "s"), "blink": parse_flow(blink, "b")})
+    step = engine.start("spin", "en")
+    assert step.event == End(Message("common.service_unavailable"))
+    assert steps_per_input_max >= 8
