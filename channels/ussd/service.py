@@ -11,6 +11,7 @@ state is stored.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -118,10 +119,10 @@ class UssdService:
     async def _start(self, request: UssdRequest, msisdn: Msisdn) -> UssdPage:
         agent = await self._operations.find_agent(msisdn)
         if agent is not None:
-            step = self._engine.start(AGENT_FLOW, agent.language, self._clock_ms() // 1000)
+            flow, language = AGENT_FLOW, agent.language
         else:  # a subscriber (BOSS holds their language: the default until it is asked)
-            now_s = self._clock_ms() // 1000
-            step = self._engine.start(SUBSCRIBER_FLOW, self._default_language, now_s)
+            flow, language = SUBSCRIBER_FLOW, self._default_language
+        step = self._engine.start(flow, language, self._clock_ms() // 1000)
         inputs = split_inputs(request.text)  # a shortcut like *123*1# arrives as text "1"
         step = await self._feed(request, msisdn, step.state, inputs, first=step)
         page = render_ussd(step.event, self._catalogue, step.state.language)
@@ -169,7 +170,8 @@ class UssdService:
                 key=f"{CHANNEL}:{request.session_id}:{step.state.inputs}:{step.event.name}",
                 channel=CHANNEL,
             )
-            outcome = await self._operations.execute(operation)
+            # Shielded: a gateway that hangs up does not stop an operation half-way.
+            outcome = await asyncio.shield(self._operations.execute(operation))
             log.info("ussd session %s: %s -> %s", request.session_id, operation.name, outcome.code)
             step = self._engine.resume(step.state, outcome.code, outcome.values)
         return Step(step.state, End(Message("common.service_unavailable")))
