@@ -48,7 +48,7 @@ from ledger.batch import (
 )
 from ledger.clock import from_micros, micros
 from ledger.money import AccountId, Fen
-from ledger.schema import account_balances, accounts, ledger_writers, transfers
+from ledger.schema import account_balances, ledger_writers, transfers
 from ledger.transfers import (
     RecordInsert,
     RecordUpdate,
@@ -391,19 +391,15 @@ async def _load(
         account_ids.update((p.debit_account_id, p.credit_account_id))
     states = await _load_accounts(conn, account_ids)  # locks limited balances
     keys = {r.key for r in requests}
-    existing = {
-        row.key: Transfer.from_row(row)
-        for row in await conn.execute(select(transfers).where(transfers.c.key.in_(keys)))
-    }
+    existing: dict[str, Transfer] = {}
     resolved: set[str] = set()
-    if pending_keys:
-        resolved = set(
-            (
-                await conn.execute(
-                    select(transfers.c.pending_key).where(transfers.c.pending_key.in_(pending_keys))
-                )
-            ).scalars()
-        )
+    # the batch's own keys, and what already resolves the pending transfers it names
+    sql = _select_known_sql(conn.dialect.paramstyle, len(keys), len(pending_keys))
+    for row in await conn.exec_driver_sql(sql, (*keys, *pending_keys)):
+        if row.key in keys:
+            existing[row.key] = Transfer.from_row(row)
+        if row.pending_key in pending_keys:
+            resolved.add(row.pending_key)
     return BatchState(
         accounts=states,
         pendings={k: v for k, v in pendings.items() if k not in resolved},
@@ -436,41 +432,57 @@ async def _load_pendings(conn: AsyncConnection, keys: set[str]) -> dict[str, Pen
 async def _load_accounts(
     conn: AsyncConnection, account_ids: Iterable[int]
 ) -> dict[AccountId, AccountState]:
+    """The accounts a batch touches, limited ones with their balance (locked on PostgreSQL).
+    Plain driver SQL: hundreds of ids a batch, read twice a commit, so SQLAlchemy's
+    per-statement compiling of an expanding IN and its row objects would dominate."""
     wanted = sorted(account_ids)
     if not wanted:
         return {}
-    meta = (
-        await conn.execute(
-            select(accounts.c.id, accounts.c.currency, accounts.c.flags).where(
-                accounts.c.id.in_(wanted)
-            )
-        )
-    ).all()
-    limited = sorted(row.id for row in meta if row.flags & _LIMIT_FLAGS)
+    style = conn.dialect.paramstyle
+    meta: Sequence[Any] = (
+        await conn.exec_driver_sql(_select_accounts_sql(style, len(wanted)), tuple(wanted))
+    ).fetchall()
+    limited = sorted(account_id for account_id, _, flags in meta if flags & _LIMIT_FLAGS)
     balances: dict[int, list[int]] = {}
     if limited:
-        rows = await conn.execute(
-            select(account_balances)
-            .where(
-                account_balances.c.account_id.in_(limited),
-                account_balances.c.shard == LIMITED_SHARD,
-            )
-            .order_by(account_balances.c.account_id)
-            .with_for_update()
+        lock = conn.dialect.name == "postgresql"
+        rows = await conn.exec_driver_sql(
+            _select_balances_sql(style, len(limited), lock), tuple(limited)
         )
-        for row in rows:
-            balances[row.account_id] = [
-                row.debits_pending,
-                row.debits_posted,
-                row.credits_pending,
-                row.credits_posted,
-            ]
+        found: Sequence[Any] = rows.fetchall()
+        for account_id, dp, dx, cp, cx in found:
+            balances[account_id] = [dp, dx, cp, cx]
     return {
-        AccountId(row.id): AccountState.of(
-            AccountId(row.id), row.currency, row.flags, balances.get(row.id, [0, 0, 0, 0])
+        AccountId(account_id): AccountState.of(
+            AccountId(account_id), currency, flags, balances.get(account_id, [0, 0, 0, 0])
         )
-        for row in meta
+        for account_id, currency, flags in meta
     }
+
+
+def _select_known_sql(paramstyle: str, keys: int, pending_keys: int) -> str:
+    marks = _marks(paramstyle, keys + pending_keys)
+    where = f"key IN ({', '.join(marks[:keys])})"
+    if pending_keys:
+        where += f" OR pending_key IN ({', '.join(marks[keys:])})"
+    columns = ", ".join(("id", *TRANSFER_COLUMNS))
+    return f"SELECT {columns} FROM transfers WHERE {where}"  # noqa: S608
+
+
+def _select_accounts_sql(paramstyle: str, count: int) -> str:
+    marks = ", ".join(_marks(paramstyle, count))
+    return f"SELECT id, currency, flags FROM accounts WHERE id IN ({marks})"  # noqa: S608
+
+
+def _select_balances_sql(paramstyle: str, count: int, lock: bool) -> str:
+    """Shard 0 of limited accounts, in id order (so lockers never wait on each other in a
+    cycle), FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already excludes writers)."""
+    marks = ", ".join(_marks(paramstyle, count))
+    return (
+        "SELECT account_id, debits_pending, debits_posted, credits_pending, credits_posted"  # noqa: S608
+        f" FROM account_balances WHERE shard = {LIMITED_SHARD} AND account_id IN ({marks})"
+        f" ORDER BY account_id{' FOR UPDATE' if lock else ''}"
+    )
 
 
 @functools.cache
