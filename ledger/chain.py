@@ -13,7 +13,7 @@ def genesis(writer_id: int) -> str:
 
 
 def link(previous: str, fields: tuple[Any, ...]) -> str:
-    canonical = "\x1f".join("" if value is None else str(value) for value in fields)
+    canonical = "\x1f".join(["" if value is None else str(value) for value in fields])
     return hashlib.sha256(f"{previous}\x1e{canonical}".encode()).hexdigest()
 
 
