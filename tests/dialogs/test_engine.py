@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dialogs.engine import (
     Engine,
@@ -320,3 +322,27 @@ def test_flows_that_run_into_each_other_without_input_stop_at_the_step_limit() -
     step = engine.start("spin", "en")
     assert step.event == End(Message("common.service_unavailable"))
     assert steps_per_input_max >= 8
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["1", "2", "13900000001", "50", "333333", "x", "", "９"]),
+            st.integers(0, 400),  # seconds since the previous input (a slow or timed-out user)
+        ),
+        max_size=20,
+    )
+)
+def test_time_outs_end_a_session_exactly_past_its_age(inputs: list[tuple[str, int]]) -> None:
+    started = 10_000
+    step = ENGINE.start("agent_main", "zh-CN", now_s=started)
+    now = started
+    for text, elapsed in inputs:
+        if step.state.status != "input":
+            break
+        now += elapsed
+        step = ENGINE.feed(step.state, text, seal, now_s=now)
+        if now - started > session_age_max_s:
+            assert step.event == End(Message("common.session_expired"))
+            break
+        assert step.event != End(Message("common.session_expired"))
