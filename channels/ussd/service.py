@@ -38,6 +38,13 @@ CHANNEL: Final = "ussd"
 operations_per_request_max: Final = 4  # an input leads to at most this many operations
 
 
+def _operation_key(session_id: str, inputs: int, operation: str) -> str:
+    """The idempotency key of an operation: the same session, input and operation give the
+    same key (a gateway retry), of a fixed length whatever the gateway's session ids."""
+    session = hashlib.sha256(session_id.encode()).hexdigest()[:32]
+    return f"{CHANNEL}:{session}:{inputs}:{operation}"
+
+
 class UssdService:
     def __init__(
         self,
@@ -167,7 +174,7 @@ class UssdService:
                 name=step.event.name,
                 actor=actor,
                 params=step.event.params,
-                key=f"{CHANNEL}:{request.session_id}:{step.state.inputs}:{step.event.name}",
+                key=_operation_key(request.session_id, step.state.inputs, step.event.name),
                 channel=CHANNEL,
             )
             # Shielded: a gateway that hangs up does not stop an operation half-way.

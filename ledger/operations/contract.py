@@ -40,6 +40,9 @@ OUTCOME_CODES: Final = frozenset(
 )
 
 
+operation_key_length_max: Final = 128  # what the outcome record's key column holds
+
+
 @dataclass(frozen=True, slots=True)
 class OperationRequest:
     name: str
@@ -47,6 +50,9 @@ class OperationRequest:
     params: Mapping[str, Value]
     key: str  # idempotency key chosen by the channel (same key, same request → same result)
     channel: str
+
+    def __post_init__(self) -> None:
+        assert 0 < len(self.key) <= operation_key_length_max, "a channel's key is 1..128 chars"
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,3 +136,9 @@ async def test_a_long_menu_pages_with_98_and_0(rig: Rig) -> None:
     assert back == first
     # a number still picks its option, whatever page is on screen
     assert await service.send("p", "98*0*9") == "END 已取消，欢迎再次使用。"
+
+
+async def test_a_gateways_long_session_id_still_tops_up_once(rig: Rig) -> None:
+    session = "ATUid_" + "x" * 122  # the longest the protocol allows
+    assert (await rig.send(session, "1*13900000001*50*333333*1")).startswith("END 充值成功")
+    assert rig.world.boss_balance("8613900000001") == 6000
