@@ -164,6 +164,16 @@ async def test_non_agents_and_broken_requests(demo: DemoStack, http: aiohttp.Cli
     assert "phoneNumber" in body
     status, body = await phone.post("", sessionId="")
     assert status == 400
+    garbage = bytes(range(128, 256)) * 4
+    async with http.post(
+        f"{demo.platform.url}/ussd/callback",
+        data=garbage,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ) as response:
+        assert (response.status, await response.text()) == (
+            400,
+            "bad request: the body is not a form in UTF-8",
+        )
     await phone.dial()
     hijack = Handset(http, demo.platform.url, "ATU-B", "13800000002")
     status, body = await hijack.post("1")

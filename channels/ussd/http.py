@@ -49,7 +49,11 @@ async def ussd_callback(request: web.Request) -> web.Response:
     if not _allowed(request.remote, gateways):
         log.warning("ussd callback refused from %s: not an allowed gateway", request.remote)
         return web.Response(status=403, text="forbidden: not an allowed USSD gateway")
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (UnicodeDecodeError, ValueError) as exc:
+        log.warning("ussd callback from %s: malformed form (%s)", request.remote, exc)
+        return web.Response(status=400, text="bad request: the body is not a form in UTF-8")
     fields = {name: value for name, value in form.items() if isinstance(value, str)}
     try:
         ussd_request = parse_callback(fields)
