@@ -58,7 +58,10 @@ async def listen(app: web.Application, host: str, port: int) -> Listener:
     except OSError as exc:
         sock.close()
         await runner.cleanup()
-        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        raise OSError(
+            f"cannot listen on {host}:{port}: {exc.strerror} (is another aircharge running?"
+            " ports are set in the config or AIRCHARGE_*_PORT variables)"
+        ) from exc
     await web.SockSite(runner, sock).start()
     return Listener(runner, host, sock.getsockname()[1])
 
