@@ -139,7 +139,7 @@ def _run(args: argparse.Namespace) -> None:
         report = asyncio.run(_verify(config))
         print(
             f"ledger verify: {report.transfers} transfers, {report.accounts} accounts,"
-            f" chains of {report.chains} writers: {'OK' if report.ok else 'FAILED'}"
+            f" {report.chains} writer chain(s): {'OK' if report.ok else 'FAILED'}"
         )
         for problem in report.problems:
             print(f"  {problem}")
