@@ -7,11 +7,14 @@ whose `close()` undoes it all in reverse order.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from aiohttp import web
 from sqlalchemy import text
@@ -32,6 +35,8 @@ from ledger.operations import OUTCOME_CODES, Limits, OperationService
 log = logging.getLogger(__name__)
 
 ENGINE = web.AppKey("engine", AsyncEngine)
+ussd_session_retention_ms: Final = 24 * 3600 * 1000  # ended or silent sessions kept a day
+housekeeping_interval_s: Final = 600
 
 
 @dataclass
@@ -80,6 +85,25 @@ async def _healthz(request: web.Request) -> web.Response:
     async with request.app[ENGINE].connect() as conn:
         await conn.execute(text("SELECT 1"))
     return web.Response(text="ok")
+
+
+async def _housekeeping(store: UssdSessionStore) -> None:
+    """Drop USSD sessions idle for a day (their replies and PIN proofs are of no more use)."""
+    while True:
+        await asyncio.sleep(housekeeping_interval_s)
+        try:
+            dropped = await store.purge(_clock_ms() - ussd_session_retention_ms)
+        except Exception:  # the database may be briefly away: try again next round
+            log.exception("housekeeping: purging USSD sessions failed")
+            continue
+        if dropped:
+            log.info("housekeeping: %d USSD sessions older than a day dropped", dropped)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _clock_ms() -> int:
@@ -147,6 +171,8 @@ async def start_platform(config: Config) -> RunningPlatform:
         app.router.add_get("/metrics", metrics.handler)
         app.router.add_get("/healthz", _healthz)
         http = await listen(app, config.platform.host, config.platform.http_port)
+        housekeeping = asyncio.create_task(_housekeeping(UssdSessionStore(engine)))
+        closers.append(lambda: _cancel(housekeeping))
     except BaseException:
         for closer in reversed(closers):
             await closer()

@@ -142,3 +142,13 @@ async def test_a_gateways_long_session_id_still_tops_up_once(rig: Rig) -> None:
     session = "ATUid_" + "x" * 122  # the longest the protocol allows
     assert (await rig.send(session, "1*13900000001*50*333333*1")).startswith("END 充值成功")
     assert rig.world.boss_balance("8613900000001") == 6000
+
+
+async def test_old_sessions_are_purged_and_recent_ones_kept(rig: Rig, engine: AsyncEngine) -> None:
+    await rig.send("old", "")
+    rig.clock.now_ms += 10_000
+    await rig.send("new", "")
+    store = UssdSessionStore(engine)
+    assert await store.purge(older_than_ms=rig.clock.now_ms - 5_000) == 1
+    assert await store.load("old") is None
+    assert await store.load("new") is not None
