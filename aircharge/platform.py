@@ -12,7 +12,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -28,9 +28,10 @@ from channels.ussd.service import UssdService
 from channels.ussd.store import UssdSessionStore
 from dialogs.catalogue import Catalogue
 from dialogs.engine import Engine
-from dialogs.flow import load_flows
+from dialogs.flow import Flow, load_flows
+from dialogs.lint import LintContext, check_flow
 from ledger.gateways.boss_http import HttpBossGateway
-from ledger.operations import OUTCOME_CODES, Limits, OperationService
+from ledger.operations import OPERATION_NAMES, OUTCOME_CODES, Limits, OperationService
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +72,14 @@ async def listen(app: web.Application, host: str, port: int) -> Listener:
     return Listener(runner, host, sock.getsockname()[1])
 
 
-def check_catalogue(catalogue: Catalogue, engine: Engine, flow_ids: list[str]) -> None:
-    """Every message a flow or an outcome can show exists, in both languages."""
-    keys = {f"outcome.{code}" for code in OUTCOME_CODES}
-    for flow_id in flow_ids:
-        keys |= engine.flow(flow_id).message_keys()
-    missing = sorted(keys - catalogue.keys())
-    if missing:
-        raise RuntimeError(f"messages missing from the catalogues: {missing}")
+def check_flows(flows: Mapping[str, Flow], catalogue: Catalogue) -> None:
+    """The rules of `aircharge flows check`, again at start: a broken flow never serves."""
+    context = LintContext(catalogue, OUTCOME_CODES, OPERATION_NAMES)
+    findings = [f for flow_id, flow in flows.items() for f in check_flow(flow, flow_id, context)]
+    if findings:
+        raise RuntimeError(
+            "the dialog flows do not pass flows check:\n" + "\n".join(map(str, findings))
+        )
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -133,7 +134,7 @@ async def start_platform(config: Config) -> RunningPlatform:
     flows = load_flows()
     catalogue = Catalogue.load()
     dialog_engine = Engine(flows)
-    check_catalogue(catalogue, dialog_engine, list(flows))
+    check_flows(flows, catalogue)
     engine = create_engine(config.database)
     closers.append(engine.dispose)
     metrics = Metrics()

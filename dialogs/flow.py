@@ -128,24 +128,6 @@ class Flow:
                 return node.kind
         return None
 
-    def message_keys(self) -> set[str]:
-        keys: set[str] = set()
-        for node in self.nodes.values():
-            match node:
-                case MenuNode():
-                    keys.add(node.prompt)
-                    keys.update(option.label for option in node.options)
-                case InputNode() | ConfirmNode():
-                    keys.add(node.prompt)
-                case MessageNode():
-                    keys.add(node.message)
-                case EndNode() if node.message != OUTCOME_MESSAGE:
-                    keys.add(node.message)
-        return keys
-
-    def operation_names(self) -> set[str]:
-        return {n.operation for n in self.nodes.values() if isinstance(n, OperationNode)}
-
 
 def _str(raw: Mapping[str, Any], field: str, where: str) -> str:
     value = raw.get(field)

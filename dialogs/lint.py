@@ -176,7 +176,7 @@ def _dead_ends(flow: Flow) -> list[str]:
 def _node_findings(flow: Flow, node: object, context: LintContext) -> list[tuple[str, str]]:
     findings: list[tuple[str, str]] = []
     known = context.catalogue.keys()
-    missing = sorted(k for k in _message_keys(node) if k not in known)
+    missing = sorted(k for k in node_message_keys(node) if k not in known)
     findings += [("missing-message", f"{k!r} is in neither catalogue") for k in missing]
     if isinstance(node, OperationNode):
         if node.operation not in context.operations:
@@ -187,7 +187,13 @@ def _node_findings(flow: Flow, node: object, context: LintContext) -> list[tuple
     return findings
 
 
-def _message_keys(node: object) -> set[str]:
+def flow_message_keys(flow: Flow) -> set[str]:
+    """Every key a flow can show (its screens, notices and notifications)."""
+    return {key for node in flow.nodes.values() for key in node_message_keys(node)}
+
+
+def node_message_keys(node: object) -> set[str]:
+    """The keys one node can show: prompts, labels, its refusal notices, messages."""
     match node:
         case MenuNode():
             return {node.prompt, *(option.label for option in node.options)}
