@@ -1,8 +1,7 @@
 """The database engine for SQLite (embedded default) and PostgreSQL, and migrations.
 
-SQLite: WAL, `synchronous=FULL` unless configured NORMAL, foreign keys on, and every
-transaction begins IMMEDIATE so two writers never deadlock upgrading a read lock (the
-pysqlite driver's own BEGIN handling is switched off for that, per SQLAlchemy's recipe).
+SQLite: the ledger's settings (`ledger.sqlite`: WAL, `synchronous=FULL` unless configured
+NORMAL, foreign keys, BEGIN IMMEDIATE).
 PostgreSQL: asyncpg through SQLAlchemy. One Alembic history creates both the ledger's and
 the channels' tables.
 """
@@ -10,21 +9,21 @@ the channels' tables.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, MetaData, event
+from sqlalchemy import Connection, MetaData
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from aircharge.config import DatabaseConfig
 from channels.schema import metadata as channels_metadata
+from ledger import sqlite as ledger_sqlite
 from ledger.schema import metadata as ledger_metadata
 
 MIGRATIONS: Final = Path(__file__).parent / "migrations"
 METADATA: Final[tuple[MetaData, ...]] = (ledger_metadata, channels_metadata)
-sqlite_busy_timeout_ms: Final = 30_000
 
 
 def is_sqlite(url: str) -> bool:
@@ -41,22 +40,7 @@ def create_engine(config: DatabaseConfig, *, schema: str | None = None) -> Async
         )
     assert schema is None, "schemas are a PostgreSQL notion"
     engine = create_async_engine(config.url, connect_args={"timeout": 30})
-    synchronous = config.sqlite_synchronous
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={sqlite_busy_timeout_ms}")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+    ledger_sqlite.configure(engine.sync_engine, config.sqlite_synchronous)
     return engine
 
 

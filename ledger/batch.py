@@ -11,7 +11,7 @@ is the rows to insert and the balance deltas to add, per account.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -130,6 +130,7 @@ class BatchState:
         for request in transaction.transfers:
             problem = trial.apply(request)
             if problem is not None:
+                trial.undo()
                 return problem
         trial.commit()
         return Accepted(tuple(trial.accepted))
@@ -194,38 +195,50 @@ def _check_shape(request: TransferRequest) -> None:
 
 
 class _Trial:
-    """One transaction's effects, kept aside until every leg passed."""
+    """One transaction, applied to the batch state leg by leg (so each leg sees the ones
+    before it) with an undo log: a leg that fails takes the earlier ones back, so a refused
+    transaction leaves the state as it was."""
 
-    __slots__ = ("accepted", "balances", "created", "deltas", "resolved", "state")
+    __slots__ = ("accepted", "changes", "created", "resolved", "state")
 
     def __init__(self, state: BatchState) -> None:
         self.state = state
-        self.balances: dict[AccountId, list[int]] = {}  # limited accounts touched, as changed
-        self.deltas: dict[AccountId, list[int]] = {}
+        self.changes: list[tuple[AccountState, int, int, int, int]] = []
         self.resolved: set[str] = set()
         self.created: dict[str, PendingState] = {}
         self.accepted: list[NewTransfer] = []
 
-    def _balance(self, account: AccountState) -> list[int]:
-        balance = self.balances.get(account.id)
-        if balance is None:
-            balance = self.balances[account.id] = account.balance.copy()
-        return balance
-
     def _change(self, account: AccountState, dp: int, dx: int, cp: int, cx: int) -> None:
         if account.limited:
-            balance = self._balance(account)
+            balance = account.balance
             balance[DP] += dp
             balance[DX] += dx
             balance[CP] += cp
             balance[CX] += cx
-        delta = self.deltas.get(account.id)
+        deltas = self.state.deltas
+        delta = deltas.get(account.id)
         if delta is None:
-            delta = self.deltas[account.id] = [0, 0, 0, 0]
+            delta = deltas[account.id] = [0, 0, 0, 0]
         delta[DP] += dp
         delta[DX] += dx
         delta[CP] += cp
         delta[CX] += cx
+        self.changes.append((account, dp, dx, cp, cx))
+
+    def undo(self) -> None:
+        for account, dp, dx, cp, cx in reversed(self.changes):
+            if account.limited:
+                balance = account.balance
+                balance[DP] -= dp
+                balance[DX] -= dx
+                balance[CP] -= cp
+                balance[CX] -= cx
+            delta = self.state.deltas[account.id]
+            delta[DP] -= dp
+            delta[DX] -= dx
+            delta[CP] -= cp
+            delta[CX] -= cx
+        self.changes.clear()
 
     def _account(self, account_id: AccountId | None, currency: str) -> AccountState:
         account = self.state.accounts.get(account_id) if account_id is not None else None
@@ -241,7 +254,7 @@ class _Trial:
         try:
             _check_shape(request)
             taken = request.key in self.state.existing or request.key in self.state.accepted
-            if taken or any(t.key == request.key for t in self.accepted):
+            if taken or (self.accepted and any(t.key == request.key for t in self.accepted)):
                 raise errors.IdempotencyConflict(request.key, "key")
             if request.kind in ("single", "pending"):
                 self._move(request)
@@ -284,12 +297,12 @@ class _Trial:
 
     def _check_room(self, debit: AccountState, credit: AccountState, amount: int) -> None:
         if debit.limit_debits:
-            b = self._balance(debit)
+            b = debit.balance
             room = b[CX] - b[DX] - b[DP]
             if amount > room:
                 raise errors.InsufficientFunds(debit.id, room, amount)
         if credit.limit_credits:
-            b = self._balance(credit)
+            b = credit.balance
             room = b[DX] - b[CX] - b[CP]
             if amount > room:
                 raise errors.InsufficientFunds(credit.id, room, amount)
@@ -327,8 +340,8 @@ class _Trial:
         self.resolved.add(pending.key)
         amount = posted if request.kind == "post" else pending.amount
         self._accept(
-            replace(
-                request, pending_key=pending.key, reference=request.reference or pending.reference
+            request._replace(
+                pending_key=pending.key, reference=request.reference or pending.reference
             ),
             debit.id,
             credit.id,
@@ -362,17 +375,6 @@ class _Trial:
 
     def commit(self) -> None:
         state = self.state
-        for account_id, balance in self.balances.items():
-            state.accounts[account_id].balance[:] = balance
-        for account_id, delta in self.deltas.items():
-            total = state.deltas.get(account_id)
-            if total is None:
-                state.deltas[account_id] = delta
-            else:
-                total[DP] += delta[DP]
-                total[DX] += delta[DX]
-                total[CP] += delta[CP]
-                total[CX] += delta[CX]
         for key in self.resolved:
             state.resolved.add(key)
             state.pendings.pop(key, None)

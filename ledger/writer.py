@@ -2,10 +2,19 @@
 
 Callers `execute(transaction)` concurrently; one task per writer takes what has queued up
 (group commit: while a batch commits, the next one gathers), validates it in memory in order
-(`ledger.batch`) and writes it with one `executemany` per table in one database transaction.
-Each transaction still succeeds or fails on its own. The writer owns a hash chain: its
-transfers get consecutive `seq` numbers and chained hashes, and its head row is updated in
-the same commit.
+(`ledger.batch`) and writes it with one `executemany` per table in one database transaction
+(`ledger.journal`, run by `ledger.jobs`). Each transaction still succeeds or fails on its
+own. The writer owns a hash chain: its transfers get consecutive `seq` numbers and chained
+hashes, and its head row is updated in the same commit.
+
+Two ways a batch is validated:
+- from the writer's view (`ledger.view`), on the event loop, while the previous batch is
+  still being written on the writer's thread (a pipeline one batch deep); the write checks,
+  in its own transaction, that nobody else wrote since the view was read;
+- from reads inside its own transaction, when the view cannot vouch for it (PostgreSQL,
+  another writer, an account or pending transfer not seen yet) or when the first way failed
+  (a stored key, a lock conflict, another connection's commit): nothing of that attempt was
+  written, and the batch is done again this way, which answers replays as such.
 
 Bounds (TigerStyle: named, unit last): `batch_transfers_max` per commit, `batch_wait_ms` to
 gather more once a batch is under way, `queue_length_max` waiting transactions (a full queue
@@ -21,43 +30,25 @@ retried from fresh reads when a commit conflicts.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final, NamedTuple
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import chain, errors
-from ledger.accounts import LIMITED_SHARD, AccountFlag, hot_shards_max
-from ledger.batch import (
-    CP,
-    CX,
-    DP,
-    DX,
-    Accepted,
-    AccountState,
-    BatchState,
-    Outcome,
-    PendingState,
-)
-from ledger.clock import from_micros, micros
-from ledger.money import AccountId, Fen
-from ledger.schema import account_balances, ledger_writers, transfers
-from ledger.transfers import (
-    RecordInsert,
-    RecordUpdate,
-    Transaction,
-    TransactionResult,
-    Transfer,
-    TransferRequest,
-    expire_key,
-)
+from ledger import chain, errors, journal, sqlite
+from ledger.accounts import hot_shards_max
+from ledger.batch import BatchState, Outcome
+from ledger.clock import micros
+from ledger.jobs import Jobs, open_jobs
+from ledger.schema import transfers
+from ledger.transfers import Transaction, TransactionResult, TransferRequest, expire_key
+from ledger.view import WriterView
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +57,12 @@ batch_wait_ms: Final = 1
 queue_length_max: Final = 16_384
 commit_attempts_max: Final = 8
 expiries_per_sweep_max: Final = 1000
-_LIMIT_FLAGS: Final = int(
-    AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS
-)
+split_min: Final = 64  # transactions waiting before an idle pipeline splits them in two
 _RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01", "55P03"})
 
 Clock = Callable[[], datetime]
 _Item = tuple[Transaction, "asyncio.Future[TransactionResult]"]
+_Answer = TransactionResult | BaseException
 
 
 def _utc_now() -> datetime:
@@ -85,11 +75,39 @@ def _retryable(exc: DBAPIError) -> bool:
     return state in _RETRYABLE_SQLSTATES or "database is locked" in str(orig)
 
 
+class _ReadsNeeded(Exception):
+    """The prepared batch may not hold: another connection committed since the view was
+    read, or a key the view refused is stored (a replay answers what was stored, even when
+    the request would not pass today)."""
+
+
 @dataclass(frozen=True, slots=True)
 class WriterLimits:
     batch_transfers_max: int = batch_transfers_max
     batch_wait_ms: float = batch_wait_ms
     queue_length_max: int = queue_length_max
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A batch validated from the view, chained and answered, waiting to be written."""
+
+    items: list[_Item]
+    state: BatchState
+    outcomes: list[Outcome]
+    chained: journal.Chained
+    answers: list[TransactionResult]
+    refused_keys: tuple[str, ...]  # of transactions the view refused
+    generation: int
+    data_version: int
+
+
+class _Writing(NamedTuple):
+    job: asyncio.Future[None]  # the write itself
+    task: asyncio.Task[None]  # then: answer its callers, or do it again from reads
+
+
+_Written = tuple[BatchState, journal.Chained, list[Outcome], int | None]
 
 
 class LedgerWriter:
@@ -105,47 +123,65 @@ class LedgerWriter:
         self._label = label
         self._clock = clock
         self._limits = limits
-        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue(limits.queue_length_max)
+        # Waiting transactions, then None once closing: a deque and a wake-up future rather
+        # than an asyncio.Queue, whose put and get cost a microsecond each per transfer.
+        self._waiting: deque[_Item | None] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._closing = False
         self._task: asyncio.Task[None] | None = None
         self.writer_id = 0
-        self._seq = 0
+        self._seq = 0  # the chain as committed
         self._head = ""
+        self._next_seq = 0  # the chain as prepared (ahead while a batch is being written)
+        self._next_head = ""
+        self._jobs: Jobs | None = None
+        self._view = WriterView(enabled=False)
         self.batches = 0  # commits so far, for benchmarks and metrics
+        self.batches_from_view = 0  # of those, validated from the view while another wrote
 
     async def start(self) -> None:
+        jobs = await open_jobs(self._engine, name=f"ledger-{self._label[:24]}")
         now = self._clock()
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                insert(ledger_writers).values(
-                    label=self._label[:128], started_at=now, last_seq=0, last_hash=""
-                )
-            )
-            assert result.inserted_primary_key is not None
-            self.writer_id = int(result.inserted_primary_key[0])
-            self._head = chain.genesis(self.writer_id)
-            await conn.execute(
-                update(ledger_writers)
-                .where(ledger_writers.c.id == self.writer_id)
-                .values(last_hash=self._head)
-            )
+        label = self._label
+
+        def register(conn: Connection) -> int:
+            return journal.register_writer(conn, label, now)
+
+        try:
+            self.writer_id = await jobs.submit(register)
+        except BaseException:
+            await jobs.close()
+            raise
+        self._jobs = jobs
+        self._seq, self._head = 0, chain.genesis(self.writer_id)
+        self._next_seq, self._next_head = self._seq, self._head
+        self._view = WriterView(enabled=jobs.single_connection)
         self._task = asyncio.create_task(self._run(), name=f"ledger-writer-{self.writer_id}")
 
     async def close(self) -> None:
         """Finish what is queued, then stop."""
         if self._task is None:
             return
-        await self._queue.put(None)
-        await self._task
-        self._task = None
+        self._closing = True
+        self._waiting.append(None)
+        self._wake()
+        try:
+            await self._task
+        finally:
+            self._task = None
+            if self._jobs is not None:
+                await self._jobs.close()
+                self._jobs = None
 
     async def execute(self, transaction: Transaction) -> TransactionResult:
-        if self._task is None or self._task.done():
+        if self._task is None or self._task.done() or self._closing:
             raise RuntimeError("the ledger writer is not running (not started, closed or failed)")
-        future: asyncio.Future[TransactionResult] = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait((transaction, future))
-        except asyncio.QueueFull:
+        if len(self._waiting) >= self._limits.queue_length_max:
             return TransactionResult(error=errors.Overloaded("ledger writer queue is full"))
+        future: asyncio.Future[TransactionResult] = asyncio.get_running_loop().create_future()
+        self._waiting.append((transaction, future))
+        if self._wakeup is not None:
+            self._wake()
         # A caller that gives up cancels only its wait: the writer still commits what it took.
         return await future
 
@@ -183,53 +219,175 @@ class LedgerWriter:
 
     # -- the loop ------------------------------------------------------------------------
 
-    async def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            stopping = self._drain(batch)
-            if not stopping and len(batch) > 1 and self._limits.batch_wait_ms > 0:
-                await asyncio.sleep(self._limits.batch_wait_ms / 1000)  # under load: gather
-                stopping = self._drain(batch)
-            await self._commit(batch)
+    def _wake(self) -> None:
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
-    def _drain(self, batch: list[_Item]) -> bool:
-        """Add queued items up to the batch bound; True when the stop sentinel was seen."""
-        count = sum(len(tx.transfers) for tx, _ in batch)
-        while count < self._limits.batch_transfers_max:
-            try:
-                item = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return False
-            if item is None:
-                return True
+    async def _run(self) -> None:
+        try:
+            await self._batches()
+        finally:  # stopped, or failed: nobody is left waiting for an answer
+            stopped = RuntimeError("the ledger writer stopped")
+            for item in self._waiting:
+                if item is not None and not item[1].done():
+                    item[1].set_exception(stopped)
+            self._waiting.clear()
+
+    async def _batches(self) -> None:
+        writing: _Writing | None = None  # a batch prepared from the view
+        waiting = self._waiting
+        while True:
+            while not waiting:
+                self._wakeup = asyncio.get_running_loop().create_future()
+                await self._wakeup
+            if waiting[0] is None:
+                break
+            idle = writing is None
+            if idle and len(waiting) > 1 and self._limits.batch_wait_ms > 0:
+                await asyncio.sleep(self._limits.batch_wait_ms / 1000)  # under load: gather
+            # With the pipeline idle and much waiting, write half at once and prepare the other
+            # half meanwhile: callers then come back in two groups, one gathering while the
+            # other is written.
+            split = idle and self._view.enabled and len(waiting) >= split_min
+            batch = self._take(len(waiting) // 2 if split else len(waiting))
+            prepared = self._prepare(batch)  # overlaps the write in flight, if any
+            if writing is not None:
+                await self._settle(writing, fully=prepared is None)
+                writing = None
+            if prepared is not None and prepared.generation == self._view.generation:
+                writing = self._write_prepared(prepared)
+            else:
+                await self._commit(batch)
+        if writing is not None:
+            await self._settle(writing, fully=True)
+
+    def _take(self, count: int) -> list[_Item]:
+        """Up to `count` waiting transactions (at least one), within the batch bound."""
+        waiting, limit = self._waiting, self._limits.batch_transfers_max
+        batch: list[_Item] = []
+        transfers = 0
+        while waiting and len(batch) < max(1, count):
+            item = waiting[0]
+            if item is None or (batch and transfers + len(item[0].transfers) > limit):
+                break
+            waiting.popleft()
             batch.append(item)
-            count += len(item[0].transfers)
-        return False
+            transfers += len(item[0].transfers)
+        return batch
+
+    @staticmethod
+    async def _settle(writing: _Writing, *, fully: bool) -> None:
+        """Wait until the batch in flight is written; also until its callers are answered
+        (and, if it failed, until it was done again from reads) when `fully` or on failure.
+        Otherwise the next batch starts writing before this one's callers are woken."""
+        try:
+            await writing.job
+        except BaseException:
+            fully = True
+        if fully:
+            await writing.task
+
+    @staticmethod
+    def _answer(batch: Sequence[_Item], answers: Sequence[_Answer]) -> None:
+        for (_, future), answer in zip(batch, answers, strict=True):
+            if future.done():
+                continue
+            if isinstance(answer, BaseException):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
+
+    # -- validated from the view, written while the next batch is prepared -----------------
+
+    def _prepare(self, batch: list[_Item]) -> _Prepared | None:
+        now = self._clock()
+        view = self._view
+        transactions = [tx for tx, _ in batch]
+        state = view.state_for(transactions, now)
+        if state is None or view.data_version is None:
+            return None
+        outcomes = [state.apply(tx) for tx in transactions]
+        chained = journal.chain_batch(
+            outcomes, writer_id=self.writer_id, head=self._next_head, seq=self._next_seq, now=now
+        )
+        self._next_seq, self._next_head = chained.seq, chained.head
+        view.trim()
+        answers = journal.results(outcomes, state, chained.written)
+        refused_keys = tuple(
+            request.key
+            for tx, answer in zip(transactions, answers, strict=True)
+            if answer.error is not None
+            for request in tx.transfers
+        )
+        return _Prepared(
+            batch,
+            state,
+            outcomes,
+            chained,
+            answers,
+            refused_keys,
+            view.generation,
+            view.data_version,
+        )
+
+    def _write_prepared(self, prepared: _Prepared) -> _Writing:
+        """Start writing at once (the thread takes the job now, not when this task is first
+        scheduled), so the write overlaps the validation of the next batch."""
+        writer_id, shard = self.writer_id, self.writer_id % hot_shards_max
+        transactions = [tx for tx, _ in prepared.items]
+
+        def write(conn: Connection) -> None:
+            if sqlite.data_version(conn) != prepared.data_version:
+                raise _ReadsNeeded("another connection committed")
+            if journal.any_stored(conn, prepared.refused_keys):
+                raise _ReadsNeeded("a refused transaction names a stored key")
+            journal.write_batch(
+                conn,
+                writer_id=writer_id,
+                shard=shard,
+                chained=prepared.chained,
+                state=prepared.state,
+                batch=transactions,
+                outcomes=prepared.outcomes,
+            )
+
+        assert self._jobs is not None
+        job = self._jobs.submit(write)
+        return _Writing(job, asyncio.create_task(self._finish_prepared(prepared, job)))
+
+    async def _finish_prepared(self, prepared: _Prepared, written: asyncio.Future[None]) -> None:
+        writer_id = self.writer_id
+        try:
+            await written
+        except (_ReadsNeeded, DBAPIError) as exc:
+            # Nothing of it was written; what the view and the chain ran ahead with is void.
+            log.debug("ledger writer %s: prepared batch redone from reads: %r", writer_id, exc)
+            self._view.clear()
+            self._next_seq, self._next_head = self._seq, self._head
+            await self._commit(prepared.items)
+            return
+        except BaseException as exc:
+            self._view.clear()
+            self._next_seq, self._next_head = self._seq, self._head
+            self._answer(prepared.items, [exc] * len(prepared.items))
+            raise
+        self._seq, self._head = prepared.chained.seq, prepared.chained.head
+        self.batches += 1
+        self.batches_from_view += 1
+        self._answer(prepared.items, prepared.answers)
+
+    # -- validated from reads in its own transaction ---------------------------------------
 
     async def _commit(self, batch: list[_Item]) -> None:
         try:
-            results = await self._commit_with_retries(batch)
+            answers = await self._commit_with_retries(batch)
         except Exception as exc:  # a broken database: every caller hears of it
             log.exception("ledger writer %s: batch of %d failed", self.writer_id, len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            answers = [exc] * len(batch)
+        self._answer(batch, answers)
 
-    async def _commit_with_retries(
-        self, batch: list[_Item]
-    ) -> Sequence[TransactionResult | BaseException]:
+    async def _commit_with_retries(self, batch: list[_Item]) -> Sequence[_Answer]:
         """Commit, retrying lock conflicts from fresh reads. When the database refuses the
         batch otherwise, go one transaction at a time, so only the culprit fails: a unique
         violation (a duplicate that raced us) is retried once, when it reads as a replay or
@@ -251,10 +409,10 @@ class LedgerWriter:
                 raise
         raise AssertionError("unreachable")
 
-    async def _one_by_one(self, batch: list[_Item]) -> list[TransactionResult | BaseException]:
+    async def _one_by_one(self, batch: list[_Item]) -> list[_Answer]:
         """Each transaction in its own commit; one that fails takes only its own caller down
         (what committed before it stays committed and is answered as such)."""
-        results: list[TransactionResult | BaseException] = []
+        results: list[_Answer] = []
         for item in batch:
             try:
                 results += await self._commit_with_retries([item])
@@ -266,286 +424,40 @@ class LedgerWriter:
                 results.append(exc)
         return results
 
-    # -- one commit ----------------------------------------------------------------------
-
     async def _write(self, batch: list[Transaction]) -> list[TransactionResult]:
         now = self._clock()
+        writer_id, shard = self.writer_id, self.writer_id % hot_shards_max
+        head, seq = self._head, self._seq
         requests = [request for tx in batch for request in tx.transfers]
-        async with self._engine.begin() as conn:
-            state = await _load(conn, requests, now)
+        vouched = self._view.enabled
+
+        def write(conn: Connection) -> _Written:
+            version = sqlite.data_version(conn) if vouched else None
+            state = journal.load_state(conn, requests, now)
             outcomes = [state.apply(tx) for tx in batch]
-            written, rows, head, seq = self._chain(outcomes, now)
-            if rows:
-                await conn.exec_driver_sql(_insert_transfers_sql(conn.dialect.paramstyle), rows)
-                await _apply_deltas(conn, state, self.writer_id % hot_shards_max)
-            await _write_records(conn, batch, outcomes)
-            if rows:
-                await conn.execute(
-                    update(ledger_writers)
-                    .where(ledger_writers.c.id == self.writer_id)
-                    .values(last_seq=seq, last_hash=head)
-                )
-        self._seq, self._head = seq, head
-        self.batches += 1
-        return [_result(outcome, state, written) for outcome in outcomes]
-
-    def _chain(
-        self, outcomes: list[Outcome], now: datetime
-    ) -> tuple[dict[str, Transfer], list[tuple[Any, ...]], str, int]:
-        """The accepted transfers, in order, each given its place and hash in this chain,
-        and the rows that store them."""
-        head, seq, now_us = self._head, self._seq, micros(now)
-        written: dict[str, Transfer] = {}
-        rows: list[tuple[Any, ...]] = []
-        for outcome in outcomes:
-            if not isinstance(outcome, Accepted):
-                continue
-            for new in outcome.transfers:
-                seq += 1
-                fields = chain.transfer_fields(
-                    writer_id=self.writer_id,
-                    seq=seq,
-                    key=new.key,
-                    kind=new.kind,
-                    debit_account_id=new.debit_account_id,
-                    credit_account_id=new.credit_account_id,
-                    amount=new.amount,
-                    currency=new.currency,
-                    pending_key=new.pending_key,
-                    expires_at_us=None if new.expires_at is None else micros(new.expires_at),
-                    reference=new.reference,
-                    meta=new.meta,
-                    created_at_us=now_us,
-                )
-                head = chain.link(head, fields)
-                transfer = Transfer(
-                    key=new.key,
-                    kind=new.kind,
-                    debit_account_id=new.debit_account_id,
-                    credit_account_id=new.credit_account_id,
-                    amount=Fen(new.amount),
-                    currency=new.currency,
-                    pending_key=new.pending_key,
-                    expires_at=new.expires_at,
-                    reference=new.reference,
-                    meta=new.meta_values,
-                    created_at=now,
-                    writer_id=self.writer_id,
-                    seq=seq,
-                    hash=head,
-                )
-                written[new.key] = transfer
-                rows.append((*fields[1:], self.writer_id, head))  # TRANSFER_COLUMNS order
-        return written, rows, head, seq
-
-
-# The stored columns of a transfer: exactly the chained fields after the writer id (which
-# leads them in the hash), then the hash. Written with the driver's executemany: the rows are
-# plain tuples already, so SQLAlchemy's per-row bind processing would be pure overhead.
-TRANSFER_COLUMNS: Final = (
-    "seq", "key", "kind", "debit_account_id", "credit_account_id", "amount", "currency",
-    "pending_key", "expires_at_us", "reference", "meta", "created_at_us", "writer_id", "hash",
-)  # fmt: skip
-
-
-def _marks(paramstyle: str, count: int) -> list[str]:
-    """Positional placeholders of the driver: sqlite3's `?`, asyncpg's `$n`."""
-    if paramstyle == "qmark":
-        return ["?"] * count
-    if paramstyle == "numeric_dollar":
-        return [f"${i}" for i in range(1, count + 1)]
-    raise NotImplementedError(f"paramstyle {paramstyle}")
-
-
-@functools.cache
-def _insert_transfers_sql(paramstyle: str) -> str:
-    columns = ", ".join(TRANSFER_COLUMNS)
-    marks = ", ".join(_marks(paramstyle, len(TRANSFER_COLUMNS)))
-    return f"INSERT INTO transfers ({columns}) VALUES ({marks})"  # noqa: S608 - constants only
-
-
-def _result(outcome: Outcome, state: BatchState, written: dict[str, Transfer]) -> TransactionResult:
-    if isinstance(outcome, errors.LedgerError):
-        return TransactionResult(error=outcome)
-    if isinstance(outcome, Accepted):
-        return TransactionResult(tuple(written[t.key] for t in outcome.transfers))
-    found = tuple(state.existing.get(key) or written[key] for key in outcome.keys)
-    return TransactionResult(found, replayed=True)
-
-
-async def _load(
-    conn: AsyncConnection, requests: list[TransferRequest], now: datetime
-) -> BatchState:
-    """Read what the batch touches. Order matters on PostgreSQL (READ COMMITTED): pending
-    transfers are immutable and read first, to know every account; then the limited
-    accounts' balance rows are locked; only then are existing keys and resolutions read, so
-    whatever another writer committed on those accounts before we got the lock is seen (a
-    duplicate answers as a replay, not as a refusal). Races on unlocked (hot-only) transfers
-    are caught by the unique indexes and retried."""
-    pending_keys = {r.pending_key for r in requests if r.pending_key is not None}
-    pendings = await _load_pendings(conn, pending_keys)
-    account_ids: set[int] = set()
-    for r in requests:
-        account_ids.update(a for a in (r.debit_account_id, r.credit_account_id) if a is not None)
-    for p in pendings.values():
-        account_ids.update((p.debit_account_id, p.credit_account_id))
-    states = await _load_accounts(conn, account_ids)  # locks limited balances
-    keys = {r.key for r in requests}
-    existing: dict[str, Transfer] = {}
-    resolved: set[str] = set()
-    # the batch's own keys, and what already resolves the pending transfers it names
-    sql = _select_known_sql(conn.dialect.paramstyle, len(keys), len(pending_keys))
-    for row in await conn.exec_driver_sql(sql, (*keys, *pending_keys)):
-        if row.key in keys:
-            existing[row.key] = Transfer.from_row(row)
-        if row.pending_key in pending_keys:
-            resolved.add(row.pending_key)
-    return BatchState(
-        accounts=states,
-        pendings={k: v for k, v in pendings.items() if k not in resolved},
-        resolved=resolved,
-        existing=existing,
-        now=now,
-    )
-
-
-async def _load_pendings(conn: AsyncConnection, keys: set[str]) -> dict[str, PendingState]:
-    if not keys:
-        return {}
-    rows = await conn.execute(
-        select(transfers).where(transfers.c.key.in_(keys), transfers.c.kind == "pending")
-    )
-    return {
-        row.key: PendingState(
-            row.key,
-            AccountId(row.debit_account_id),
-            AccountId(row.credit_account_id),
-            row.amount,
-            row.currency,
-            None if row.expires_at_us is None else from_micros(row.expires_at_us),
-            row.reference,
-        )
-        for row in rows
-    }
-
-
-async def _load_accounts(
-    conn: AsyncConnection, account_ids: Iterable[int]
-) -> dict[AccountId, AccountState]:
-    """The accounts a batch touches, limited ones with their balance (locked on PostgreSQL).
-    Plain driver SQL: hundreds of ids a batch, read twice a commit, so SQLAlchemy's
-    per-statement compiling of an expanding IN and its row objects would dominate."""
-    wanted = sorted(account_ids)
-    if not wanted:
-        return {}
-    style = conn.dialect.paramstyle
-    meta: Sequence[Any] = (
-        await conn.exec_driver_sql(_select_accounts_sql(style, len(wanted)), tuple(wanted))
-    ).fetchall()
-    limited = sorted(account_id for account_id, _, flags in meta if flags & _LIMIT_FLAGS)
-    balances: dict[int, list[int]] = {}
-    if limited:
-        lock = conn.dialect.name == "postgresql"
-        rows = await conn.exec_driver_sql(
-            _select_balances_sql(style, len(limited), lock), tuple(limited)
-        )
-        found: Sequence[Any] = rows.fetchall()
-        for account_id, dp, dx, cp, cx in found:
-            balances[account_id] = [dp, dx, cp, cx]
-    return {
-        AccountId(account_id): AccountState.of(
-            AccountId(account_id), currency, flags, balances.get(account_id, [0, 0, 0, 0])
-        )
-        for account_id, currency, flags in meta
-    }
-
-
-def _select_known_sql(paramstyle: str, keys: int, pending_keys: int) -> str:
-    marks = _marks(paramstyle, keys + pending_keys)
-    where = f"key IN ({', '.join(marks[:keys])})"
-    if pending_keys:
-        where += f" OR pending_key IN ({', '.join(marks[keys:])})"
-    columns = ", ".join(("id", *TRANSFER_COLUMNS))
-    return f"SELECT {columns} FROM transfers WHERE {where}"  # noqa: S608
-
-
-def _select_accounts_sql(paramstyle: str, count: int) -> str:
-    marks = ", ".join(_marks(paramstyle, count))
-    return f"SELECT id, currency, flags FROM accounts WHERE id IN ({marks})"  # noqa: S608
-
-
-def _select_balances_sql(paramstyle: str, count: int, lock: bool) -> str:
-    """Shard 0 of limited accounts, in id order (so lockers never wait on each other in a
-    cycle), FOR UPDATE on PostgreSQL (SQLite's BEGIN IMMEDIATE already excludes writers)."""
-    marks = ", ".join(_marks(paramstyle, count))
-    return (
-        "SELECT account_id, debits_pending, debits_posted, credits_pending, credits_posted"  # noqa: S608
-        f" FROM account_balances WHERE shard = {LIMITED_SHARD} AND account_id IN ({marks})"
-        f" ORDER BY account_id{' FOR UPDATE' if lock else ''}"
-    )
-
-
-@functools.cache
-def _add_to_balance_sql(paramstyle: str) -> str:
-    """Add four deltas to one balance row (account, shard); executemany'd with tuples."""
-    dp, dx, cp, cx, account, shard = _marks(paramstyle, 6)
-    return (
-        f"UPDATE account_balances SET debits_pending = debits_pending + {dp},"  # noqa: S608
-        f" debits_posted = debits_posted + {dx}, credits_pending = credits_pending + {cp},"
-        f" credits_posted = credits_posted + {cx}"
-        f" WHERE account_id = {account} AND shard = {shard}"
-    )  # constants and placeholders only
-
-
-async def _apply_deltas(conn: AsyncConnection, state: BatchState, shard: int) -> None:
-    limited: list[tuple[int, ...]] = []
-    hot: list[dict[str, int]] = []
-    for account_id, delta in sorted(state.deltas.items()):
-        account = state.accounts[account_id]
-        if not account.hot:
-            limited.append((*delta, account_id, LIMITED_SHARD))
-        else:
-            hot.append(
-                {
-                    "account_id": account_id,
-                    "shard": shard,
-                    "debits_pending": delta[DP],
-                    "debits_posted": delta[DX],
-                    "credits_pending": delta[CP],
-                    "credits_posted": delta[CX],
-                }
+            chained = journal.chain_batch(
+                outcomes, writer_id=writer_id, head=head, seq=seq, now=now
             )
-    if limited:
-        await conn.exec_driver_sql(_add_to_balance_sql(conn.dialect.paramstyle), limited)
-    if hot:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(account_balances)
-        counters = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
-        await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["account_id", "shard"],
-                set_={c: account_balances.c[c] + statement.excluded[c] for c in counters},
-            ),
-            hot,
-        )
+            journal.write_batch(
+                conn,
+                writer_id=writer_id,
+                shard=shard,
+                chained=chained,
+                state=state,
+                batch=batch,
+                outcomes=outcomes,
+            )
+            return state, chained, outcomes, version
 
-
-async def _write_records(
-    conn: AsyncConnection, batch: list[Transaction], outcomes: list[Outcome]
-) -> None:
-    inserts: dict[Any, list[dict[str, Any]]] = {}
-    for tx, outcome in zip(batch, outcomes, strict=True):
-        if not isinstance(outcome, Accepted):
-            continue
-        for record in tx.records:
-            if isinstance(record, RecordInsert):
-                inserts.setdefault(record.table, []).append(dict(record.values))
-            elif isinstance(record, RecordUpdate):
-                table = record.table
-                await conn.execute(
-                    update(table)
-                    .where(table.c[record.key_column] == record.key_value)
-                    .values(**record.values)
-                )
-    for table, rows in inserts.items():
-        await conn.execute(insert(table), rows)
+        assert self._jobs is not None
+        self._view.hold()
+        try:
+            state, chained, outcomes, version = await self._jobs.submit(write)
+        except BaseException:
+            self._view.release()
+            raise
+        self._seq, self._head = chained.seq, chained.head
+        self._next_seq, self._next_head = self._seq, self._head
+        self._view.absorb(state, version)
+        self.batches += 1
+        return journal.results(outcomes, state, chained.written)

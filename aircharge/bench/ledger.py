@@ -38,10 +38,11 @@ from aircharge.bench.stats import Row, percentile
 from aircharge.config import DatabaseConfig
 from aircharge.database import create_engine, upgrade
 from ledger.accounts import AccountFlag, create_account
+from ledger.journal import TRANSFER_COLUMNS
 from ledger.money import AccountId
 from ledger.schema import transfers
 from ledger.transfers import Transaction, TransferRequest
-from ledger.writer import TRANSFER_COLUMNS, LedgerWriter
+from ledger.writer import LedgerWriter
 
 AGENTS = 1_000  # default number of agents whose deposits the cells debit
 FUNDING_FEN = 10**11

@@ -30,10 +30,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aircharge.config import DatabaseConfig
-from aircharge.database import create_engine, sqlite_busy_timeout_ms
+from aircharge.database import create_engine, upgrade
 from ledger.accounts import get_accounts
 from ledger.money import AccountId
 from ledger.schema import ledger_writers, transfers
+from ledger.sqlite import busy_timeout_ms, thread_twin
 from ledger.verify import verify
 from ledger.writer import LedgerWriter
 from tests.conftest import migrated_engine
@@ -247,20 +248,31 @@ async def test_sqlite_connections_are_wal_durable_and_check_foreign_keys(
     else:
         config = DatabaseConfig(url=url, sqlite_synchronous=synchronous)
     engine = create_engine(config)
+    names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
     try:
+        await upgrade(engine)
         async with engine.connect() as conn:
             found = {
-                name: (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
-                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+                name: (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar_one() for name in names
             }
+        twin = await thread_twin(engine)  # the writer thread's connections: the same
+        assert twin is not None
+        try:
+            with twin.connect() as sync_conn:
+                on_thread = {
+                    name: sync_conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in names
+                }
+        finally:
+            twin.dispose()
     finally:
         await engine.dispose()
     assert found == {
         "journal_mode": "wal",
         "synchronous": level,
         "foreign_keys": 1,
-        "busy_timeout": sqlite_busy_timeout_ms,
+        "busy_timeout": busy_timeout_ms,
     }
+    assert on_thread == found
 
 
 async def test_sqlite_transactions_take_the_write_lock_when_they_begin(tmp_path: Path) -> None:

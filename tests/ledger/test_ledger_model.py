@@ -24,7 +24,6 @@ it (with a timeout, so a writer that stops answering fails the step instead of h
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import tempfile
 from collections.abc import Coroutine, Sequence
 from contextlib import AsyncExitStack
@@ -222,13 +221,13 @@ class LedgerMachine(RuleBasedStateMachine):
             label="alteration",
         )
         if what == "amount":
-            return dataclasses.replace(leg, amount=(leg.amount or 0) + 1)
+            return leg._replace(amount=(leg.amount or 0) + 1)
         if what == "debit":
             choices = [a for a in self.accounts if a != leg.debit_account_id]
-            return dataclasses.replace(leg, debit_account_id=data.draw(st.sampled_from(choices)))
+            return leg._replace(debit_account_id=data.draw(st.sampled_from(choices)))
         if what == "credit":
             choices = [a for a in self.accounts if a != leg.credit_account_id]
-            return dataclasses.replace(leg, credit_account_id=data.draw(st.sampled_from(choices)))
+            return leg._replace(credit_account_id=data.draw(st.sampled_from(choices)))
         if what == "kind":
             swapped: dict[str, Kind] = {
                 "single": "pending",
@@ -238,14 +237,12 @@ class LedgerMachine(RuleBasedStateMachine):
             }
             amount = None if leg.kind == "post" else leg.amount
             expires_at = leg.expires_at if leg.kind == "single" else None
-            return dataclasses.replace(
-                leg, kind=swapped[leg.kind], amount=amount, expires_at=expires_at
-            )
+            return leg._replace(kind=swapped[leg.kind], amount=amount, expires_at=expires_at)
         if what == "currency":
-            return dataclasses.replace(leg, currency="USD")
+            return leg._replace(currency="USD")
         if what == "expiry":
-            return dataclasses.replace(leg, expires_at=self._draw_expiry(data))
-        return dataclasses.replace(leg, pending_key=self._draw_pending_ref(data, []))
+            return leg._replace(expires_at=self._draw_expiry(data))
+        return leg._replace(pending_key=self._draw_pending_ref(data, []))
 
     # -- transactions of several legs ----------------------------------------------------
 
@@ -513,5 +510,5 @@ async def test_a_pending_replayed_with_another_expiry_is_a_conflict(book: Book) 
     soon = TransferRequest.pending("p", book.agent, book.other, 100, expires_at=T0 + timedelta(1))
     assert (await book.run(soon)).ok
     for expires_at in (None, T0 + timedelta(days=2)):
-        again = await book.run(dataclasses.replace(soon, expires_at=expires_at))
+        again = await book.run(soon._replace(expires_at=expires_at))
         assert isinstance(again.error, errors.IdempotencyConflict), again
