@@ -131,6 +131,13 @@ class Book:
 @pytest.fixture
 async def book(engine: AsyncEngine) -> AsyncIterator[Book]:
     """A hot bank account and two agent deposits; the first funded with 1000 fen."""
+    async with open_book(engine) as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def open_book(engine: AsyncEngine) -> AsyncIterator[Book]:
+    """The `book` fixture's accounts and writer, on any engine; the journal must verify after."""
     clock = Clock()
     async with engine.begin() as conn:
         bank = await create_account(conn, "bank", "platform", AccountFlag.HOT, T0)

@@ -13,30 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger import errors
 from ledger.accounts import AccountFlag, create_account
 from ledger.transfers import Transaction, TransferRequest
-from ledger.verify import verify
 from ledger.writer import LedgerWriter
 from tests.conftest import migrated_engine
-from tests.ledger.conftest import LIMITED, T0, Book, Clock
+from tests.ledger.conftest import LIMITED, T0, Book, open_book
 
 
 @pytest.fixture
 async def sqlite_book(tmp_path: Path) -> AsyncIterator[Book]:
-    async with migrated_engine("sqlite", tmp_path) as engine:
-        clock = Clock()
-        async with engine.begin() as conn:
-            bank = await create_account(conn, "bank", "platform", AccountFlag.HOT, T0)
-            agent = await create_account(conn, "agent", "deposit", LIMITED, T0)
-            other = await create_account(conn, "other", "deposit", LIMITED, T0)
-        writer = LedgerWriter(engine, label="view", clock=clock)
-        await writer.start()
-        book = Book(engine, writer, clock, bank, agent, other)
-        (await book.run(TransferRequest.single("fund", bank, agent, 1000))).unwrap()
-        try:
-            yield book
-        finally:
-            await writer.close()
-            report = await verify(engine)
-            assert report.ok, report.problems
+    async with migrated_engine("sqlite", tmp_path) as engine, open_book(engine) as book:
+        yield book
 
 
 async def test_once_read_the_accounts_are_validated_from_the_view(sqlite_book: Book) -> None:
