@@ -18,7 +18,6 @@ def link(previous: str, fields: tuple[Any, ...]) -> str:
 
 
 def transfer_fields(
-    *,
     writer_id: int,
     seq: int,
     key: str,
@@ -33,6 +32,8 @@ def transfer_fields(
     meta: str,
     created_at_us: int,
 ) -> tuple[Any, ...]:
+    """The chained fields, in their order (the journal's writer calls this positionally, on
+    its hot path; `row_fields` by name)."""
     return (
         writer_id,
         seq,

@@ -82,21 +82,11 @@ def chain_batch(
         for new in outcome.transfers:
             seq += 1
             expires_us = None if new.expires_at is None else micros(new.expires_at)
-            fields = (
-                writer_id,
-                seq,
-                new.key,
-                new.kind,
-                new.debit_account_id,
-                new.credit_account_id,
-                new.amount,
-                new.currency,
-                new.pending_key,
-                expires_us,
-                new.reference,
-                new.meta,
+            fields = chain.transfer_fields(
+                writer_id, seq, new.key, new.kind, new.debit_account_id, new.credit_account_id,
+                new.amount, new.currency, new.pending_key, expires_us, new.reference, new.meta,
                 now_us,
-            )  # fmt: skip  (chain.transfer_fields order)
+            )  # fmt: skip
             head = chain.link(head, fields)
             written[new.key] = Transfer(
                 new.key, new.kind, new.debit_account_id, new.credit_account_id,
@@ -140,7 +130,7 @@ def load_state(conn: Connection, requests: Sequence[TransferRequest], now: datet
         account_ids.update(a for a in (r.debit_account_id, r.credit_account_id) if a is not None)
     for p in pendings.values():
         account_ids.update((p.debit_account_id, p.credit_account_id))
-    states = load_accounts(conn, account_ids)  # locks limited balances
+    states = _load_accounts(conn, account_ids)  # locks limited balances
     keys = {r.key for r in requests}
     existing: dict[str, Transfer] = {}
     resolved: set[str] = set()
@@ -178,7 +168,7 @@ def _load_pendings(conn: Connection, keys: set[str]) -> dict[str, PendingState]:
     }
 
 
-def load_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[AccountId, AccountState]:
+def _load_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[AccountId, AccountState]:
     """The accounts a batch touches, limited ones with their balance (locked on PostgreSQL)."""
     wanted = sorted(account_ids)
     if not wanted:
@@ -386,7 +376,6 @@ __all__ = [
     "Chained",
     "any_stored",
     "chain_batch",
-    "load_accounts",
     "load_state",
     "marks",
     "register_writer",

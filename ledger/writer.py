@@ -361,21 +361,23 @@ class LedgerWriter:
         try:
             await written
         except (_ReadsNeeded, DBAPIError) as exc:
-            # Nothing of it was written; what the view and the chain ran ahead with is void.
             log.debug("ledger writer %s: prepared batch redone from reads: %r", writer_id, exc)
-            self._view.clear()
-            self._next_seq, self._next_head = self._seq, self._head
+            self._void_prepared()
             await self._commit(prepared.items)
             return
         except BaseException as exc:
-            self._view.clear()
-            self._next_seq, self._next_head = self._seq, self._head
+            self._void_prepared()
             self._answer(prepared.items, [exc] * len(prepared.items))
             raise
         self._seq, self._head = prepared.chained.seq, prepared.chained.head
         self.batches += 1
         self.batches_from_view += 1
         self._answer(prepared.items, prepared.answers)
+
+    def _void_prepared(self) -> None:
+        """A prepared batch was not written: what the view and the chain ran ahead with is void."""
+        self._view.clear()
+        self._next_seq, self._next_head = self._seq, self._head
 
     # -- validated from reads in its own transaction ---------------------------------------
 
