@@ -18,6 +18,7 @@ from aircharge.demo_data import seed_demo
 from aircharge.flows_cli import add_flows_parser, run_flows
 from aircharge.logs import configure_logging
 from aircharge.platform import start_platform
+from aircharge.runtime import settle_heap
 from ledger.verify import VerifyReport, verify
 
 EXIT_USAGE = 2
@@ -76,6 +77,7 @@ def _stop_on_signals() -> asyncio.Event:
 async def _demo(config: Config, data_dir: Path) -> None:
     stop = _stop_on_signals()
     stack = await start_demo(config, data_dir)
+    settle_heap()
     try:
         print(banner(stack), flush=True)
         await stop.wait()
@@ -87,6 +89,7 @@ async def _demo(config: Config, data_dir: Path) -> None:
 async def _serve(config: Config) -> None:
     stop = _stop_on_signals()
     platform = await start_platform(config)
+    settle_heap()
     try:
         print(f"aircharge platform listening on {platform.url}", flush=True)
         await stop.wait()

@@ -49,6 +49,7 @@ class AccountState:
     closed: bool
     hot: bool  # sharded: deltas go to the writer's shard row
     balance: list[int]  # current totals (authoritative for limited accounts only)
+    limited: bool  # either limit: the balance is kept (a field, not a property: hot loop)
 
     @staticmethod
     def of(account_id: AccountId, currency: str, flags: int, balance: list[int]) -> AccountState:
@@ -60,11 +61,8 @@ class AccountState:
             bool(flags & _CLOSED),
             bool(flags & _HOT),
             balance,
+            bool(flags & (_LIMIT_DEBITS | _LIMIT_CREDITS)),
         )
-
-    @property
-    def limited(self) -> bool:
-        return self.limit_debits or self.limit_credits
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +94,9 @@ class NewTransfer(NamedTuple):
     meta_values: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
+class Accepted(
+    NamedTuple
+):  # once per transaction: a named tuple is cheaper than a frozen dataclass
     transfers: tuple[NewTransfer, ...]
 
 
@@ -199,45 +198,31 @@ class _Trial:
     before it) with an undo log: a leg that fails takes the earlier ones back, so a refused
     transaction leaves the state as it was."""
 
-    __slots__ = ("accepted", "changes", "created", "resolved", "state")
+    __slots__ = ("accepted", "changes", "created", "deltas", "resolved", "state")
 
     def __init__(self, state: BatchState) -> None:
         self.state = state
-        self.changes: list[tuple[AccountState, int, int, int, int]] = []
+        self.deltas = state.deltas
+        self.changes: list[tuple[AccountState, int, int]] = []  # account, counter, amount
         self.resolved: set[str] = set()
         self.created: dict[str, PendingState] = {}
         self.accepted: list[NewTransfer] = []
 
-    def _change(self, account: AccountState, dp: int, dx: int, cp: int, cx: int) -> None:
+    def _add(self, account: AccountState, counter: int, amount: int) -> None:
+        """One counter of one account (a leg moves one counter on each side; a resolution two)."""
         if account.limited:
-            balance = account.balance
-            balance[DP] += dp
-            balance[DX] += dx
-            balance[CP] += cp
-            balance[CX] += cx
-        deltas = self.state.deltas
-        delta = deltas.get(account.id)
+            account.balance[counter] += amount
+        delta = self.deltas.get(account.id)
         if delta is None:
-            delta = deltas[account.id] = [0, 0, 0, 0]
-        delta[DP] += dp
-        delta[DX] += dx
-        delta[CP] += cp
-        delta[CX] += cx
-        self.changes.append((account, dp, dx, cp, cx))
+            delta = self.deltas[account.id] = [0, 0, 0, 0]
+        delta[counter] += amount
+        self.changes.append((account, counter, amount))
 
     def undo(self) -> None:
-        for account, dp, dx, cp, cx in reversed(self.changes):
+        for account, counter, amount in reversed(self.changes):
             if account.limited:
-                balance = account.balance
-                balance[DP] -= dp
-                balance[DX] -= dx
-                balance[CP] -= cp
-                balance[CX] -= cx
-            delta = self.state.deltas[account.id]
-            delta[DP] -= dp
-            delta[DX] -= dx
-            delta[CP] -= cp
-            delta[CX] -= cx
+                account.balance[counter] -= amount
+            self.deltas[account.id][counter] -= amount
         self.changes.clear()
 
     def _account(self, account_id: AccountId | None, currency: str) -> AccountState:
@@ -279,8 +264,8 @@ class _Trial:
         pending = request.kind == "pending"
         self._check_room(debit, credit, amount)
         if pending:
-            self._change(debit, amount, 0, 0, 0)
-            self._change(credit, 0, 0, amount, 0)
+            self._add(debit, DP, amount)
+            self._add(credit, CP, amount)
             self.created[request.key] = PendingState(
                 request.key,
                 debit.id,
@@ -291,8 +276,8 @@ class _Trial:
                 request.reference,
             )
         else:
-            self._change(debit, 0, amount, 0, 0)
-            self._change(credit, 0, 0, 0, amount)
+            self._add(debit, DX, amount)
+            self._add(credit, CX, amount)
         self._accept(request, debit.id, credit.id, amount)
 
     def _check_room(self, debit: AccountState, credit: AccountState, amount: int) -> None:
@@ -335,8 +320,11 @@ class _Trial:
             raise errors.InvalidTransfer(f"{request.key}: a {request.kind} takes no amount")
         debit = self.state.accounts[pending.debit_account_id]
         credit = self.state.accounts[pending.credit_account_id]
-        self._change(debit, -pending.amount, posted, 0, 0)
-        self._change(credit, 0, 0, -pending.amount, posted)
+        self._add(debit, DP, -pending.amount)
+        self._add(credit, CP, -pending.amount)
+        if posted:
+            self._add(debit, DX, posted)
+            self._add(credit, CX, posted)
         self.resolved.add(pending.key)
         amount = posted if request.kind == "post" else pending.amount
         self._accept(
@@ -358,18 +346,18 @@ class _Trial:
         currency: str | None = None,
     ) -> None:
         self.accepted.append(
-            NewTransfer(
-                key=request.key,
-                kind=request.kind,
-                debit_account_id=debit,
-                credit_account_id=credit,
-                amount=amount,
-                currency=currency or request.currency,
-                pending_key=request.pending_key,
-                expires_at=request.expires_at if request.kind == "pending" else None,
-                reference=request.reference,
-                meta=meta_json(request.meta),
-                meta_values=request.meta,
+            NewTransfer(  # positionally: keywords cost more, once per transfer
+                request.key,
+                request.kind,
+                debit,
+                credit,
+                amount,
+                currency or request.currency,
+                request.pending_key,
+                request.expires_at if request.kind == "pending" else None,
+                request.reference,
+                meta_json(request.meta),
+                request.meta,
             )
         )
 
@@ -379,4 +367,6 @@ class _Trial:
             state.resolved.add(key)
             state.pendings.pop(key, None)
         state.pendings.update(self.created)
-        state.accepted.update((t.key, t) for t in self.accepted)
+        accepted = state.accepted
+        for new in self.accepted:
+            accepted[new.key] = new

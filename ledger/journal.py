@@ -22,6 +22,7 @@ from sqlalchemy import Connection, insert, update
 from ledger import chain, errors
 from ledger.accounts import LIMITED_SHARD, AccountFlag
 from ledger.batch import Accepted, AccountState, BatchState, Outcome, PendingState
+from ledger.chain import link
 from ledger.clock import from_micros, micros
 from ledger.money import AccountId, Fen
 from ledger.schema import ledger_writers
@@ -65,6 +66,7 @@ class Chained:
     """A batch's accepted transfers in their places in the writer's chain."""
 
     written: dict[str, Transfer]
+    accepted: list[tuple[Transfer, ...]]  # per accepted transaction, in batch order
     rows: list[tuple[Any, ...]]  # TRANSFER_COLUMNS order
     head: str
     seq: int
@@ -75,35 +77,44 @@ def chain_batch(
 ) -> Chained:
     now_us = micros(now)
     written: dict[str, Transfer] = {}
+    accepted: list[tuple[Transfer, ...]] = []
     rows: list[tuple[Any, ...]] = []
     for outcome in outcomes:
         if not isinstance(outcome, Accepted):
             continue
-        for new in outcome.transfers:
+        transaction: list[Transfer] = []
+        for (
+            key, kind, debit, credit, amount, currency, pending_key, expires_at, reference,
+            meta, meta_values,
+        ) in outcome.transfers:  # fmt: skip
             seq += 1
-            expires_us = None if new.expires_at is None else micros(new.expires_at)
-            fields = chain.transfer_fields(
-                writer_id, seq, new.key, new.kind, new.debit_account_id, new.credit_account_id,
-                new.amount, new.currency, new.pending_key, expires_us, new.reference, new.meta,
-                now_us,
+            expires_us = None if expires_at is None else micros(expires_at)
+            head = link(
+                head, writer_id, seq, key, kind, debit, credit, amount, currency, pending_key,
+                expires_us, reference, meta, now_us,
             )  # fmt: skip
-            head = chain.link(head, fields)
-            written[new.key] = Transfer(
-                new.key, new.kind, new.debit_account_id, new.credit_account_id,
-                Fen(new.amount), new.currency, new.pending_key, new.expires_at,
-                new.reference, new.meta_values, now, writer_id, seq, head,
+            transfer = written[key] = Transfer(
+                key, kind, debit, credit, Fen(amount), currency, pending_key, expires_at,
+                reference, meta_values, now, writer_id, seq, head,
             )  # fmt: skip
-            rows.append((*fields[1:], writer_id, head))
-    return Chained(written, rows, head, seq)
+            transaction.append(transfer)
+            rows.append((
+                seq, key, kind, debit, credit, amount, currency, pending_key, expires_us,
+                reference, meta, now_us, writer_id, head,
+            ))  # fmt: skip
+        accepted.append(tuple(transaction))
+    return Chained(written, accepted, rows, head, seq)
 
 
 def results(
-    outcomes: Sequence[Outcome], state: BatchState, written: dict[str, Transfer]
+    outcomes: Sequence[Outcome], state: BatchState, chained: Chained
 ) -> list[TransactionResult]:
     answers: list[TransactionResult] = []
+    accepted = iter(chained.accepted)
+    written = chained.written
     for outcome in outcomes:
         if isinstance(outcome, Accepted):
-            answers.append(TransactionResult(tuple([written[t.key] for t in outcome.transfers])))
+            answers.append(TransactionResult(next(accepted)))
         elif isinstance(outcome, errors.LedgerError):
             answers.append(TransactionResult(error=outcome))
         else:

@@ -96,13 +96,12 @@ class RecordUpdate:
 Record = RecordInsert | RecordUpdate
 
 
-@dataclass(frozen=True, slots=True)
-class Transaction:
+class Transaction(NamedTuple):
+    """Transfers applied atomically, and the records written with them. One without
+    transfers is refused by the writer (`InvalidTransfer`)."""
+
     transfers: tuple[TransferRequest, ...]
     records: tuple[Record, ...] = ()
-
-    def __post_init__(self) -> None:
-        assert self.transfers, "a transaction has at least one transfer"
 
 
 class Transfer(NamedTuple):

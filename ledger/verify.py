@@ -103,7 +103,7 @@ async def _verify_chains(conn: AsyncConnection, report: VerifyReport, progress: 
                 report.add(f"writer {writer.id}: seq {seq} expected, found {row.seq} ({row.key})")
                 broken = True
                 continue
-            head = chain.link(head, chain.row_fields(row))
+            head = chain.link_row(head, row)
             if head != row.hash:
                 report.add(
                     f"writer {writer.id} seq {row.seq} transfer {row.key!r}: hash does not match"

@@ -178,6 +178,8 @@ class LedgerWriter:
             raise RuntimeError("the ledger writer is not running (not started, closed or failed)")
         if len(self._waiting) >= self._limits.queue_length_max:
             return TransactionResult(error=errors.Overloaded("ledger writer queue is full"))
+        if not transaction.transfers:
+            return TransactionResult(error=errors.InvalidTransfer("a transaction has no transfer"))
         future: asyncio.Future[TransactionResult] = asyncio.get_running_loop().create_future()
         self._waiting.append((transaction, future))
         if self._wakeup is not None:
@@ -313,7 +315,7 @@ class LedgerWriter:
         )
         self._next_seq, self._next_head = chained.seq, chained.head
         view.trim()
-        answers = journal.results(outcomes, state, chained.written)
+        answers = journal.results(outcomes, state, chained)
         refused_keys = tuple(
             request.key
             for tx, answer in zip(transactions, answers, strict=True)
@@ -462,4 +464,4 @@ class LedgerWriter:
         self._next_seq, self._next_head = self._seq, self._head
         self._view.absorb(state, version)
         self.batches += 1
-        return journal.results(outcomes, state, chained.written)
+        return journal.results(outcomes, state, chained)

@@ -34,6 +34,9 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--operations", type=int, default=20_000, help="per cell (a tenth at concurrency 1)"
     )
     ledger.add_argument("--agents", type=int, default=AGENTS, help="agents debited in turn")
+    ledger.add_argument(
+        "--repeat", type=int, default=1, help="runs of each cell; the medians are reported"
+    )
     ledger.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
 
 
@@ -72,6 +75,8 @@ def run_bench(args: argparse.Namespace) -> None:
         raise SystemExit(f"aircharge bench: shapes are {sorted(SHAPES)}")
     concurrencies = [int(c) for c in _csv(args.concurrency)]
     per_cell = int(args.operations)
+    if args.repeat < 1:
+        raise SystemExit("aircharge bench: --repeat is at least 1")
 
     def operations(shape: str, concurrency: int) -> int:
         count = per_cell if concurrency > 1 else max(1, per_cell // 10)
@@ -81,7 +86,9 @@ def run_bench(args: argparse.Namespace) -> None:
         print(line, file=sys.stderr, flush=True)
 
     rows = asyncio.run(
-        run_ledger_bench(storages, shapes, concurrencies, operations, progress, int(args.agents))
+        run_ledger_bench(
+            storages, shapes, concurrencies, operations, progress, args.agents, args.repeat
+        )
     )
     print(table(rows))
     if args.json:
@@ -92,6 +99,7 @@ def run_bench(args: argparse.Namespace) -> None:
             "cpus": os.cpu_count(),
             "operations_per_cell": per_cell,
             "agents": int(args.agents),
+            "repeat": args.repeat,
         }
         write_json(args.json, rows, context)
         print(f"wrote {args.json}", file=sys.stderr)

@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,10 @@ import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aircharge.bench.stats import Row, percentile
+from aircharge.bench.stats import Row, median, percentile
 from aircharge.config import DatabaseConfig
 from aircharge.database import create_engine, upgrade
+from aircharge.runtime import settled_heap
 from ledger.accounts import AccountFlag, create_account
 from ledger.journal import TRANSFER_COLUMNS
 from ledger.money import AccountId
@@ -190,10 +191,11 @@ async def _measure(
             moved.append(await run(writer, book, f"{shape}{concurrency}", i))
             latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
     try:
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
+        with settled_heap():  # as `aircharge serve` runs once started
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            seconds = time.perf_counter() - started
     finally:
         await writer.close()
     return Measured(operations, sum(moved), seconds, sorted(latencies), writer.writer_id)
@@ -325,17 +327,47 @@ async def run_ledger_bench(
     operations: Callable[[str, int], int],
     progress: Progress,
     agents: int = AGENTS,
+    repeat: int = 1,
 ) -> list[Row]:
+    """Every cell `repeat` times (each run: a fresh database, the ledger, then its raw
+    baseline), reported as the medians of the runs with the ratio's range."""
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="aircharge-bench-") as directory:
         for storage in storages:
             for shape in shapes:
                 for concurrency in concurrencies:
                     count = operations(shape, concurrency)
-                    progress(f"{storage.name} {shape} ×{concurrency}: {count:,} operations …")
-                    cell = _cell(storage, Path(directory), shape, concurrency, count, agents)
-                    rows.append(await cell)
+                    runs: list[Row] = []
+                    for run in range(1, repeat + 1):
+                        of = f" (run {run} of {repeat})" if repeat > 1 else ""
+                        progress(
+                            f"{storage.name} {shape} ×{concurrency}: {count:,} operations{of} …"
+                        )
+                        cell = _cell(storage, Path(directory), shape, concurrency, count, agents)
+                        runs.append(await cell)
+                    rows.append(_medians(runs))
     return rows
+
+
+def _medians(runs: Sequence[Row]) -> Row:
+    def middle(name: str) -> float:
+        return median([getattr(run, name) for run in runs])
+
+    ratios = [run.ratio for run in runs]
+    return replace(
+        runs[0],
+        seconds=round(middle("seconds"), 3),
+        ops_per_s=middle("ops_per_s"),
+        transfers_per_s=middle("transfers_per_s"),
+        p50_ms=middle("p50_ms"),
+        p99_ms=middle("p99_ms"),
+        transfers_per_commit=middle("transfers_per_commit"),
+        raw_transfers_per_s=middle("raw_transfers_per_s"),
+        ratio=median(ratios),
+        runs=len(runs),
+        ratio_min=min(ratios),
+        ratio_max=max(ratios),
+    )
 
 
 async def _cell(
@@ -361,4 +393,6 @@ async def _cell(
         transfers_per_commit=measured.transfers / max(1, len(batches)),
         raw_transfers_per_s=raw,
         ratio=transfers_per_s / raw,
+        ratio_min=transfers_per_s / raw,
+        ratio_max=transfers_per_s / raw,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ class Row:
     transfers_per_commit: float
     raw_transfers_per_s: float
     ratio: float
+    runs: int = 1  # the figures are each the median of this many runs of the cell
+    ratio_min: float = 0.0  # the ratio's range over those runs
+    ratio_max: float = 0.0
 
 
 COLUMNS = (
@@ -44,6 +48,7 @@ COLUMNS = (
     ("transfers_per_commit", "{:>8.1f}"),
     ("raw_transfers_per_s", "{:>11,.0f}"),
     ("ratio", "{:>6.2f}"),
+    ("ratio_range", "{}"),
 )
 HEADERS = (
     "storage",
@@ -56,12 +61,23 @@ HEADERS = (
     "tr/commit",
     "raw tr/s",
     "ratio",
+    "range",
 )
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def _cell(row: Row, name: str) -> str:
+    if name == "ratio_range":
+        return f"{row.ratio_min:.2f}–{row.ratio_max:.2f}" if row.runs > 1 else "-"
+    return dict(COLUMNS)[name].format(getattr(row, name)).strip()
 
 
 def table(rows: Sequence[Row]) -> str:
     """Text columns left-aligned, figures right-aligned, each as wide as its widest cell."""
-    cells = [[fmt.format(getattr(row, name)).strip() for name, fmt in COLUMNS] for row in rows]
+    cells = [[_cell(row, name) for name, _ in COLUMNS] for row in rows]
     widths = [
         max([len(title)] + [len(line[i]) for line in cells]) for i, title in enumerate(HEADERS)
     ]

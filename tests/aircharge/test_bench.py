@@ -22,6 +22,7 @@ def test_bench_ledger_prints_a_table_and_writes_json(tmp_path: Path) -> None:
         [
             sys.executable, "-m", "aircharge", "bench", "ledger", "--operations", "40",
             "--concurrency", "1,8", "--agents", "5", "--storage", storages, "--json", str(out),
+            "--repeat", "2",
         ],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
@@ -38,5 +39,6 @@ def test_bench_ledger_prints_a_table_and_writes_json(tmp_path: Path) -> None:
         per_operation = 1 if row["shape"] == "single" else 5
         assert row["transfers"] == row["operations"] * per_operation
         assert row["raw_transfers_per_s"] > 0
-        assert row["ratio"] > 0
+        assert 0 < row["ratio_min"] <= row["ratio"] <= row["ratio_max"]
+        assert row["runs"] == 2
     assert len(lines) == 2 + len(cells)

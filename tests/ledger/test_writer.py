@@ -132,6 +132,15 @@ async def test_bad_amounts_are_refused(book: Book, amount: int) -> None:
     assert isinstance(result.error, errors.InvalidTransfer)
 
 
+async def test_a_transaction_without_transfers_is_refused(book: Book) -> None:
+    result = await book.run()
+    assert isinstance(result.error, errors.InvalidTransfer)
+    async with book.engine.connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(transfers))).scalar_one()
+    assert count == 1  # the book's own funding only
+    assert (await book.run(TransferRequest.single("after", book.agent, book.other, 1))).ok
+
+
 async def test_unknown_same_and_closed_accounts(book: Book) -> None:
     unknown = await book.run(TransferRequest.single("x", book.bank, AccountId(9999), 1))
     assert isinstance(unknown.error, errors.UnknownAccount)
