@@ -1,23 +1,28 @@
 """Prometheus metrics an operator can act on, served at `/metrics`.
 
 HTTP requests by route and status, operations by name, channel and outcome (a rising
-`pending` means BOSS is slow or down; `wrong_pin` bursts mean someone is guessing), and
-BOSS calls by result with their latency. One registry per platform instance, so tests and
+`pending` means BOSS is slow or down; `wrong_pin` bursts mean someone is guessing),
+BOSS calls by result with their latency, and the journal writer's commits, transfers and
+queue (read from the writer when scraped). One registry per platform instance, so tests and
 several instances in one process do not collide.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
 
 from ledger.gateways.boss import BossApplied, BossFailed, BossGateway, BossResult
 from ledger.money import Fen, Msisdn
 from ledger.operations import OperationOutcome, OperationRequest
+from ledger.writer import WriterStats
 
 
 class Metrics:
@@ -51,6 +56,9 @@ class Metrics:
             "aircharge_boss_call_seconds", "BOSS call latency", ["call"], registry=self.registry
         )
 
+    def watch_ledger(self, stats: Callable[[], WriterStats]) -> None:
+        self.registry.register(_LedgerCollector(stats))
+
     def observe_operation(self, request: OperationRequest, outcome: OperationOutcome) -> None:
         self.operations.labels(request.name, request.channel, outcome.code).inc()
 
@@ -76,6 +84,41 @@ class Metrics:
         response = web.Response(body=body)
         response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         return response
+
+
+class _LedgerCollector(Collector):
+    """The journal writer's counters, read when scraped (the writer keeps plain ints on its
+    hot path rather than updating metric objects per commit)."""
+
+    def __init__(self, stats: Callable[[], WriterStats]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        commits = CounterMetricFamily(
+            "aircharge_ledger_commits",
+            "Journal commits, by how the batch was validated: from the writer's view while "
+            "the previous batch was written, or from reads in its own transaction",
+            labels=["validated"],
+        )
+        commits.add_metric(["view"], stats.commits_from_view)
+        commits.add_metric(["reads"], stats.commits - stats.commits_from_view)
+        yield commits
+        yield CounterMetricFamily(
+            "aircharge_ledger_transfers_written",
+            "Transfers written to the journal",
+            value=stats.transfers,
+        )
+        yield GaugeMetricFamily(
+            "aircharge_ledger_queue_length",
+            "Transactions waiting for the journal writer",
+            value=stats.queue_length,
+        )
+        yield GaugeMetricFamily(
+            "aircharge_ledger_queue_length_max",
+            "Waiting transactions beyond which callers are answered Overloaded",
+            value=stats.queue_length_max,
+        )
 
 
 class MeteredBoss:

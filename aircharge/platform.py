@@ -152,6 +152,7 @@ async def start_platform(config: Config) -> RunningPlatform:
     try:
         await operations.start()
         closers.append(operations.close)
+        metrics.watch_ledger(operations.ledger_stats)
         ussd = UssdService(
             engine=dialog_engine,
             catalogue=catalogue,

@@ -102,6 +102,18 @@ class _Prepared:
     data_version: int
 
 
+class WriterStats(NamedTuple):
+    """Counters since start, for metrics: a rising `commits - commits_from_view` share means
+    batches are validated from reads (another writer, or accounts the view has not seen); a
+    queue near `queue_length_max` means callers are about to be told `Overloaded`."""
+
+    commits: int
+    commits_from_view: int
+    transfers: int
+    queue_length: int
+    queue_length_max: int
+
+
 class _Writing(NamedTuple):
     job: asyncio.Future[None]  # the write itself
     task: asyncio.Task[None]  # then: answer its callers, or do it again from reads
@@ -138,6 +150,7 @@ class LedgerWriter:
         self._view = WriterView(enabled=False)
         self.batches = 0  # commits so far, for benchmarks and metrics
         self.batches_from_view = 0  # of those, validated from the view while another wrote
+        self.transfers_written = 0
 
     async def start(self) -> None:
         jobs = await open_jobs(self._engine, name=f"ledger-{self._label[:24]}")
@@ -172,6 +185,15 @@ class LedgerWriter:
             if self._jobs is not None:
                 await self._jobs.close()
                 self._jobs = None
+
+    def stats(self) -> WriterStats:
+        return WriterStats(
+            self.batches,
+            self.batches_from_view,
+            self.transfers_written,
+            len(self._waiting),
+            self._limits.queue_length_max,
+        )
 
     async def execute(self, transaction: Transaction) -> TransactionResult:
         if self._task is None or self._task.done() or self._closing:
@@ -374,6 +396,7 @@ class LedgerWriter:
         self._seq, self._head = prepared.chained.seq, prepared.chained.head
         self.batches += 1
         self.batches_from_view += 1
+        self.transfers_written += len(prepared.chained.rows)
         self._answer(prepared.items, prepared.answers)
 
     def _void_prepared(self) -> None:
@@ -464,4 +487,5 @@ class LedgerWriter:
         self._next_seq, self._next_head = self._seq, self._head
         self._view.absorb(state, version)
         self.batches += 1
+        self.transfers_written += len(chained.rows)
         return journal.results(outcomes, state, chained)

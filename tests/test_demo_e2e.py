@@ -4,6 +4,7 @@ BOSS's balance over its API and the merchant's deposit over USSD and in the ledg
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -100,6 +101,15 @@ async def test_merchant_tops_up_a_subscriber(demo: DemoStack, http: aiohttp.Clie
     async with demo.platform.engine.connect() as conn:
         deposit = await get_account(conn, merchant.deposit_account_id)
     assert (deposit.balance, deposit.debits_pending) == (45_000, 0)
+
+    async with http.get(f"{demo.platform.url}/metrics") as response:
+        metrics = await response.text()
+    # the reservation, then its post: two commits of one transfer each
+    assert "aircharge_ledger_transfers_written_total 2.0" in metrics
+    commits = re.findall(r'aircharge_ledger_commits_total\{validated="(\w+)"\} (\S+)', metrics)
+    assert sum(float(count) for _, count in commits) == 2.0
+    assert {name for name, _ in commits} == {"view", "reads"}
+    assert "aircharge_ledger_queue_length 0.0" in metrics
 
 
 async def test_gateway_retry_answers_again_without_a_second_credit(

@@ -18,7 +18,7 @@ from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.queries import balance
 from ledger.operations.topup import topup
 from ledger.platform_accounts import ensure_platform_accounts
-from ledger.writer import LedgerWriter
+from ledger.writer import LedgerWriter, WriterStats
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,9 @@ class OperationService:
             platform,
             self._clock,
         )
+
+    def ledger_stats(self) -> WriterStats:
+        return self._writer.stats()
 
     async def close(self) -> None:
         """Let the writer finish what is queued."""
