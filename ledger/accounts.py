@@ -8,11 +8,11 @@ writers never queue on it; its balance is the sum of its rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntFlag
-from typing import Final
+from typing import Final, NamedTuple
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -66,6 +66,18 @@ class Account:
         return self.credits_posted - self.debits_posted - self.debits_pending
 
 
+class AccountSpec(NamedTuple):
+    code: str
+    kind: str
+    flags: AccountFlag
+    currency: str = CURRENCY
+
+
+def _check(spec: AccountSpec) -> None:
+    if AccountFlag.HOT in spec.flags and spec.flags.limited:
+        raise ValueError(f"{spec.code}: a hot (sharded) account cannot carry a balance limit")
+
+
 async def create_account(
     conn: AsyncConnection,
     code: str,
@@ -75,32 +87,48 @@ async def create_account(
     currency: str = CURRENCY,
 ) -> AccountId:
     """Open an account, or answer the existing one with the same code and attributes."""
-    if AccountFlag.HOT in flags and flags.limited:
-        raise ValueError("a hot (sharded) account cannot carry a balance limit")
+    spec = AccountSpec(code, kind, flags, currency)
+    _check(spec)
     existing = (await conn.execute(select(accounts).where(accounts.c.code == code))).first()
     if existing is not None:
         for field, want in (("kind", kind), ("flags", int(flags)), ("currency", currency)):
             if getattr(existing, field) != want:
                 raise errors.IdempotencyConflict(code, field)
         return AccountId(existing.id)
-    result = await conn.execute(
-        insert(accounts).values(
-            code=code, kind=kind, currency=currency, flags=int(flags), created_at=now
-        )
-    )
-    assert result.inserted_primary_key is not None
-    account_id = AccountId(result.inserted_primary_key[0])
-    await conn.execute(
-        insert(account_balances).values(
-            account_id=account_id,
-            shard=LIMITED_SHARD,
-            debits_pending=0,
-            debits_posted=0,
-            credits_pending=0,
-            credits_posted=0,
-        )
-    )
+    (account_id,) = await open_accounts(conn, [spec], now)
     return account_id
+
+
+async def open_accounts(
+    conn: AsyncConnection, specs: Sequence[AccountSpec], now: datetime
+) -> list[AccountId]:
+    """Open new accounts in bulk (two statements, whatever their number), answering their ids
+    in the order given. A code already taken fails the whole call (the unique index); use
+    `create_account` to open-or-find one."""
+    for spec in specs:
+        _check(spec)
+    if not specs:
+        return []
+    rows = await conn.execute(
+        insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "code": s.code,
+                "kind": s.kind,
+                "currency": s.currency,
+                "flags": int(s.flags),
+                "created_at": now,
+            }
+            for s in specs
+        ],
+    )
+    ids = [AccountId(account_id) for (account_id,) in rows]
+    zero = {"debits_pending": 0, "debits_posted": 0, "credits_pending": 0, "credits_posted": 0}
+    await conn.execute(
+        insert(account_balances),
+        [{"account_id": account_id, "shard": LIMITED_SHARD, **zero} for account_id in ids],
+    )
+    return ids
 
 
 async def get_accounts(conn: AsyncConnection, ids: Iterable[AccountId]) -> dict[AccountId, Account]:

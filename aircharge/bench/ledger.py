@@ -38,7 +38,7 @@ from aircharge.bench.stats import Row, median, percentile
 from aircharge.config import DatabaseConfig
 from aircharge.database import create_engine, upgrade
 from aircharge.runtime import settled_heap
-from ledger.accounts import AccountFlag, create_account
+from ledger.accounts import AccountFlag, AccountSpec, open_accounts
 from ledger.journal import TRANSFER_COLUMNS
 from ledger.money import AccountId
 from ledger.schema import transfers
@@ -46,6 +46,7 @@ from ledger.transfers import Transaction, TransferRequest
 from ledger.writer import LedgerWriter
 
 AGENTS = 1_000  # default number of agents whose deposits the cells debit
+PLATFORM = ("bank", "boss", "expense")
 FUNDING_FEN = 10**11
 AMOUNT_FEN = 5_000
 COMMISSION_FEN = (100, 25, 15)
@@ -117,13 +118,15 @@ async def _open_book(engine: AsyncEngine, agents: int) -> Book:
     now = datetime.now(UTC)
     limited = AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS
     async with engine.begin() as conn:
-        bank = await create_account(conn, "bank", "platform", AccountFlag.HOT, now)
-        boss = await create_account(conn, "boss", "platform", AccountFlag.HOT, now)
-        expense = await create_account(conn, "expense", "platform", AccountFlag.HOT, now)
-        deposits, commissions = [], []
-        for i in range(agents):
-            deposits.append(await create_account(conn, f"d{i}", "deposit", limited, now))
-            commissions.append(await create_account(conn, f"c{i}", "commission", limited, now))
+        platform = [AccountSpec(code, "platform", AccountFlag.HOT) for code in PLATFORM]
+        per_agent = [
+            AccountSpec(f"{prefix}{i}", kind, limited)
+            for i in range(agents)
+            for prefix, kind in (("d", "deposit"), ("c", "commission"))
+        ]
+        ids = await open_accounts(conn, [*platform, *per_agent], now)
+    bank, boss, expense = ids[: len(platform)]
+    deposits, commissions = ids[len(platform) :: 2], ids[len(platform) + 1 :: 2]
     writer = LedgerWriter(engine, label="bench-funding")
     await writer.start()
     try:
