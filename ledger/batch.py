@@ -94,9 +94,9 @@ class NewTransfer(NamedTuple):
     meta_values: Mapping[str, Any]
 
 
-class Accepted(
-    NamedTuple
-):  # once per transaction: a named tuple is cheaper than a frozen dataclass
+class Accepted(NamedTuple):
+    """Made once per transaction: a named tuple, cheaper than a frozen dataclass."""
+
     transfers: tuple[NewTransfer, ...]
 
 
