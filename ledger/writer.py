@@ -187,11 +187,13 @@ class LedgerWriter:
                 self._jobs = None
 
     def stats(self) -> WriterStats:
+        waiting = self._waiting
+        closing = 1 if waiting and waiting[-1] is None else 0  # the close sentinel
         return WriterStats(
             self.batches,
             self.batches_from_view,
             self.transfers_written,
-            len(self._waiting),
+            len(waiting) - closing,
             self._limits.queue_length_max,
         )
 

@@ -172,6 +172,29 @@ async def test_a_full_queue_pushes_back(engine: AsyncEngine) -> None:
     assert len(refused) < 50
 
 
+async def test_stats_count_commits_transfers_and_the_queue(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        a = await create_account(conn, "a", "platform", AccountFlag.HOT, T0)
+        b = await create_account(conn, "b", "platform", AccountFlag.HOT, T0)
+    writer = LedgerWriter(engine, label="counted", limits=WriterLimits(queue_length_max=64))
+    await writer.start()
+    try:
+        pairs = [
+            (TransferRequest.single(f"k{i}", a, b, 1), TransferRequest.single(f"j{i}", b, a, 1))
+            for i in range(10)
+        ]
+        results = await asyncio.gather(*(writer.execute(Transaction(p)) for p in pairs))
+        assert all(r.ok for r in results)
+        assert (await writer.execute(Transaction(pairs[0]))).replayed  # writes nothing
+        stats = writer.stats()
+    finally:
+        await writer.close()
+    assert stats.transfers == 20
+    assert 1 <= stats.commits <= 11
+    assert 0 <= stats.commits_from_view <= stats.commits
+    assert (stats.queue_length, stats.queue_length_max) == (0, 64)
+
+
 async def test_hot_accounts_are_sharded_per_writer(book: Book) -> None:
     second = LedgerWriter(book.engine, label="second")
     await second.start()
