@@ -152,10 +152,16 @@ async def test_unknown_same_and_closed_accounts(book: Book) -> None:
     assert isinstance(refused.error, errors.AccountClosed)
 
 
-async def test_a_full_queue_pushes_back(engine: AsyncEngine) -> None:
+async def two_hot_accounts(engine: AsyncEngine) -> tuple[AccountId, AccountId]:
+    """Two unlimited accounts, so only the writer's own limits can refuse a transfer."""
     async with engine.begin() as conn:
         a = await create_account(conn, "a", "platform", AccountFlag.HOT, T0)
         b = await create_account(conn, "b", "platform", AccountFlag.HOT, T0)
+    return a, b
+
+
+async def test_a_full_queue_pushes_back(engine: AsyncEngine) -> None:
+    a, b = await two_hot_accounts(engine)
     writer = LedgerWriter(engine, label="tiny", limits=WriterLimits(queue_length_max=4))
     await writer.start()
     try:
@@ -173,9 +179,7 @@ async def test_a_full_queue_pushes_back(engine: AsyncEngine) -> None:
 
 
 async def test_stats_count_commits_transfers_and_the_queue(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        a = await create_account(conn, "a", "platform", AccountFlag.HOT, T0)
-        b = await create_account(conn, "b", "platform", AccountFlag.HOT, T0)
+    a, b = await two_hot_accounts(engine)
     writer = LedgerWriter(engine, label="counted", limits=WriterLimits(queue_length_max=64))
     await writer.start()
     try:
