@@ -198,7 +198,7 @@ class _Trial:
     before it) with an undo log: a leg that fails takes the earlier ones back, so a refused
     transaction leaves the state as it was."""
 
-    __slots__ = ("accepted", "changes", "created", "deltas", "resolved", "state")
+    __slots__ = ("accepted", "changes", "created", "deltas", "keys", "resolved", "state")
 
     def __init__(self, state: BatchState) -> None:
         self.state = state
@@ -207,6 +207,7 @@ class _Trial:
         self.resolved: set[str] = set()
         self.created: dict[str, PendingState] = {}
         self.accepted: list[NewTransfer] = []
+        self.keys: set[str] = set()  # of `accepted`: a transaction may have thousands of legs
 
     def _add(self, account: AccountState, counter: int, amount: int) -> None:
         """One counter of one account (a leg moves one counter on each side; a resolution two)."""
@@ -238,8 +239,8 @@ class _Trial:
     def apply(self, request: TransferRequest) -> errors.LedgerError | None:
         try:
             _check_shape(request)
-            taken = request.key in self.state.existing or request.key in self.state.accepted
-            if taken or (self.accepted and any(t.key == request.key for t in self.accepted)):
+            key = request.key
+            if key in self.keys or key in self.state.existing or key in self.state.accepted:
                 raise errors.IdempotencyConflict(request.key, "key")
             if request.kind in ("single", "pending"):
                 self._move(request)
@@ -345,6 +346,7 @@ class _Trial:
         amount: int,
         currency: str | None = None,
     ) -> None:
+        self.keys.add(request.key)
         self.accepted.append(
             NewTransfer(  # positionally: keywords cost more, once per transfer
                 request.key,

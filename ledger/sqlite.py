@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 busy_timeout_ms: Final = 30_000
@@ -65,10 +65,14 @@ async def thread_twin(engine: AsyncEngine) -> Engine | None:
     return twin
 
 
-def data_version(connection: Any) -> int:
+def data_version(connection: Connection) -> int:
     """SQLite's counter that changes when another connection commits to the file (and not
-    for this connection's own commits): the writer's proof that it was the only writer."""
-    return int(connection.exec_driver_sql("PRAGMA data_version").scalar_one())
+    for this connection's own commits): the writer's proof that it was the only writer.
+    Asked of the driver's connection directly: it is read once per commit, and through
+    SQLAlchemy's result machinery it cost about 70 µs of a 700 µs commit (measured)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    return int(driver.execute("PRAGMA data_version").fetchone()[0])
 
 
 __all__ = ["busy_timeout_ms", "configure", "data_version", "thread_twin"]

@@ -111,6 +111,17 @@ async def test_a_transaction_is_atomic(book: Book) -> None:
     assert (await book.run(TransferRequest.single("a", book.agent, book.other, 600))).ok
 
 
+async def test_a_key_repeated_inside_a_transaction_refuses_it_whole(book: Book) -> None:
+    legs = [TransferRequest.single(f"leg{n}", book.agent, book.other, 1) for n in range(500)]
+    legs.append(TransferRequest.single("leg7", book.agent, book.other, 1))
+    result = await book.run(*legs)
+    assert isinstance(result.error, errors.IdempotencyConflict)
+    assert (result.error.key, result.error.field) == ("leg7", "key")
+    assert await book.balance(book.agent) == (1000, 1000)
+    assert (await book.run(*legs[:500])).ok
+    assert await book.balance(book.agent) == (500, 500)
+
+
 async def test_expiry_is_enforced_by_the_ledger(book: Book) -> None:
     expires = T0 + timedelta(seconds=30)
     held = TransferRequest.pending("p", book.agent, book.other, 700, expires_at=expires)
