@@ -32,10 +32,13 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
+from ledger.commissions import rate_bp_max
+
 __all__ = [
     "DEMO_SECRETS",
     "ENV_PREFIX",
     "BossConfig",
+    "CommissionsConfig",
     "Config",
     "ConfigError",
     "DatabaseConfig",
@@ -331,6 +334,24 @@ class LimitsConfig(_Section):
             raise _InvalidValue(self.SECTION, shown, "expected topup_min_fen <= topup_max_fen")
 
 
+def _basis_points(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= rate_bp_max:
+        raise _Reject(f"expected an integer 0..{rate_bp_max} (basis points: 100 = 1 %)")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CommissionsConfig(_Section):
+    SECTION: ClassVar[str] = "commissions"
+    DOC: ClassVar[str] = (
+        "Commission on a posted sale, in basis points (100 = 1 %), rounded down to the fen."
+    )
+
+    seller_bp: int = _setting(200, _basis_points, "the seller's rate: 2.0 %")
+    level1_override_bp: int = _setting(30, _basis_points, "a level-1 agent above the seller: 0.3 %")
+    level2_override_bp: int = _setting(50, _basis_points, "a level-2 agent above the seller: 0.5 %")
+
+
 @dataclass(frozen=True, slots=True)
 class SecretsConfig(_Section):
     SECTION: ClassVar[str] = "secrets"
@@ -367,6 +388,7 @@ class Config:
     boss: BossConfig = field(default_factory=BossConfig)
     ussd: UssdConfig = field(default_factory=UssdConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
     secrets: SecretsConfig = field(default_factory=SecretsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
 
@@ -384,6 +406,7 @@ _SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
             BossConfig,
             UssdConfig,
             LimitsConfig,
+            CommissionsConfig,
             SecretsConfig,
             SimulatorConfig,
         )

@@ -30,6 +30,7 @@ from dialogs.catalogue import Catalogue
 from dialogs.engine import Engine
 from dialogs.flow import Flow, load_flows
 from dialogs.lint import LintContext, check_flow
+from ledger.commissions import CommissionPlan
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.operations import OPERATION_NAMES, OUTCOME_CODES, Limits, OperationService
 
@@ -148,6 +149,11 @@ async def start_platform(config: Config) -> RunningPlatform:
         pin_key,
         Limits(config.limits.topup_min_fen, config.limits.topup_max_fen),
         observer=metrics.observe_operation,
+        commissions=CommissionPlan(
+            config.commissions.seller_bp,
+            config.commissions.level1_override_bp,
+            config.commissions.level2_override_bp,
+        ),
     )
     try:
         await operations.start()

@@ -99,6 +99,19 @@ async def find_agent(conn: AsyncConnection, msisdn: Msisdn) -> Agent | None:
     return None if row is None else _agent(row)
 
 
+async def ancestors(conn: AsyncConnection, agent: Agent) -> list[Agent]:
+    """The agents above `agent`, nearest first (at most two: the tree has three levels)."""
+    found: list[Agent] = []
+    parent_id = agent.parent_id
+    while parent_id is not None and len(found) < len(Level):
+        row = (await conn.execute(select(agents).where(agents.c.id == parent_id))).first()
+        if row is None:
+            break
+        found.append(_agent(row))
+        parent_id = row.parent_id
+    return found
+
+
 async def create_agent(
     conn: AsyncConnection,
     *,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.agents import Agent, find_agent, verify_pin
+from ledger.commissions import CommissionPlan
 from ledger.gateways.boss import BossGateway
 from ledger.money import Msisdn
 from ledger.operations.contract import OperationOutcome, Value
@@ -43,6 +44,7 @@ class OperationContext:
     limits: Limits
     platform: PlatformAccounts
     clock: Clock
+    commissions: CommissionPlan
 
 
 async def authenticate(

@@ -11,6 +11,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.agents import PIN_PROOF_PREFIX, Agent, find_agent, pin_proof
+from ledger.commissions import DEMO_PLAN, CommissionPlan
 from ledger.gateways.boss import BossGateway
 from ledger.money import Msisdn
 from ledger.operations.context import Clock, Limits, OperationContext, utc_now
@@ -45,6 +46,7 @@ class OperationService:
         limits: Limits,
         clock: Clock = utc_now,
         observer: Observer | None = None,
+        commissions: CommissionPlan = DEMO_PLAN,
     ) -> None:
         self._engine = engine
         self._boss = boss
@@ -52,6 +54,7 @@ class OperationService:
         self._limits = limits
         self._clock = clock
         self._observer = observer
+        self._commissions = commissions
         self._writer = LedgerWriter(engine, label=f"{socket.gethostname()}:{os.getpid()}")
         self._context: OperationContext | None = None
 
@@ -68,6 +71,7 @@ class OperationService:
             self._limits,
             platform,
             self._clock,
+            self._commissions,
         )
 
     def ledger_stats(self) -> WriterStats:

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger import errors
 from ledger.accounts import get_account
-from ledger.agents import Agent
+from ledger.agents import Agent, ancestors
+from ledger.commissions import commission_legs, shares
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.money import Fen, Msisdn, msisdn
 from ledger.operations.context import (
@@ -153,9 +154,11 @@ async def _settle(
     now = ctx.clock()
     ref = reserved.ref
     resolution: TransferRequest | None = None
+    legs: tuple[TransferRequest, ...] = ()
     if isinstance(result, BossApplied):
         state, reason = "posted", None
         resolution = TransferRequest.post(f"{ref}:post", reserved.pending_key)
+        legs = await _commissions(ctx, reserved)
     elif isinstance(result, BossFailed):
         state, reason = "failed", result.reason
         resolution = TransferRequest.void(f"{ref}:void", reserved.pending_key)
@@ -163,7 +166,7 @@ async def _settle(
         record = RecordUpdate(
             operations, "ref", ref, {"state": state, "reason": reason, "updated_at": now}
         )
-        settled = await ctx.writer.execute(Transaction((resolution,), (record,)))
+        settled = await ctx.writer.execute(Transaction((resolution, *legs), (record,)))
         if isinstance(settled.error, errors.AlreadyResolved):
             async with ctx.engine.connect() as conn:
                 row = await _find_ref(conn, ref)
@@ -188,6 +191,15 @@ async def _settle(
         "balance_fen": deposit.available,
     }
     return _outcome(state, reason, values)
+
+
+async def _commissions(ctx: OperationContext, reserved: _Reserved) -> tuple[TransferRequest, ...]:
+    """The commission legs of a posted sale, in the post's own transaction."""
+    async with ctx.engine.connect() as conn:
+        above = await ancestors(conn, reserved.agent)
+    earned = shares(ctx.commissions, reserved.agent, above, reserved.amount)
+    meta = {"msisdn": reserved.target}
+    return commission_legs(reserved.ref, ctx.platform.commission_expense, earned, meta)
 
 
 def _outcome(state: str, reason: str | None, values: dict[str, Value]) -> OperationOutcome:
