@@ -320,10 +320,20 @@ class UssdConfig(_Section):
 @dataclass(frozen=True, slots=True)
 class LimitsConfig(_Section):
     SECTION: ClassVar[str] = "limits"
-    DOC: ClassVar[str] = "Amounts of one top-up or bill payment, in fen (100 fen = ¥1.00)."
+    DOC: ClassVar[str] = (
+        "Defaults of the sales limits, in fen (100 fen = ¥1.00); per level and per agent they"
+        " are set in the database."
+    )
 
     topup_min_fen: int = _setting(100, _positive_int("fen"), "¥1.00")
     topup_max_fen: int = _setting(50000, _positive_int("fen"), "¥500.00")
+    daily_amount_fen: int = _setting(
+        2_000_000, _positive_int("fen"), "¥20,000.00 sold per agent and business day"
+    )
+    daily_count: int = _setting(500, _positive_int("sales"), "sales per agent and business day")
+    subscriber_daily_fen: int = _setting(
+        200_000, _positive_int("fen"), "¥2,000.00 received per number and business day"
+    )
 
     def _check_together(self) -> None:
         if self.topup_min_fen > self.topup_max_fen:

@@ -32,7 +32,7 @@ from dialogs.flow import Flow, load_flows
 from dialogs.lint import LintContext, check_flow
 from ledger.commissions import CommissionPlan
 from ledger.gateways.boss_http import HttpBossGateway
-from ledger.operations import OPERATION_NAMES, OUTCOME_CODES, Limits, OperationService
+from ledger.operations import OPERATION_NAMES, OUTCOME_CODES, LimitDefaults, OperationService
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,13 @@ async def start_platform(config: Config) -> RunningPlatform:
         engine,
         MeteredBoss(boss, metrics),
         pin_key,
-        Limits(config.limits.topup_min_fen, config.limits.topup_max_fen),
+        LimitDefaults(
+            op_min_fen=config.limits.topup_min_fen,
+            op_max_fen=config.limits.topup_max_fen,
+            daily_amount_fen=config.limits.daily_amount_fen,
+            daily_count=config.limits.daily_count,
+            subscriber_daily_fen=config.limits.subscriber_daily_fen,
+        ),
         observer=metrics.observe_operation,
         commissions=CommissionPlan(
             config.commissions.seller_bp,

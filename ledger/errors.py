@@ -83,6 +83,17 @@ class RecordRefused(LedgerError):
     code = "record_refused"
 
 
+class LimitExceeded(LedgerError):
+    """A counter written with the transaction (`RecordAdd`) would pass its cap; `limit` names
+    which one. Nothing of the transaction was written."""
+
+    code = "limit_exceeded"
+
+    def __init__(self, limit: str) -> None:
+        super().__init__(f"limit {limit!r} reached")
+        self.limit = limit
+
+
 class Overloaded(LedgerError):
     """The writer's queue is full: push back instead of growing without bound."""
 

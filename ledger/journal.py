@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, and_, insert, true, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger import chain, errors
 from ledger.accounts import LIMITED_SHARD, AccountFlag
@@ -27,6 +29,7 @@ from ledger.clock import from_micros, micros
 from ledger.money import AccountId, Fen
 from ledger.schema import ledger_writers
 from ledger.transfers import (
+    RecordAdd,
     RecordInsert,
     RecordUpdate,
     Transaction,
@@ -301,11 +304,21 @@ def _values(
         start += size
 
 
+class GuardRefused(Exception):
+    """A `RecordAdd` of the batch's transaction at `position` would pass its cap: the batch's
+    database transaction must be rolled back and done again without that transaction."""
+
+    def __init__(self, position: int, limit: str) -> None:
+        super().__init__(f"transaction {position} of the batch: limit {limit!r} reached")
+        self.position = position
+        self.limit = limit
+
+
 def _write_records(
     conn: Connection, batch: Sequence[Transaction], outcomes: Sequence[Outcome]
 ) -> None:
     inserts: dict[Any, list[dict[str, Any]]] = {}
-    for tx, outcome in zip(batch, outcomes, strict=True):
+    for position, (tx, outcome) in enumerate(zip(batch, outcomes, strict=True)):
         if not isinstance(outcome, Accepted):
             continue
         for record in tx.records:
@@ -318,8 +331,32 @@ def _write_records(
                     .where(table.c[record.key_column] == record.key_value)
                     .values(**record.values)
                 )
+            elif not _add_under_caps(conn, record):
+                raise GuardRefused(position, record.limit)
     for table, rows in inserts.items():
         conn.execute(insert(table), rows)
+
+
+def _add_under_caps(conn: Connection, record: RecordAdd) -> bool:
+    """One guarded upsert: the row is created with the increments, or they are added to it
+    only while every capped column stays within its cap. Whether it happened is the row count
+    (0 when the guard held the row back), read inside the same transaction."""
+    if not record.fits_alone():
+        return False
+    table = record.table
+    upsert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+    statement = upsert.values({**record.key, **record.add}).on_conflict_do_update(
+        index_elements=list(record.key),
+        set_={column: table.c[column] + upsert.excluded[column] for column in record.add},
+        where=and_(
+            true(),
+            *(
+                table.c[column] + upsert.excluded[column] <= cap
+                for column, cap in record.caps.items()
+            ),
+        ),
+    )
+    return conn.execute(statement).rowcount == 1
 
 
 def register_writer(conn: Connection, label: str, now: datetime) -> int:

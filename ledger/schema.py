@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -141,6 +142,12 @@ agents = Table(
     CheckConstraint("level IN (1, 2, 3)", name="level_known"),
 )
 
+# What an operation's outcome record may say: `reserved` (held, BOSS not yet answered),
+# `posted`, `failed` (voided), `unknown` (the resolver asks BOSS), `manual` (a person decides),
+# `suspense` (money arrived for nobody known), `reversed` (a posted sale taken back).
+OPERATION_STATES = ("reserved", "posted", "failed", "unknown", "manual", "suspense", "reversed")
+OPERATION_STATES_SQL = ", ".join(f"'{state}'" for state in OPERATION_STATES)
+
 operations = Table(
     "operations",
     metadata,
@@ -159,5 +166,30 @@ operations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
-    CheckConstraint("state IN ('reserved', 'posted', 'failed', 'unknown')", name="state_known"),
+    CheckConstraint(f"state IN ({OPERATION_STATES_SQL})", name="state_known"),
+)
+
+# Daily counters that limits are checked against: one row per subject (`agent:<id>`,
+# `msisdn:<number>`) and business day (Asia/Shanghai), added to in the same commit as the
+# reservation that uses them, under a cap the commit itself checks (`ledger.limits`).
+usage_counters = Table(
+    "usage_counters",
+    metadata,
+    Column("subject", String(48), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
+# Limits per level (`level:1`, `level:2`, `level:3`) and per agent (`agent:<id>`); a NULL
+# inherits: agent, then its level, then the configured default.
+limit_rules = Table(
+    "limit_rules",
+    metadata,
+    Column("scope", String(32), primary_key=True),
+    Column("op_min_fen", BigInteger, nullable=True),
+    Column("op_max_fen", BigInteger, nullable=True),
+    Column("daily_amount_fen", BigInteger, nullable=True),
+    Column("daily_count", Integer, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -93,7 +93,24 @@ class RecordUpdate:
     values: Mapping[str, Any]
 
 
-Record = RecordInsert | RecordUpdate
+@dataclass(frozen=True, slots=True)
+class RecordAdd:
+    """Add to counters of one row (created at zero when missing) in the transaction's commit,
+    under caps the commit itself checks: a counter that would pass its cap refuses the whole
+    transaction with `errors.LimitExceeded(limit)`, and nothing of it is written. Limits that
+    concurrent requests race for (a daily amount) are exact this way, on any number of writers."""
+
+    table: Table
+    key: Mapping[str, Any]  # the row's primary key
+    add: Mapping[str, int]
+    caps: Mapping[str, int]  # column → the most it may hold after the add
+    limit: str  # what a refusal names
+
+    def fits_alone(self) -> bool:
+        return all(self.add.get(column, 0) <= cap for column, cap in self.caps.items())
+
+
+Record = RecordInsert | RecordUpdate | RecordAdd
 
 
 class Transaction(NamedTuple):

@@ -386,7 +386,7 @@ class LedgerWriter:
         writer_id = self.writer_id
         try:
             await written
-        except (_ReadsNeeded, DBAPIError) as exc:
+        except (_ReadsNeeded, journal.GuardRefused, DBAPIError) as exc:
             log.debug("ledger writer %s: prepared batch redone from reads: %r", writer_id, exc)
             self._void_prepared()
             await self._commit(prepared.items)
@@ -417,6 +417,23 @@ class LedgerWriter:
         self._answer(batch, answers)
 
     async def _commit_with_retries(self, batch: list[_Item]) -> Sequence[_Answer]:
+        """Commit; a transaction whose counter would pass its cap (`RecordAdd`) is answered
+        `LimitExceeded` and the batch is done again without it, so each such refusal costs
+        one attempt, not one commit per transaction."""
+        refused: dict[int, _Answer] = {}
+        remaining = list(range(len(batch)))
+        answers: Sequence[_Answer] = []
+        while remaining:
+            try:
+                answers = await self._commit_attempts([batch[i] for i in remaining])
+                break
+            except journal.GuardRefused as exc:
+                position = remaining.pop(exc.position)
+                refused[position] = TransactionResult(error=errors.LimitExceeded(exc.limit))
+        written = iter(answers)
+        return [refused[i] if i in refused else next(written) for i in range(len(batch))]
+
+    async def _commit_attempts(self, batch: list[_Item]) -> Sequence[_Answer]:
         """Commit, retrying lock conflicts from fresh reads. When the database refuses the
         batch otherwise, go one transaction at a time, so only the culprit fails: a unique
         violation (a duplicate that raced us) is retried once, when it reads as a replay or

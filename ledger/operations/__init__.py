@@ -1,6 +1,6 @@
 """Operations channels can ask for, run as durable steps over the ledger and BOSS."""
 
-from ledger.operations.context import Limits
+from ledger.limits import LimitDefaults
 from ledger.operations.contract import (
     OK,
     OUTCOME_CODES,
@@ -15,7 +15,7 @@ __all__ = [
     "OPERATION_NAMES",
     "OUTCOME_CODES",
     "PENDING",
-    "Limits",
+    "LimitDefaults",
     "OperationOutcome",
     "OperationRequest",
     "OperationService",

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ledger.agents import Agent, find_agent, verify_pin
 from ledger.commissions import CommissionPlan
 from ledger.gateways.boss import BossGateway
+from ledger.limits import LimitDefaults
 from ledger.money import Msisdn
 from ledger.operations.contract import OperationOutcome, Value
 from ledger.platform_accounts import PlatformAccounts
@@ -25,23 +26,12 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """Per-operation amount limits in fen (the demo: ¥1–¥500 per top-up)."""
-
-    topup_min_fen: int
-    topup_max_fen: int
-
-    def __post_init__(self) -> None:
-        assert 0 < self.topup_min_fen <= self.topup_max_fen, self
-
-
-@dataclass(frozen=True, slots=True)
 class OperationContext:
     engine: AsyncEngine
     writer: LedgerWriter
     boss: BossGateway
     pin_key: bytes
-    limits: Limits
+    limits: LimitDefaults
     platform: PlatformAccounts
     clock: Clock
     commissions: CommissionPlan

@@ -35,6 +35,9 @@ OUTCOME_CODES: Final = frozenset(
         "subscriber_inactive",
         "rejected",
         "conflict",
+        "daily_amount_reached",
+        "daily_count_reached",
+        "subscriber_daily_reached",
         "unavailable",  # an operation the flows offer that this platform does not run yet
     }
 )

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger.agents import PIN_PROOF_PREFIX, Agent, find_agent, pin_proof
 from ledger.commissions import DEMO_PLAN, CommissionPlan
 from ledger.gateways.boss import BossGateway
+from ledger.limits import LimitDefaults
 from ledger.money import Msisdn
-from ledger.operations.context import Clock, Limits, OperationContext, utc_now
+from ledger.operations.context import Clock, OperationContext, utc_now
 from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.queries import balance
 from ledger.operations.topup import topup
@@ -34,7 +35,7 @@ PLANNED_OPERATIONS: Final = frozenset(
 )
 OPERATION_NAMES: Final = frozenset(_HANDLERS) | PLANNED_OPERATIONS
 
-__all__ = ["OPERATION_NAMES", "Limits", "OperationService"]
+__all__ = ["OPERATION_NAMES", "OperationService"]
 
 
 class OperationService:
@@ -43,7 +44,7 @@ class OperationService:
         engine: AsyncEngine,
         boss: BossGateway,
         pin_key: bytes,
-        limits: Limits,
+        limits: LimitDefaults,
         clock: Clock = utc_now,
         observer: Observer | None = None,
         commissions: CommissionPlan = DEMO_PLAN,

@@ -18,14 +18,15 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger import errors
+from ledger import errors, limits
 from ledger.accounts import get_account
 from ledger.agents import Agent, ancestors
+from ledger.clock import business_day
 from ledger.commissions import commission_legs, shares
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.money import Fen, Msisdn, msisdn
@@ -37,7 +38,7 @@ from ledger.operations.context import (
 )
 from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
 from ledger.schema import operations
-from ledger.transfers import RecordInsert, RecordUpdate, Transaction, TransferRequest
+from ledger.transfers import Record, RecordInsert, RecordUpdate, Transaction, TransferRequest
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class _Reserved:
     agent: Agent
     target: Msisdn
     amount: Fen
+    day: date  # whose daily counters it took from
 
 
 def new_reference(now: datetime) -> str:
@@ -93,18 +95,21 @@ async def _reserve(
     content_hash: str,
 ) -> _Reserved | OperationOutcome:
     now = ctx.clock()
+    day = business_day(now)
     async with ctx.engine.connect() as conn:
         existing = await _find(conn, request.key)
         if existing is not None:
             return _replay(existing, content_hash)
         agent = await authenticate(conn, ctx, request.actor, credential)
-    if isinstance(agent, OperationOutcome):
-        return agent
-    limits = {"min_fen": ctx.limits.topup_min_fen, "max_fen": ctx.limits.topup_max_fen}
-    if amount < ctx.limits.topup_min_fen:
-        return OperationOutcome("amount_below_min", limits)
-    if amount > ctx.limits.topup_max_fen:
-        return OperationOutcome("amount_above_max", limits)
+        if isinstance(agent, OperationOutcome):
+            return agent
+        rule = await limits.rule_for(conn, agent, ctx.limits)
+        sold = await limits.usage(conn, limits.agent_subject(agent), day)
+        received = await limits.usage(conn, limits.subscriber_subject(target), day)
+    subscriber_cap = ctx.limits.subscriber_daily_fen
+    refused = limits.refusal(rule, amount, sold, received, subscriber_cap)
+    if refused is not None:
+        return OperationOutcome(refused.code, refused.values)
     ref = new_reference(now)
     reservation = TransferRequest.pending(
         f"{ref}:reserve",
@@ -132,10 +137,20 @@ async def _reserve(
             "updated_at": now,
         },
     )
-    result = await ctx.writer.execute(Transaction((reservation,), (record,)))
+    counters = limits.take(rule, agent, target, amount, day, subscriber_cap)
+    result = await ctx.writer.execute(Transaction((reservation,), (record, *counters)))
     if isinstance(result.error, errors.InsufficientFunds):
         values = {"available_fen": result.error.available, "amount_fen": amount}
         return OperationOutcome("insufficient_funds", values)
+    if isinstance(result.error, errors.LimitExceeded):  # a concurrent sale took the rest
+        if result.error.limit == limits.SUBSCRIBER_DAILY:
+            return OperationOutcome("subscriber_daily_reached", {"limit_fen": subscriber_cap})
+        async with ctx.engine.connect() as conn:
+            sold = await limits.usage(conn, limits.agent_subject(agent), day)
+        refused = limits.refusal(rule, amount, sold, limits.Usage(), subscriber_cap)
+        if refused is None:  # the count, not the amount
+            return OperationOutcome("daily_count_reached", {"limit_count": rule.daily_count})
+        return OperationOutcome(refused.code, refused.values)
     if isinstance(result.error, errors.RecordRefused):
         # A concurrent request with the same key committed first: answer what it recorded.
         async with ctx.engine.connect() as conn:
@@ -145,7 +160,7 @@ async def _reserve(
         return _replay(raced, content_hash)
     result.unwrap()
     log.info("topup %s reserved: agent=%s msisdn=%s amount=%d", ref, agent.msisdn, target, amount)
-    return _Reserved(ref, reservation.key, agent, target, amount)
+    return _Reserved(ref, reservation.key, agent, target, amount, day)
 
 
 async def _settle(
@@ -155,6 +170,7 @@ async def _settle(
     ref = reserved.ref
     resolution: TransferRequest | None = None
     legs: tuple[TransferRequest, ...] = ()
+    counters: tuple[Record, ...] = ()
     if isinstance(result, BossApplied):
         state, reason = "posted", None
         resolution = TransferRequest.post(f"{ref}:post", reserved.pending_key)
@@ -162,11 +178,13 @@ async def _settle(
     elif isinstance(result, BossFailed):
         state, reason = "failed", result.reason
         resolution = TransferRequest.void(f"{ref}:void", reserved.pending_key)
+        counters = limits.give_back(reserved.agent, reserved.target, reserved.amount, reserved.day)
     if resolution is not None:
         record = RecordUpdate(
             operations, "ref", ref, {"state": state, "reason": reason, "updated_at": now}
         )
-        settled = await ctx.writer.execute(Transaction((resolution, *legs), (record,)))
+        transaction = Transaction((resolution, *legs), (record, *counters))
+        settled = await ctx.writer.execute(transaction)
         if isinstance(settled.error, errors.AlreadyResolved):
             async with ctx.engine.connect() as conn:
                 row = await _find_ref(conn, ref)

@@ -387,7 +387,10 @@ def test_unknown_key_is_named_with_the_valid_keys_of_its_section(tmp_path):
 def test_several_unknown_keys_are_all_named(tmp_path):
     error = load_error(tmp_path, "[limits]\nmin = 1\nmax = 2\n")
     assert "unknown keys 'min', 'max' in [limits]" in error
-    assert error.endswith("valid keys: topup_min_fen, topup_max_fen")
+    assert error.endswith(
+        "valid keys: topup_min_fen, topup_max_fen, daily_amount_fen, daily_count,"
+        " subscriber_daily_fen"
+    )
 
 
 def test_unknown_section_is_named_with_the_valid_sections(tmp_path):

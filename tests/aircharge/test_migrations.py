@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aircharge.database import METADATA, upgrade
+from ledger.schema import OPERATION_STATES, operations
 
 
 async def test_migrations_match_the_declared_tables(engine: AsyncEngine) -> None:
@@ -23,3 +28,25 @@ async def test_migrations_match_the_declared_tables(engine: AsyncEngine) -> None
 async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
     await upgrade(engine)
     await upgrade(engine)
+
+
+async def test_operation_states_are_checked_by_the_database(engine: AsyncEngine) -> None:
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    row = {
+        "key": "k",
+        "request_hash": "h",
+        "kind": "topup",
+        "channel": "test",
+        "msisdn": "8613900000001",
+        "amount": 100,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with engine.begin() as conn:
+        for n, state in enumerate(OPERATION_STATES):
+            await conn.execute(
+                insert(operations).values({**row, "ref": f"r{n}", "key": f"k{n}", "state": state})
+            )
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(insert(operations).values({**row, "ref": "bad", "state": "lost"}))

@@ -3,7 +3,7 @@ loopback port, and the operation service between them over HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +19,7 @@ from aircharge.platform import listen
 from ledger.accounts import Account, AccountFlag, create_account, get_account
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.money import AccountId, Msisdn
-from ledger.operations import Limits, OperationOutcome, OperationRequest, OperationService
+from ledger.operations import LimitDefaults, OperationOutcome, OperationRequest, OperationService
 from ledger.schema import account_balances
 from ledger.transfers import Transaction, TransactionResult, TransferRequest
 from ledger.verify import verify
@@ -33,6 +33,7 @@ PIN_KEY = b"test-pin-key"
 MERCHANT = Msisdn("8613800000003")
 MERCHANT_PIN = "333333"
 BOSS_TIMEOUT_MS = 400
+DEFAULT_LIMITS = LimitDefaults(100, 50_000)
 
 
 @dataclass
@@ -74,7 +75,11 @@ class World:
 
 
 @asynccontextmanager
-async def open_world(engine: AsyncEngine) -> AsyncIterator[World]:
+async def open_world(
+    engine: AsyncEngine,
+    limits: LimitDefaults = DEFAULT_LIMITS,
+    clock: Callable[[], datetime] | None = None,
+) -> AsyncIterator[World]:
     """Demo agents in `engine`, a fresh BOSS emulator on a free port, the service between."""
     await seed_demo(engine, PIN_KEY)
     state = open_boss_state(None)
@@ -82,7 +87,8 @@ async def open_world(engine: AsyncEngine) -> AsyncIterator[World]:
     listener = await listen(create_boss_app(state), "127.0.0.1", 0)
     gateway = HttpBossGateway(listener.url, BOSS_TIMEOUT_MS)
     await gateway.start()
-    operations = OperationService(engine, gateway, PIN_KEY, Limits(100, 50_000))
+    timed = {} if clock is None else {"clock": clock}
+    operations = OperationService(engine, gateway, PIN_KEY, limits, **timed)
     await operations.start()
     try:
         yield World(engine, operations, state, listener.url)

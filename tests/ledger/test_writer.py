@@ -4,7 +4,7 @@ atomic transactions, in-batch validation and push-back."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger import errors
 from ledger.accounts import AccountFlag, create_account
 from ledger.money import AccountId
-from ledger.schema import account_balances, operations, transfers
-from ledger.transfers import RecordInsert, Transaction, TransferRequest, expire_key
+from ledger.schema import account_balances, operations, transfers, usage_counters
+from ledger.transfers import (
+    RecordAdd,
+    RecordInsert,
+    Transaction,
+    TransactionResult,
+    TransferRequest,
+    expire_key,
+)
 from ledger.writer import LedgerWriter, WriterLimits
 from tests.ledger.conftest import T0, Book
 
@@ -300,3 +307,92 @@ async def test_a_refused_record_fails_its_transaction_alone(book: Book) -> None:
     assert [r.ok for r in results] == [True, True, False]
     assert isinstance(results[2].error, errors.RecordRefused)
     assert await book.balance(book.other) == (3, 3)  # c and its record left no trace
+
+
+def _daily(amount: int, cap: int, day: date = date(2026, 11, 26)) -> RecordAdd:
+    return RecordAdd(
+        usage_counters,
+        {"subject": "agent:1", "day": day},
+        {"amount": amount, "count": 1},
+        {"amount": cap},
+        "agent_daily_amount",
+    )
+
+
+async def _counter(book: Book, day: date = date(2026, 11, 26)) -> tuple[int, int] | None:
+    async with book.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(usage_counters.c.amount, usage_counters.c.count).where(
+                    usage_counters.c.day == day
+                )
+            )
+        ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def test_counters_under_a_cap_admit_exactly_what_fits_and_refusals_write_nothing(
+    book: Book,
+) -> None:
+    async def spend(n: int) -> TransactionResult:
+        request = TransferRequest.single(f"s{n}", book.agent, book.other, 30)
+        return await book.writer.execute(Transaction((request,), (_daily(30, 100),)))
+
+    results = await asyncio.gather(*(spend(n) for n in range(10)))
+    ok = [r for r in results if r.ok]
+    refused = [r.error for r in results if not r.ok]
+    assert len(ok) == 3  # 90 of the 100 cap; a fourth would make 120
+    assert all(
+        isinstance(e, errors.LimitExceeded) and e.limit == "agent_daily_amount" for e in refused
+    )
+    assert await _counter(book) == (90, 3)
+    assert await book.balance(book.agent) == (910, 910)
+    async with book.engine.connect() as conn:
+        keys = set((await conn.execute(select(transfers.c.key))).scalars())
+    assert len(keys & {f"s{n}" for n in range(10)}) == 3
+
+
+async def test_a_refused_counter_leaves_its_batch_neighbours_written(book: Book) -> None:
+    requests = [
+        Transaction(
+            (TransferRequest.single(f"n{n}", book.agent, book.other, 10),),
+            (_daily(60 if n == 1 else 10, 75),),
+        )
+        for n in range(4)
+    ]
+    results = await asyncio.gather(*(book.writer.execute(tx) for tx in requests))
+    # in order: 10, then 60 (70), then 10 would make 80 > 75, and so would the last
+    assert [r.ok for r in results] == [True, True, False, False]
+    assert await _counter(book) == (70, 2)
+    assert await book.balance(book.agent) == (980, 980)
+
+
+async def test_an_increment_over_its_cap_alone_is_refused_and_a_negative_one_always_fits(
+    book: Book,
+) -> None:
+    over = Transaction(
+        (TransferRequest.single("o", book.agent, book.other, 1),), (_daily(101, 100),)
+    )
+    result = await book.writer.execute(over)
+    assert isinstance(result.error, errors.LimitExceeded)
+    assert await _counter(book) is None
+    assert (
+        await book.writer.execute(
+            Transaction(
+                (TransferRequest.single("a", book.agent, book.other, 1),), (_daily(100, 100),)
+            )
+        )
+    ).ok
+    back = RecordAdd(
+        usage_counters,
+        {"subject": "agent:1", "day": date(2026, 11, 26)},
+        {"amount": -40, "count": -1},
+        {},
+        "refund",
+    )
+    assert (
+        await book.writer.execute(
+            Transaction((TransferRequest.single("b", book.other, book.agent, 1),), (back,))
+        )
+    ).ok
+    assert await _counter(book) == (60, 0)
