@@ -20,6 +20,7 @@ from ledger.accounts import Account, AccountFlag, create_account, get_account
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.money import AccountId, Msisdn
 from ledger.operations import LimitDefaults, OperationOutcome, OperationRequest, OperationService
+from ledger.operations.context import utc_now
 from ledger.schema import account_balances
 from ledger.transfers import Transaction, TransactionResult, TransferRequest
 from ledger.verify import verify
@@ -87,8 +88,7 @@ async def open_world(
     listener = await listen(create_boss_app(state), "127.0.0.1", 0)
     gateway = HttpBossGateway(listener.url, BOSS_TIMEOUT_MS)
     await gateway.start()
-    timed = {} if clock is None else {"clock": clock}
-    operations = OperationService(engine, gateway, PIN_KEY, limits, **timed)
+    operations = OperationService(engine, gateway, PIN_KEY, limits, clock=clock or utc_now)
     await operations.start()
     try:
         yield World(engine, operations, state, listener.url)

@@ -28,7 +28,7 @@ BEFORE_MIDNIGHT = datetime(2026, 11, 26, 15, 59, 30, tzinfo=UTC)
 async def _sell(
     world: World, key: str, msisdn: str, amount: int, actor: Msisdn = MERCHANT, pin: str = "333333"
 ) -> OperationOutcome:
-    params = {"msisdn": msisdn, "amount_fen": amount, "pin": pin}
+    params: dict[str, str | int] = {"msisdn": msisdn, "amount_fen": amount, "pin": pin}
     request = OperationRequest("topup", actor, params, key, "test")
     return await world.operations.execute(request)
 
