@@ -1,8 +1,9 @@
 """`aircharge demo`: a fresh demo world in one process on loopback.
 
 A new SQLite database seeded with the demo agents, the BOSS emulator with the demo
-subscribers (its journal beside the database), and the platform bound to both. Everything
-lives in one data directory that is wiped at each start, so every demo begins the same.
+subscribers (its own SQLite state file beside the database), and the platform bound to both.
+Everything lives in one data directory that is wiped at each start, so every demo begins the
+same.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from simulator.boss import BossState, create_boss_app, open_boss_state, seed_dem
 log = logging.getLogger(__name__)
 
 DATABASE_FILE: Final = "aircharge.db"
-BOSS_JOURNAL_FILE: Final = "boss.jsonl"
+BOSS_STATE_FILE: Final = "boss.db"
 
 
 @dataclass
@@ -41,15 +42,16 @@ def _fresh(data_dir: Path) -> Path:
     """The data directory, absolute and emptied of a previous demo's files."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", BOSS_JOURNAL_FILE):
-        (data_dir / name).unlink(missing_ok=True)
+    for database in (DATABASE_FILE, BOSS_STATE_FILE):
+        for name in (database, f"{database}-wal", f"{database}-shm"):
+            (data_dir / name).unlink(missing_ok=True)
     return data_dir
 
 
 async def start_demo(config: Config, data_dir: Path) -> DemoStack:
     """Start the demo world; `config` supplies hosts and ports (0 picks free ones)."""
     data_dir = _fresh(data_dir)
-    boss_state = open_boss_state(data_dir / BOSS_JOURNAL_FILE)
+    boss_state = open_boss_state(data_dir / BOSS_STATE_FILE)
     try:
         seed_demo_subscribers(boss_state)
         boss = await listen(

@@ -2,7 +2,7 @@
 
 HTTP requests by route and status, operations by name, channel and outcome (a rising
 `pending` means BOSS is slow or down; `wrong_pin` bursts mean someone is guessing),
-BOSS calls by result with their latency, and the journal writer's commits, transfers and
+BOSS calls by call and result with their latency, and the journal writer's commits, transfers and
 queue (read from the writer when scraped). One registry per platform instance, so tests and
 several instances in one process do not collide.
 """
@@ -10,7 +10,9 @@ several instances in one process do not collide.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from types import MappingProxyType
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -19,7 +21,21 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from ledger.gateways.boss import BossApplied, BossFailed, BossGateway, BossResult
+from ledger.gateways.boss import (
+    BossApplied,
+    BossCancelled,
+    BossCancelResult,
+    BossFailed,
+    BossGateway,
+    BossLookupUnknown,
+    BossNoSubscriber,
+    BossNotFound,
+    BossResult,
+    BossStatusResult,
+    BossSubscriber,
+    BossSubscriberResult,
+    BossUnknown,
+)
 from ledger.money import Fen, Msisdn
 from ledger.operations import OperationOutcome, OperationRequest
 from ledger.writer import WriterStats
@@ -48,7 +64,8 @@ class Metrics:
         )
         self.boss_calls = Counter(
             "aircharge_boss_calls",
-            "Calls to BOSS, by call and result (applied, failed, unknown)",
+            "Calls to BOSS, by call and result (applied, failed, not_found, cancelled, found,"
+            " unknown)",
             ["call", "result"],
             registry=self.registry,
         )
@@ -121,6 +138,9 @@ class _LedgerCollector(Collector):
         )
 
 
+_Answer = TypeVar("_Answer", BossResult, BossStatusResult, BossCancelResult, BossSubscriberResult)
+
+
 class MeteredBoss:
     """A BossGateway that counts and times the calls of the one it wraps."""
 
@@ -129,19 +149,48 @@ class MeteredBoss:
         self._metrics = metrics
 
     async def recharge(self, ref: str, msisdn: Msisdn, amount: Fen) -> BossResult:
+        return await self._timed("recharge", self._inner.recharge(ref, msisdn, amount))
+
+    async def billpay(self, ref: str, msisdn: Msisdn, amount: Fen) -> BossResult:
+        return await self._timed("billpay", self._inner.billpay(ref, msisdn, amount))
+
+    async def transfer(
+        self, ref: str, from_msisdn: Msisdn, to_msisdn: Msisdn, amount: Fen
+    ) -> BossResult:
+        call = self._inner.transfer(ref, from_msisdn, to_msisdn, amount)
+        return await self._timed("transfer", call)
+
+    async def reversal(self, ref: str, original_ref: str) -> BossResult:
+        return await self._timed("reversal", self._inner.reversal(ref, original_ref))
+
+    async def status(self, ref: str) -> BossStatusResult:
+        return await self._timed("status", self._inner.status(ref))
+
+    async def cancel(self, ref: str) -> BossCancelResult:
+        return await self._timed("cancel", self._inner.cancel(ref))
+
+    async def subscriber(self, msisdn: Msisdn) -> BossSubscriberResult:
+        return await self._timed("subscriber", self._inner.subscriber(msisdn))
+
+    async def _timed(self, call: str, pending: Awaitable[_Answer]) -> _Answer:
         started = time.perf_counter()
-        result = await self._inner.recharge(ref, msisdn, amount)
-        self._metrics.boss_seconds.labels("recharge").observe(time.perf_counter() - started)
-        self._metrics.boss_calls.labels("recharge", _result_name(result)).inc()
+        result = await pending
+        self._metrics.boss_seconds.labels(call).observe(time.perf_counter() - started)
+        self._metrics.boss_calls.labels(call, _RESULT_NAMES[type(result)]).inc()
         return result
 
 
 METRICS = web.AppKey("metrics", Metrics)
 
-
-def _result_name(result: BossResult) -> str:
-    if isinstance(result, BossApplied):
-        return "applied"
-    if isinstance(result, BossFailed):
-        return "failed"
-    return "unknown"
+_RESULT_NAMES: Mapping[type, str] = MappingProxyType(
+    {
+        BossApplied: "applied",
+        BossFailed: "failed",
+        BossNotFound: "not_found",
+        BossCancelled: "cancelled",
+        BossUnknown: "unknown",
+        BossSubscriber: "found",
+        BossNoSubscriber: "not_found",
+        BossLookupUnknown: "unknown",
+    }
+)

@@ -1,13 +1,12 @@
 """The BOSS emulator: the operator's billing system as an aiohttp JSON service (port 8081).
 
-`open_boss_state(path)` replays (or starts) a journal, `seed_demo_subscribers` fills a fresh
-one, `create_boss_app(state)` serves it. See ARCHITECTURE.md, "BOSS emulator API".
+`open_boss_state(path)` replays (or starts) a SQLite state file, `seed_demo_subscribers` fills
+a fresh one, `create_boss_app(state)` serves it. See ARCHITECTURE.md, "BOSS emulator API".
 """
 
 from simulator.boss.app import FAULTS_KEY, STATE_KEY, create_boss_app
 from simulator.boss.demo import demo_subscribers, seed_demo_subscribers
 from simulator.boss.faults import FaultConfig
-from simulator.boss.journal import JournalCorruptError, open_boss_state
 from simulator.boss.model import (
     SHANGHAI,
     BossOperation,
@@ -19,6 +18,7 @@ from simulator.boss.model import (
     Subscriber,
 )
 from simulator.boss.state import BossState
+from simulator.boss.store import StateFileError, open_boss_state
 from simulator.boss.validation import InvalidInputError, parse_msisdn
 
 __all__ = [
@@ -30,11 +30,11 @@ __all__ = [
     "FaultConfig",
     "Fen",
     "InvalidInputError",
-    "JournalCorruptError",
     "Lookup",
     "Msisdn",
     "Outcome",
     "Ref",
+    "StateFileError",
     "Subscriber",
     "create_boss_app",
     "demo_subscribers",

@@ -40,7 +40,7 @@ def demo_subscribers() -> list[Subscriber]:
 def seed_demo_subscribers(state: BossState) -> bool:
     """Seed the demo subscribers into a state that has never committed anything.
 
-    A state replayed from an existing journal is left alone, so a restart keeps its balances.
+    A state replayed from an existing state file is left alone, so a restart keeps its balances.
     Returns whether it seeded.
     """
     if not state.is_empty():

@@ -1,4 +1,4 @@
-"""Value types of the BOSS emulator: subscribers, operations, outcomes and journal events.
+"""Value types of the BOSS emulator: subscribers, operations, outcomes and state events.
 
 Everything here is immutable and free of I/O; `state.BossState` decides, these types record.
 Money is integer fen (`Fen`), numbers are E.164 digits without '+' (`Msisdn`), and every
@@ -171,21 +171,21 @@ class Lookup:
 
 @dataclass(frozen=True, slots=True)
 class SubscriberSet:
-    """Journal event: a subscriber added or replaced wholesale (demo seeding, test setup)."""
+    """State event: a subscriber added or replaced wholesale (demo seeding, test setup)."""
 
     subscriber: Subscriber
 
 
 @dataclass(frozen=True, slots=True)
 class OperationRecorded:
-    """Journal event: a reference decided, applied or failed."""
+    """State event: a reference decided, applied or failed."""
 
     operation: BossOperation
 
 
 @dataclass(frozen=True, slots=True)
 class RefCancelled:
-    """Journal event: an unknown reference cancelled, so a later request under it is refused."""
+    """State event: an unknown reference cancelled, so a later request under it is refused."""
 
     ref: Ref
     at: datetime

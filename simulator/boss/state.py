@@ -1,9 +1,9 @@
 """The BOSS emulator's domain: subscribers, and operations applied at most once per reference.
 
 `BossState` is synchronous and free of aiohttp and asyncio. Each mutation first decides, then
-commits one event: the event goes to the sink (the journal) before it changes memory, and a
-journal replay goes through the very same `_apply`, which re-derives every balance change and
-checks it against the positions recorded in the event.
+commits one event: the event goes to the sink (the SQLite state file, `store.BossStore`) before
+it changes memory, and replaying the file goes through the very same `_apply`, which re-derives
+every balance change and checks it against the positions recorded in the event.
 
 Every change of money is a list of credits (msisdn, fen): a credit raises a prepaid balance or
 lowers a postpaid bill due, so `net_fen()` (balances minus bills) moves by exactly the sum of
@@ -46,7 +46,7 @@ Credit = tuple[Msisdn, int]
 
 
 class EventSink(Protocol):
-    """Where committed events go before they change memory (the journal)."""
+    """Where committed events go before they change memory (the state file)."""
 
     def append(self, event: Event) -> None: ...
 
@@ -54,7 +54,7 @@ class EventSink(Protocol):
 
 
 class ReplayMismatchError(Exception):
-    """A journalled event contradicts the state before it; `index` counts events from 0."""
+    """A stored event contradicts the state before it; `index` counts events from 0."""
 
     def __init__(self, why: str, index: int | None = None) -> None:
         super().__init__(why if index is None else f"event {index}: {why}")
@@ -77,7 +77,7 @@ class BossState:
     def replay(
         cls, events: Iterable[Event], *, clock: Clock = shanghai_now, sink: EventSink | None = None
     ) -> BossState:
-        """Rebuild a state from journalled events; new events then go to `sink`."""
+        """Rebuild a state from stored events; new events then go to `sink`."""
         state = cls(clock=clock)
         for index, event in enumerate(events):
             try:
@@ -88,7 +88,7 @@ class BossState:
         return state
 
     def close(self) -> None:
-        """Close the sink (the journal file), if any."""
+        """Close the sink (the state file), if any."""
         if self._sink is not None:
             self._sink.close()
             self._sink = None
@@ -104,7 +104,7 @@ class BossState:
         return [self._subscribers[key] for key in sorted(self._subscribers)]
 
     def is_empty(self) -> bool:
-        """True when nothing was ever committed (a fresh journal)."""
+        """True when nothing was ever committed (a fresh state file)."""
         return not (self._subscribers or self._operations or self._cancelled)
 
     def net_fen(self) -> int:
@@ -344,7 +344,7 @@ class BossState:
         self._operations[ref] = operation
 
     def _replayed_positions(self, operation: BossOperation) -> tuple[Position, ...] | None:
-        """Positions an applied operation leads to; a journal that names the unknown is wrong."""
+        """Positions an applied operation leads to; a stored event naming the unknown is wrong."""
         original_ref = operation.original_ref
         if original_ref is not None and original_ref in self._reversed_by:
             raise ReplayMismatchError(f"reference {original_ref} reversed twice")

@@ -29,7 +29,8 @@ class InvalidInputError(ValueError):
 
 
 def parse_msisdn(value: object, field: str = "msisdn") -> Msisdn:
-    """Any written form of a number (national, 86…, +86 …, full-width) as E.164 digits."""
+    """Any written form of a number (national, 86…, +86 …, 0086…, full-width, spaces, dashes)
+    as E.164 digits; a number with an extension is refused."""
     if not isinstance(value, str):
         raise InvalidInputError(f"{field} must be a string holding a phone number")
     if len(value) > MSISDN_LENGTH_MAX:
@@ -39,6 +40,10 @@ def parse_msisdn(value: object, field: str = "msisdn") -> Msisdn:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException as error:
         raise InvalidInputError(f"{field} {value!r} is not a phone number") from error
+    if number.extension:
+        # phonenumbers reads "…0001#" or "… ext. 5" as an extension and would drop it
+        # silently, leaving a different (shorter) number: a mobile number has none.
+        raise InvalidInputError(f"{field} {value!r} has an extension; a mobile number has none")
     if not phonenumbers.is_possible_number(number):
         raise InvalidInputError(f"{field} {value!r} is not a possible phone number")
     e164: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

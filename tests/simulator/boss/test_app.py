@@ -96,6 +96,31 @@ async def test_billpay_transfer_and_reversal_shapes(client, state: BossState):
     assert bill_due(state, B1) == 5700
 
 
+async def test_every_endpoint_takes_any_form_of_a_number(client, state: BossState):
+    full_width = "+86 139 0000 0001".translate(
+        str.maketrans("0123456789+ ", "０１２３４５６７８９＋　")
+    )
+    calls = [
+        ("/boss/recharge", {"ref": "r1", "msisdn": full_width, "amount": 100}),
+        ("/boss/billpay", {"ref": "b1", "msisdn": "0086 137-0000-0001", "amount": 100}),
+        (
+            "/boss/transfer",
+            {"ref": "t1", "from": "86 13900000001", "to": "(139) 0000 0002", "amount": 1},
+        ),
+    ]
+    for path, body in calls:
+        status, answer = await _post(client, path, body)
+        assert (status, answer["status"]) == (200, "applied"), (path, answer)
+    assert (balance(state, P1), balance(state, P2), bill_due(state, B1)) == (1099, 1001, 5700)
+    response = await client.get("/boss/subscribers/0086-139-0000-0002")
+    assert (await response.json())["balance"] == 1001
+    status, answer = await _post(
+        client, "/boss/recharge", {"ref": "r2", "msisdn": "139 0000 0001#", "amount": 100}
+    )
+    assert (status, answer) == (400, {"error": answer["error"]})
+    assert "extension" in answer["error"]
+
+
 async def test_status_of_an_unknown_ref_is_404(client):
     response = await client.get("/boss/recharge/nope")
     assert response.status == 404

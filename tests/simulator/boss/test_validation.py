@@ -41,6 +41,12 @@ def test_not_a_number(value: object):
         parse_msisdn(value)
 
 
+@pytest.mark.parametrize("value", ["139 0000 0001#", "13900000001 ext. 5", "+86 139 0000 0001 #12"])
+def test_a_number_with_an_extension_is_refused(value: str):
+    with pytest.raises(InvalidInputError, match=r"msisdn .* has an extension"):
+        parse_msisdn(value)
+
+
 @pytest.mark.parametrize("value", [1, 500, AMOUNT_MAX_FEN])
 def test_amounts(value: int):
     assert parse_amount(value) == value
