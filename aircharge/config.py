@@ -37,6 +37,7 @@ from ledger.commissions import rate_bp_max
 __all__ = [
     "DEMO_SECRETS",
     "ENV_PREFIX",
+    "BankConfig",
     "BossConfig",
     "CommissionsConfig",
     "Config",
@@ -56,9 +57,14 @@ ENV_PREFIX = "AIRCHARGE_"
 
 _DEMO_PIN_KEY = "demo-pin-key"
 _DEMO_API_TOKEN = "demo-token"  # noqa: S105 -- a published demo value, refused by `serve`
+_DEMO_BANK_SECRET = "demo-bank-secret"  # noqa: S105 -- likewise (the bank emulator's default)
 
 DEMO_SECRETS: Mapping[str, str] = MappingProxyType(
-    {"secrets.pin_key": _DEMO_PIN_KEY, "secrets.api_token": _DEMO_API_TOKEN}
+    {
+        "secrets.pin_key": _DEMO_PIN_KEY,
+        "secrets.api_token": _DEMO_API_TOKEN,
+        "secrets.bank_secret": _DEMO_BANK_SECRET,
+    }
 )
 
 _T = TypeVar("_T")
@@ -298,6 +304,31 @@ class BossConfig(_Section):
 
 
 @dataclass(frozen=True, slots=True)
+class BankConfig(_Section):
+    SECTION: ClassVar[str] = "bank"
+    DOC: ClassVar[str] = "The bank holding the operator's collection account (agents' deposits)."
+
+    url: str = _setting(
+        "http://127.0.0.1:8082", _http_url, "base URL of the bank's API (statements)", _url_shown
+    )
+    timeout_ms: int = _setting(5000, _positive_int("milliseconds"), "per request to the bank")
+    allowed_addresses: tuple[str, ...] = _setting(
+        ("127.0.0.1", "::1"),
+        _gateways,
+        "addresses or CIDR networks of the bank allowed to call /bank/notify",
+    )
+    signature_tolerance_s: int = _setting(
+        300,
+        _positive_int("seconds"),
+        "how far a notification's signed timestamp may be from our clock",
+    )
+
+    def notify_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The allowed bank addresses as networks (a bare address is a /32 or /128)."""
+        return tuple(ip_network(item, strict=False) for item in self.allowed_addresses)
+
+
+@dataclass(frozen=True, slots=True)
 class UssdConfig(_Section):
     SECTION: ClassVar[str] = "ussd"
     DOC: ClassVar[str] = "USSD menus reached through HTTP gateways."
@@ -365,7 +396,7 @@ class CommissionsConfig(_Section):
 @dataclass(frozen=True, slots=True)
 class SecretsConfig(_Section):
     SECTION: ClassVar[str] = "secrets"
-    DOC: ClassVar[str] = "Replace both before `aircharge serve`: it refuses the demo values."
+    DOC: ClassVar[str] = "Replace all before `aircharge serve`: it refuses the demo values."
 
     pin_key: str = _setting(
         _DEMO_PIN_KEY,
@@ -375,6 +406,12 @@ class SecretsConfig(_Section):
     )
     api_token: str = _setting(
         _DEMO_API_TOKEN, _secret, "bearer token of /api/v1; the demo value likewise", _hidden
+    )
+    bank_secret: str = _setting(
+        _DEMO_BANK_SECRET,
+        _secret,
+        "HMAC key the bank signs /bank/notify with; the demo value likewise",
+        _hidden,
     )
 
 
@@ -396,6 +433,7 @@ class Config:
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     boss: BossConfig = field(default_factory=BossConfig)
+    bank: BankConfig = field(default_factory=BankConfig)
     ussd: UssdConfig = field(default_factory=UssdConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
@@ -414,6 +452,7 @@ _SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
             PlatformConfig,
             DatabaseConfig,
             BossConfig,
+            BankConfig,
             UssdConfig,
             LimitsConfig,
             CommissionsConfig,

@@ -1,9 +1,9 @@
 """`aircharge demo`: a fresh demo world in one process on loopback.
 
 A new SQLite database seeded with the demo agents, the BOSS emulator with the demo
-subscribers (its own SQLite state file beside the database), and the platform bound to both.
-Everything lives in one data directory that is wiped at each start, so every demo begins the
-same.
+subscribers (its own SQLite state file beside the database), the bank emulator notifying the
+platform of deposits (its SQLite file beside them), and the platform bound to both. Everything
+lives in one data directory that is wiped at each start, so every demo begins the same.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from aircharge.config import Config
 from aircharge.database import create_engine, upgrade
 from aircharge.demo_data import seed_demo
 from aircharge.platform import Listener, RunningPlatform, listen, start_platform
+from simulator.bank import BankState, Notifier, create_bank_app
 from simulator.boss import BossState, create_boss_app, open_boss_state, seed_demo_subscribers
 
 log = logging.getLogger(__name__)
 
 DATABASE_FILE: Final = "aircharge.db"
 BOSS_STATE_FILE: Final = "boss.db"
+BANK_FILE: Final = "bank.db"
 
 
 @dataclass
@@ -31,9 +33,15 @@ class DemoStack:
     platform: RunningPlatform
     boss: Listener
     boss_state: BossState
+    bank: Listener
+    bank_state: BankState
+    bank_notifier: Notifier
 
     async def close(self) -> None:
+        await self.bank_notifier.close()
         await self.platform.close()
+        await self.bank.runner.cleanup()
+        self.bank_state.close()
         await self.boss.runner.cleanup()
         self.boss_state.close()
 
@@ -42,7 +50,7 @@ def _fresh(data_dir: Path) -> Path:
     """The data directory, absolute and emptied of a previous demo's files."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    for database in (DATABASE_FILE, BOSS_STATE_FILE):
+    for database in (DATABASE_FILE, BOSS_STATE_FILE, BANK_FILE):
         for name in (database, f"{database}-wal", f"{database}-shm"):
             (data_dir / name).unlink(missing_ok=True)
     return data_dir
@@ -60,9 +68,23 @@ async def start_demo(config: Config, data_dir: Path) -> DemoStack:
     except BaseException:
         boss_state.close()
         raise
+    bank_state = BankState(data_dir / BANK_FILE)
+    bank_notifier = Notifier(bank_state, config.secrets.bank_secret.encode())
+    try:
+        bank = await listen(
+            create_bank_app(bank_state, bank_notifier),
+            config.simulator.host,
+            config.simulator.bank_port,
+        )
+    except BaseException:
+        bank_state.close()
+        await boss.runner.cleanup()
+        boss_state.close()
+        raise
     config = replace(
         config,
         boss=replace(config.boss, url=boss.url),
+        bank=replace(config.bank, url=bank.url),
         database=replace(config.database, url=f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"),
     )
     try:
@@ -74,15 +96,18 @@ async def start_demo(config: Config, data_dir: Path) -> DemoStack:
             await engine.dispose()
         platform = await start_platform(config)
     except BaseException:
+        await bank.runner.cleanup()
+        bank_state.close()
         await boss.runner.cleanup()
         boss_state.close()
         raise
-    return DemoStack(data_dir, platform, boss, boss_state)
+    bank_notifier.start(platform.url)
+    return DemoStack(data_dir, platform, boss, boss_state, bank, bank_state, bank_notifier)
 
 
 def banner(stack: DemoStack) -> str:
     """What the newcomer reads: where everything listens and a first thing to try."""
-    platform, boss = stack.platform.url, stack.boss.url
+    platform, boss, bank = stack.platform.url, stack.boss.url, stack.bank.url
     return "\n".join(
         [
             "aircharge demo is running (Ctrl-C to stop)",
@@ -90,11 +115,17 @@ def banner(stack: DemoStack) -> str:
             f"  platform HTTP   {platform}/   USSD callback {platform}/ussd/callback,"
             f" metrics {platform}/metrics",
             f"  BOSS emulator   {boss}/boss/   e.g. {boss}/boss/subscribers/13900000001",
+            f"  bank emulator   {bank}/bank/   deposits notify {platform}/bank/notify",
             "",
             "Dial *123# as the merchant 13800000003 (PIN 333333):",
             f"  curl -s {platform}/ussd/callback -d sessionId=s1 -d serviceCode='*123#'"
             " -d phoneNumber=13800000003 -d text=",
             "  then repeat with text=1, text=1*13900000001, text=1*13900000001*50,"
             " text=1*13900000001*50*333333, text=1*13900000001*50*333333*1",
+            "",
+            "Deposit ¥100.00 to the merchant by bank transfer:",
+            f"  curl -s {bank}/bank/transfers -H 'Content-Type: application/json' -d"
+            """ '{"payer_name": "Li Si", "payer_account": "6222000011112222","""
+            """ "agent_msisdn": "13800000003", "amount": 10000}'""",
         ]
     )

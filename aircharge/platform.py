@@ -1,8 +1,8 @@
 """Wiring: the platform's parts built from a Config and served on loopback sockets.
 
 `start_platform` opens the database, the BOSS gateway and the HTTP server (USSD callback,
-/metrics, /healthz; the admin, API and WAP join here in later work) and answers a handle
-whose `close()` undoes it all in reverse order.
+bank notifications, /metrics, /healthz; the admin, API and WAP join here in later work) and
+answers a handle whose `close()` undoes it all in reverse order.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dialogs.engine import Engine
 from dialogs.flow import Flow, load_flows
 from dialogs.lint import LintContext, check_flow
 from ledger.commissions import CommissionPlan
+from ledger.gateways.bank_http import add_bank_notify_route
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.operations import OPERATION_NAMES, OUTCOME_CODES, LimitDefaults, OperationService
 
@@ -181,6 +182,13 @@ async def start_platform(config: Config) -> RunningPlatform:
         app[ENGINE] = engine
         add_ussd_routes(
             app, ussd, config.ussd.gateway_networks(), catalogue, config.platform.language
+        )
+        add_bank_notify_route(
+            app,
+            operations.deposit,
+            config.secrets.bank_secret.encode(),
+            config.bank.notify_networks(),
+            config.bank.signature_tolerance_s,
         )
         app.router.add_get("/metrics", metrics.handler)
         app.router.add_get("/healthz", _healthz)

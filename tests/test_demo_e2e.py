@@ -22,7 +22,9 @@ MERCHANT = "13800000003"
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[DemoStack]:
-    config = Config(platform=PlatformConfig(http_port=0), simulator=SimulatorConfig(boss_port=0))
+    config = Config(
+        platform=PlatformConfig(http_port=0), simulator=SimulatorConfig(boss_port=0, bank_port=0)
+    )
     stack = await start_demo(config, tmp_path / "demo")
     try:
         yield stack
@@ -201,7 +203,7 @@ async def test_metrics_count_operations(demo: DemoStack, http: aiohttp.ClientSes
 async def test_callbacks_from_unlisted_gateways_are_refused(tmp_path: Path):
     config = Config(
         platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0),
+        simulator=SimulatorConfig(boss_port=0, bank_port=0),
         ussd=UssdConfig(allowed_gateways=("10.0.0.0/8",)),
     )
     stack = await start_demo(replace(config), tmp_path / "demo")

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.agents import PIN_PROOF_PREFIX, Agent, find_agent, pin_proof
 from ledger.commissions import DEMO_PLAN, CommissionPlan
+from ledger.gateways.bank import BankNotification, DepositReceipt
 from ledger.gateways.boss import BossGateway
 from ledger.limits import LimitDefaults
 from ledger.money import Msisdn
 from ledger.operations.context import Clock, OperationContext, utc_now
 from ledger.operations.contract import OperationOutcome, OperationRequest
+from ledger.operations.deposit import deposit
 from ledger.operations.queries import balance
 from ledger.operations.topup import topup
 from ledger.platform_accounts import ensure_platform_accounts
@@ -92,6 +94,13 @@ class OperationService:
         if credential.startswith(PIN_PROOF_PREFIX):
             return credential
         return pin_proof(self._pin_key, actor, credential)
+
+    async def deposit(self, notification: BankNotification) -> DepositReceipt:
+        """Apply a verified bank notification (not a channel operation: only the bank's
+        notify handler calls it)."""
+        if self._context is None:
+            raise RuntimeError("OperationService.start() was not called")
+        return await deposit(self._context, notification)
 
     async def execute(self, request: OperationRequest) -> OperationOutcome:
         if self._context is None:

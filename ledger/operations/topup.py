@@ -16,12 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import Row, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Row, update
 
 from ledger import errors, limits
 from ledger.accounts import get_account
@@ -37,6 +35,7 @@ from ledger.operations.context import (
     param_str,
 )
 from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
+from ledger.operations.records import find_by_key, find_by_ref, new_reference
 from ledger.schema import operations
 from ledger.transfers import Record, RecordInsert, RecordUpdate, Transaction, TransferRequest
 
@@ -54,11 +53,6 @@ class _Reserved:
     target: Msisdn
     amount: Fen
     day: date  # whose daily counters it took from
-
-
-def new_reference(now: datetime) -> str:
-    """A platform reference: sortable by time, unguessable, 24 characters."""
-    return f"AC{now:%y%m%d%H%M%S}{secrets.token_hex(5).upper()}"
 
 
 def _content_hash(kind: str, actor: Msisdn, target: Msisdn, amount: int) -> str:
@@ -97,7 +91,7 @@ async def _reserve(
     now = ctx.clock()
     day = business_day(now)
     async with ctx.engine.connect() as conn:
-        existing = await _find(conn, request.key)
+        existing = await find_by_key(conn, request.key)
         if existing is not None:
             return _replay(existing, content_hash)
         agent = await authenticate(conn, ctx, request.actor, credential)
@@ -154,7 +148,7 @@ async def _reserve(
     if isinstance(result.error, errors.RecordRefused):
         # A concurrent request with the same key committed first: answer what it recorded.
         async with ctx.engine.connect() as conn:
-            raced = await _find(conn, request.key)
+            raced = await find_by_key(conn, request.key)
         if raced is None:
             raise result.error
         return _replay(raced, content_hash)
@@ -187,7 +181,7 @@ async def _settle(
         settled = await ctx.writer.execute(transaction)
         if isinstance(settled.error, errors.AlreadyResolved):
             async with ctx.engine.connect() as conn:
-                row = await _find_ref(conn, ref)
+                row = await find_by_ref(conn, ref)
             assert row is not None
             return _outcome(row.state, row.reason, _values(row))
         settled.unwrap()
@@ -237,11 +231,3 @@ def _replay(row: Row[object], content_hash: str) -> OperationOutcome:
     if row.request_hash != content_hash:
         return OperationOutcome("conflict", {"ref": row.ref})
     return _outcome(row.state, row.reason, _values(row))
-
-
-async def _find(conn: AsyncConnection, key: str) -> Row[object] | None:
-    return (await conn.execute(select(operations).where(operations.c.key == key))).first()
-
-
-async def _find_ref(conn: AsyncConnection, ref: str) -> Row[object] | None:
-    return (await conn.execute(select(operations).where(operations.c.ref == ref))).first()

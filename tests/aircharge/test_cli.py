@@ -47,7 +47,8 @@ def test_serve_refuses_demo_secrets(tmp_path: Path) -> None:
     result = run("serve")
     assert result.returncode == 1
     assert (
-        "refusing to serve with demo secrets: secrets.pin_key, secrets.api_token" in result.stderr
+        "refusing to serve with demo secrets:"
+        " secrets.pin_key, secrets.api_token, secrets.bank_secret" in result.stderr
     )
 
 
@@ -67,6 +68,7 @@ def test_serve_starts_with_real_secrets_and_stops_on_sigterm(tmp_path: Path) -> 
         "AIRCHARGE_DATABASE_URL": database,
         "AIRCHARGE_SECRETS_PIN_KEY": "k" * 32,
         "AIRCHARGE_SECRETS_API_TOKEN": "t" * 32,
+        "AIRCHARGE_SECRETS_BANK_SECRET": "b" * 32,
         "AIRCHARGE_PLATFORM_HTTP_PORT": "0",
     }
     assert run("db", "upgrade", env=env).returncode == 0

@@ -22,6 +22,7 @@ from aircharge.config import (
     dump_toml,
     load_config,
 )
+from simulator.bank import DEMO_SECRET as BANK_DEMO_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
 ALL_KEYS = [
@@ -397,7 +398,8 @@ def test_unknown_section_is_named_with_the_valid_sections(tmp_path):
     error = load_error(tmp_path, "[bos]\nurl = 'http://x'\n")
     assert error == (
         f"{tmp_path / 'config.toml'}: unknown section 'bos' (did you mean 'boss'?); "
-        "valid sections: platform, database, boss, ussd, limits, commissions, secrets, simulator"
+        "valid sections: platform, database, boss, bank, ussd, limits, commissions, secrets,"
+        " simulator"
     )
 
 
@@ -483,14 +485,31 @@ def test_docs_describe_every_key():
 
 
 def test_demo_secrets_in_use():
-    assert DEMO_SECRETS == {"secrets.pin_key": "demo-pin-key", "secrets.api_token": "demo-token"}
-    assert demo_secrets_in_use(Config()) == ["secrets.pin_key", "secrets.api_token"]
+    assert DEMO_SECRETS == {
+        "secrets.pin_key": "demo-pin-key",
+        "secrets.api_token": "demo-token",
+        "secrets.bank_secret": "demo-bank-secret",
+    }
+    assert demo_secrets_in_use(Config()) == [
+        "secrets.pin_key",
+        "secrets.api_token",
+        "secrets.bank_secret",
+    ]
     one = Config(secrets=SecretsConfig(pin_key="a-real-key"))
-    assert demo_secrets_in_use(one) == ["secrets.api_token"]
-    none = Config(secrets=SecretsConfig(pin_key="k", api_token="t"))
+    assert demo_secrets_in_use(one) == ["secrets.api_token", "secrets.bank_secret"]
+    none = Config(secrets=SecretsConfig(pin_key="k", api_token="t", bank_secret="b"))
     assert demo_secrets_in_use(none) == []
 
 
+def test_bank_emulator_ships_the_demo_bank_secret():
+    # The emulator run alone signs with the value only `aircharge demo` accepts.
+    assert DEMO_SECRETS["secrets.bank_secret"] == BANK_DEMO_SECRET
+
+
 def test_demo_secrets_replaced_from_the_environment():
-    environ = {"AIRCHARGE_SECRETS_PIN_KEY": "k" * 32, "AIRCHARGE_SECRETS_API_TOKEN": "t" * 32}
+    environ = {
+        "AIRCHARGE_SECRETS_PIN_KEY": "k" * 32,
+        "AIRCHARGE_SECRETS_API_TOKEN": "t" * 32,
+        "AIRCHARGE_SECRETS_BANK_SECRET": "b" * 32,
+    }
     assert demo_secrets_in_use(load_config(environ=environ)) == []
