@@ -1,8 +1,8 @@
 """Wiring: the platform's parts built from a Config and served on loopback sockets.
 
 `start_platform` opens the database, the BOSS gateway and the HTTP server (USSD callback,
-bank notifications, /metrics, /healthz; the admin, API and WAP join here in later work) and
-answers a handle whose `close()` undoes it all in reverse order.
+bank notifications, /metrics, /healthz, the read-only API /api/v1; the admin and WAP join
+here in later work) and answers a handle whose `close()` undoes it all in reverse order.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from ledger.commissions import CommissionPlan
 from ledger.gateways.bank_http import add_bank_notify_route
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.operations import OPERATION_NAMES, OUTCOME_CODES, LimitDefaults, OperationService
+from webadmin.api import API_PREFIX, create_api
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,7 @@ async def start_platform(config: Config) -> RunningPlatform:
         )
         app.router.add_get("/metrics", metrics.handler)
         app.router.add_get("/healthz", _healthz)
+        app.add_subapp(API_PREFIX, create_api(engine, config.secrets.api_token))
         http = await listen(app, config.platform.host, config.platform.http_port)
         housekeeping = asyncio.create_task(_housekeeping(UssdSessionStore(engine)))
         closers.append(lambda: _cancel(housekeeping))
