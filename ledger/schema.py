@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
@@ -160,13 +161,18 @@ operations = Table(
     Column("agent_id", Id, ForeignKey("agents.id"), nullable=True),
     Column("msisdn", String(15), nullable=False),
     Column("amount", BigInteger, nullable=False),
-    Column("state", String(16), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
     Column("reason", String(64), nullable=True),
     Column("pending_key", String(128), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint(f"state IN ({OPERATION_STATES_SQL})", name="state_known"),
+    # The listings of /api/v1 and the resolver's work queue, newest or oldest first
+    Index("ix_operations_created", "created_at", "id"),
+    Index("ix_operations_agent_created", "agent_id", "created_at", "id"),
+    Index("ix_operations_msisdn_created", "msisdn", "created_at", "id"),
+    Index("ix_operations_state_created", "state", "created_at", "id"),
 )
 
 # Daily counters that limits are checked against: one row per subject (`agent:<id>`,
