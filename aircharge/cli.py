@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace) -> None:
         asyncio.run(_db(config, upgrade))
         print(f"database {config.database.url}: schema is current")
     else:
-        asyncio.run(_db(config, seed_demo, config.secrets.pin_key.encode()))
+        asyncio.run(_db(config, seed_demo, config.secrets.pin_keys()))
         print(f"database {config.database.url}: demo agents present")
 
 

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from ledger.commissions import rate_bp_max
+from ledger.pins import PinKeys, PinPolicy
 
 __all__ = [
     "DEMO_SECRETS",
@@ -44,6 +45,7 @@ __all__ = [
     "ConfigError",
     "DatabaseConfig",
     "LimitsConfig",
+    "PinsConfig",
     "PlatformConfig",
     "SecretsConfig",
     "SimulatorConfig",
@@ -182,6 +184,31 @@ def _gateways(value: object) -> tuple[str, ...]:
         except ValueError:
             raise _Reject(f"{expectation}; {item!r} is neither") from None
     return tuple(value)
+
+
+def _key_id(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", value):
+        raise _Reject("expected a key id of 1..16 letters, digits, '_' or '-'")
+    return value
+
+
+def _retired_keys(value: object) -> tuple[str, ...]:
+    expectation = "expected a list of 'id:key' strings (a key id, a colon, the key)"
+    if not isinstance(value, list | tuple):
+        raise _Reject(expectation)
+    ids = []
+    for item in value:
+        key_id, colon, key = item.partition(":") if isinstance(item, str) else ("", "", "")
+        if not colon or not key or not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", key_id):
+            raise _Reject(expectation)
+        ids.append(key_id)
+    if len(set(ids)) != len(ids):
+        raise _Reject(expectation + ", each id once")
+    return tuple(value)
+
+
+def _hidden_list(value: object) -> str:
+    return f"<hidden list of {len(value)}>" if isinstance(value, list | tuple) else _hidden(value)
 
 
 # --- how a value is shown in an error: never a secret, never a password in a URL ---------------
@@ -394,6 +421,29 @@ class CommissionsConfig(_Section):
 
 
 @dataclass(frozen=True, slots=True)
+class PinsConfig(_Section):
+    SECTION: ClassVar[str] = "pins"
+    DOC: ClassVar[str] = "Wrong PINs: agent lockout, and the throttle per channel source."
+
+    attempts_max: int = _setting(3, _positive_int("attempts"), "wrong PINs in a row that lock")
+    lockout_minutes: int = _setting(30, _positive_int("minutes"), "how long a lockout lasts")
+    source_failures_max: int = _setting(
+        10, _positive_int("attempts"), "wrong PINs from one source before it is not heard"
+    )
+    source_window_minutes: int = _setting(
+        10, _positive_int("minutes"), "the window those are counted in"
+    )
+
+    def policy(self) -> PinPolicy:
+        return PinPolicy(
+            self.attempts_max,
+            self.lockout_minutes,
+            self.source_failures_max,
+            self.source_window_minutes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SecretsConfig(_Section):
     SECTION: ClassVar[str] = "secrets"
     DOC: ClassVar[str] = "Replace all before `aircharge serve`: it refuses the demo values."
@@ -413,6 +463,25 @@ class SecretsConfig(_Section):
         "HMAC key the bank signs /bank/notify with; the demo value likewise",
         _hidden,
     )
+    pin_key_id: str = _setting(
+        "k1", _key_id, "id stored with each PIN hash; change it with the key to rotate"
+    )
+    retired_pin_keys: tuple[str, ...] = _setting(
+        (),
+        _retired_keys,
+        "earlier PIN keys as 'id:key', still accepted; a PIN checked under one is re-hashed",
+        _hidden_list,
+    )
+
+    def _check_together(self) -> None:
+        if any(item.partition(":")[0] == self.pin_key_id for item in self.retired_pin_keys):
+            shown = (("pin_key_id", repr(self.pin_key_id)), ("retired_pin_keys", "<hidden>"))
+            raise _InvalidValue(self.SECTION, shown, "expected the current id not to be retired")
+
+    def pin_keys(self) -> PinKeys:
+        retired = dict(item.split(":", 1) for item in self.retired_pin_keys)
+        keys = {key_id: key.encode() for key_id, key in retired.items()}
+        return PinKeys(self.pin_key_id, {**keys, self.pin_key_id: self.pin_key.encode()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +506,7 @@ class Config:
     ussd: UssdConfig = field(default_factory=UssdConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
+    pins: PinsConfig = field(default_factory=PinsConfig)
     secrets: SecretsConfig = field(default_factory=SecretsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
 
@@ -456,6 +526,7 @@ _SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
             UssdConfig,
             LimitsConfig,
             CommissionsConfig,
+            PinsConfig,
             SecretsConfig,
             SimulatorConfig,
         )

@@ -91,7 +91,7 @@ async def start_demo(config: Config, data_dir: Path) -> DemoStack:
         engine = create_engine(config.database)
         try:
             await upgrade(engine)
-            await seed_demo(engine, config.secrets.pin_key.encode())
+            await seed_demo(engine, config.secrets.pin_keys())
         finally:
             await engine.dispose()
         platform = await start_platform(config)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger.agents import Agent, Level, create_agent
 from ledger.money import Msisdn
 from ledger.operations.context import Clock, utc_now
+from ledger.pins import PinKeys
 from ledger.platform_accounts import ensure_platform_accounts
 from ledger.transfers import Transaction, TransferRequest
 from ledger.writer import LedgerWriter
@@ -52,7 +53,7 @@ DEMO_AGENTS: Final = (
 )
 
 
-async def seed_demo(engine: AsyncEngine, pin_key: bytes, clock: Clock = utc_now) -> None:
+async def seed_demo(engine: AsyncEngine, pin_keys: PinKeys, clock: Clock = utc_now) -> None:
     """Create the demo agents and fund their deposits from the bank (idempotent)."""
     now = clock()
     async with engine.begin() as conn:
@@ -66,7 +67,7 @@ async def seed_demo(engine: AsyncEngine, pin_key: bytes, clock: Clock = utc_now)
                 level=demo.level,
                 parent=None if demo.parent is None else created[demo.parent],
                 pin=demo.pin,
-                pin_key=pin_key,
+                pin_keys=pin_keys,
                 now=now,
             )
     deposits = tuple(

@@ -148,7 +148,7 @@ async def start_platform(config: Config) -> RunningPlatform:
     operations = OperationService(
         engine,
         MeteredBoss(boss, metrics),
-        pin_key,
+        config.secrets.pin_keys(),
         LimitDefaults(
             op_min_fen=config.limits.topup_min_fen,
             op_max_fen=config.limits.topup_max_fen,

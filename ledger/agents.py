@@ -1,16 +1,9 @@
-"""Agents (level-1, level-2, merchant), their accounts and PINs.
-
-PINs are six digits, so a slow hash would not stop an attacker who has the table: they are
-stored as HMAC-SHA256 under the platform's PIN key (kept outside the database), the way
-payment systems keep PINs under a key. A `pin proof` is that same MAC computed at the edge,
-so a channel can hold a PIN across dialog steps without storing the PIN itself.
+"""Agents (level-1, level-2, merchant): the tree, their accounts, and their stored PINs
+(the scheme is `ledger.pins`; wrong-PIN counting and lockout are `ledger.operations.auth`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
@@ -21,11 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.accounts import AccountFlag, create_account
 from ledger.money import AccountId, Msisdn
+from ledger.pins import PinKeys, hash_pin, is_pin
 from ledger.schema import agents
-
-PIN_SCHEME = "v1"
-PIN_PROOF_PREFIX = "pinproof:v1:"
-_PIN_SHAPE = re.compile(r"^[0-9]{6}$")
 
 
 class Level(IntEnum):
@@ -46,6 +36,8 @@ class Agent:
     deposit_account_id: AccountId
     commission_account_id: AccountId
     pin_hash: str
+    pin_failures: int = 0
+    pin_locked_until: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -64,38 +56,18 @@ def _agent(row: Row[Any]) -> Agent:
         deposit_account_id=AccountId(row.deposit_account_id),
         commission_account_id=AccountId(row.commission_account_id),
         pin_hash=row.pin_hash,
+        pin_failures=row.pin_failures,
+        pin_locked_until=row.pin_locked_until,
     )
-
-
-def pin_mac(pin_key: bytes, msisdn: Msisdn, pin: str) -> str:
-    """The MAC of an agent's PIN under the platform PIN key (hex)."""
-    message = f"pin:{PIN_SCHEME}:{msisdn}:{pin}".encode()
-    return hmac.new(pin_key, message, hashlib.sha256).hexdigest()
-
-
-def pin_proof(pin_key: bytes, msisdn: Msisdn, pin: str) -> str:
-    """A credential standing for the PIN, safe to keep in a dialog session."""
-    return PIN_PROOF_PREFIX + pin_mac(pin_key, msisdn, pin)
-
-
-def is_valid_pin(pin: str) -> bool:
-    return bool(_PIN_SHAPE.match(pin))
-
-
-def verify_pin(pin_key: bytes, agent: Agent, credential: str) -> bool:
-    """True when `credential` (a PIN or a pin proof) matches the agent's stored PIN."""
-    if credential.startswith(PIN_PROOF_PREFIX):
-        offered = credential.removeprefix(PIN_PROOF_PREFIX)
-    elif is_valid_pin(credential):
-        offered = pin_mac(pin_key, agent.msisdn, credential)
-    else:
-        return False
-    stored = agent.pin_hash.removeprefix(f"{PIN_SCHEME}$")
-    return hmac.compare_digest(offered, stored)
 
 
 async def find_agent(conn: AsyncConnection, msisdn: Msisdn) -> Agent | None:
     row = (await conn.execute(select(agents).where(agents.c.msisdn == msisdn))).first()
+    return None if row is None else _agent(row)
+
+
+async def get_agent(conn: AsyncConnection, agent_id: int) -> Agent | None:
+    row = (await conn.execute(select(agents).where(agents.c.id == agent_id))).first()
     return None if row is None else _agent(row)
 
 
@@ -104,11 +76,11 @@ async def ancestors(conn: AsyncConnection, agent: Agent) -> list[Agent]:
     found: list[Agent] = []
     parent_id = agent.parent_id
     while parent_id is not None and len(found) < len(Level):
-        row = (await conn.execute(select(agents).where(agents.c.id == parent_id))).first()
-        if row is None:
+        parent = await get_agent(conn, parent_id)
+        if parent is None:
             break
-        found.append(_agent(row))
-        parent_id = row.parent_id
+        found.append(parent)
+        parent_id = parent.parent_id
     return found
 
 
@@ -120,7 +92,7 @@ async def create_agent(
     level: Level,
     parent: Agent | None,
     pin: str,
-    pin_key: bytes,
+    pin_keys: PinKeys,
     now: datetime,
     language: str = "zh-CN",
 ) -> Agent:
@@ -128,7 +100,7 @@ async def create_agent(
     existing = await find_agent(conn, msisdn)
     if existing is not None:
         return existing
-    if not is_valid_pin(pin):
+    if not is_pin(pin):
         raise ValueError("a PIN is six digits")
     if (parent is None) != (level == Level.LEVEL_1):
         raise ValueError("level-1 agents have no parent; every other agent has one")
@@ -146,7 +118,7 @@ async def create_agent(
             level=int(level),
             parent_id=None if parent is None else parent.id,
             status="active",
-            pin_hash=f"{PIN_SCHEME}${pin_mac(pin_key, msisdn, pin)}",
+            pin_hash=hash_pin(pin_keys, msisdn, pin),
             language=language,
             deposit_account_id=deposit,
             commission_account_id=commission,

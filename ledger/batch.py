@@ -365,10 +365,10 @@ class _Trial:
 
     def commit(self) -> None:
         state = self.state
+        state.pendings.update(self.created)  # first: one may be resolved in the same transaction
         for key in self.resolved:
             state.resolved.add(key)
             state.pendings.pop(key, None)
-        state.pendings.update(self.created)
         accepted = state.accepted
         for new in self.accepted:
             accepted[new.key] = new

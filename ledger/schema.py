@@ -135,7 +135,9 @@ agents = Table(
     Column("level", SmallInteger, nullable=False),
     Column("parent_id", Id, ForeignKey("agents.id"), nullable=True),
     Column("status", String(16), nullable=False),
-    Column("pin_hash", String(80), nullable=False),
+    Column("pin_hash", String(160), nullable=False),  # ledger.pins: v2$<key id>$<salt>$<mac>
+    Column("pin_failures", Integer, nullable=False, server_default="0"),
+    Column("pin_locked_until", UtcDateTime, nullable=True),
     Column("language", String(8), nullable=False),
     Column("deposit_account_id", Id, ForeignKey("accounts.id"), nullable=False),
     Column("commission_account_id", Id, ForeignKey("accounts.id"), nullable=False),
@@ -198,4 +200,30 @@ limit_rules = Table(
     Column("daily_amount_fen", BigInteger, nullable=True),
     Column("daily_count", Integer, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+# Wrong PINs per channel source (a WAP client's address, an IVR caller), counted per window:
+# past the bound, PINs from that source are not even checked, so nobody can lock agents out
+# at will by guessing from one place (ledger.operations.auth).
+pin_throttle = Table(
+    "pin_throttle",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("failures", Integer, nullable=False),
+)
+
+# What people and the platform did to agents and their credentials: append-only.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("detail", Text, nullable=False),
+    # the channel's idempotency key, for actions a request asked for (a replay finds it here)
+    Column("key", String(128), nullable=True, unique=True),
 )

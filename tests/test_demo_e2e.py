@@ -97,7 +97,8 @@ async def test_merchant_tops_up_a_subscriber(demo: DemoStack, http: aiohttp.Clie
     assert done.endswith("，余额450.00元。")
 
     assert await boss_balance(http, demo, "13900000001") == 6000
-    assert await deposit_text(http, demo, "ATU-2") == "END 您的预存款余额450.00元，佣金余额0.00元。"
+    balance = "END 您的预存款余额450.00元，佣金余额1.00元。"  # commission: 2 % of ¥50
+    assert await deposit_text(http, demo, "ATU-2") == balance
     merchant = await demo.platform.operations.find_agent(Msisdn("8613800000003"))
     assert merchant is not None
     async with demo.platform.engine.connect() as conn:
@@ -106,8 +107,8 @@ async def test_merchant_tops_up_a_subscriber(demo: DemoStack, http: aiohttp.Clie
 
     async with http.get(f"{demo.platform.url}/metrics") as response:
         metrics = await response.text()
-    # the reservation, then its post: two commits of one transfer each
-    assert "aircharge_ledger_transfers_written_total 2.0" in metrics
+    # the reservation, then its post with three commission legs: two commits, five transfers
+    assert "aircharge_ledger_transfers_written_total 5.0" in metrics
     commits = re.findall(r'aircharge_ledger_commits_total\{validated="(\w+)"\} (\S+)', metrics)
     assert sum(float(count) for _, count in commits) == 2.0
     assert {name for name, _ in commits} == {"view", "reads"}

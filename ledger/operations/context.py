@@ -7,14 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.agents import Agent, find_agent, verify_pin
 from ledger.commissions import CommissionPlan
 from ledger.gateways.boss import BossGateway
 from ledger.limits import LimitDefaults
-from ledger.money import Msisdn
-from ledger.operations.contract import OperationOutcome, Value
+from ledger.operations.contract import Value
+from ledger.pins import PinKeys, PinPolicy
 from ledger.platform_accounts import PlatformAccounts
 from ledger.writer import LedgerWriter
 
@@ -30,25 +29,12 @@ class OperationContext:
     engine: AsyncEngine
     writer: LedgerWriter
     boss: BossGateway
-    pin_key: bytes
+    pin_keys: PinKeys
+    pin_policy: PinPolicy
     limits: LimitDefaults
     platform: PlatformAccounts
     clock: Clock
     commissions: CommissionPlan
-
-
-async def authenticate(
-    conn: AsyncConnection, ctx: OperationContext, actor: Msisdn, credential: str
-) -> Agent | OperationOutcome:
-    """The acting agent when known, active and the PIN matches; else the refusal outcome."""
-    agent = await find_agent(conn, actor)
-    if agent is None:
-        return OperationOutcome("unknown_agent")
-    if not agent.active:
-        return OperationOutcome("agent_inactive")
-    if not verify_pin(ctx.pin_key, agent, credential):
-        return OperationOutcome("wrong_pin")
-    return agent
 
 
 def param_str(params: Mapping[str, Value], name: str) -> str | None:

@@ -38,6 +38,11 @@ OUTCOME_CODES: Final = frozenset(
         "daily_amount_reached",
         "daily_count_reached",
         "subscriber_daily_reached",
+        "pin_locked",
+        "too_many_attempts",
+        "weak_pin",
+        "same_pin",
+        "not_your_agent",
         "unavailable",  # an operation the flows offer that this platform does not run yet
     }
 )
@@ -53,6 +58,13 @@ class OperationRequest:
     params: Mapping[str, Value]
     key: str  # idempotency key chosen by the channel (same key, same request → same result)
     channel: str
+    # Where the request came from, for the wrong-PIN throttle: a WAP client's address, an IVR
+    # caller; empty means the acting number itself, which SMS and USSD networks vouch for.
+    origin: str = ""
+
+    @property
+    def source(self) -> str:
+        return f"{self.channel}:{self.origin or self.actor}"
 
     def __post_init__(self) -> None:
         assert 0 < len(self.key) <= operation_key_length_max, "a channel's key is 1..128 chars"

@@ -3,6 +3,8 @@ operation's row by its idempotency key or its reference."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from datetime import datetime
 
@@ -10,6 +12,12 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.schema import operations
+
+
+def request_hash(kind: str, actor: str, target: str, amount: int) -> str:
+    """What a replay under the same idempotency key must match (else it is a conflict)."""
+    content = json.dumps([kind, actor, target, amount]).encode()
+    return hashlib.sha256(content).hexdigest()
 
 
 def new_reference(now: datetime) -> str:

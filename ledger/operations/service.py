@@ -10,17 +10,20 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.agents import PIN_PROOF_PREFIX, Agent, find_agent, pin_proof
+from ledger.agents import Agent, find_agent
 from ledger.commissions import DEMO_PLAN, CommissionPlan
 from ledger.gateways.bank import BankNotification, DepositReceipt
 from ledger.gateways.boss import BossGateway
 from ledger.limits import LimitDefaults
 from ledger.money import Msisdn
+from ledger.operations.allot import allot, reclaim
 from ledger.operations.context import Clock, OperationContext, utc_now
 from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.deposit import deposit
+from ledger.operations.pin_change import change_pin
 from ledger.operations.queries import balance
 from ledger.operations.topup import topup
+from ledger.pins import SEAL_PREFIX, PinKeys, PinPolicy, seal
 from ledger.platform_accounts import ensure_platform_accounts
 from ledger.writer import LedgerWriter, WriterStats
 
@@ -29,11 +32,18 @@ log = logging.getLogger(__name__)
 Observer = Callable[[OperationRequest, OperationOutcome], None]
 Handler = Callable[[OperationContext, OperationRequest], Awaitable[OperationOutcome]]
 
-_HANDLERS: Final[Mapping[str, Handler]] = {"topup": topup, "balance": balance}
+_HANDLERS: Final[Mapping[str, Handler]] = {
+    "topup": topup,
+    "balance": balance,
+    "change_pin": change_pin,
+    "allot": allot,
+    "reclaim": reclaim,
+}
+DEFAULT_PIN_POLICY: Final = PinPolicy()
 # Named by the shipped flows, run by the agents-and-operations work; until then they answer
 # `unavailable` ("not available yet"), which every channel shows as such.
 PLANNED_OPERATIONS: Final = frozenset(
-    {"billpay", "allot", "history", "change_pin", "transfer_request", "transfer_confirm"}
+    {"billpay", "history", "transfer_request", "transfer_confirm"}
 )
 OPERATION_NAMES: Final = frozenset(_HANDLERS) | PLANNED_OPERATIONS
 
@@ -45,15 +55,17 @@ class OperationService:
         self,
         engine: AsyncEngine,
         boss: BossGateway,
-        pin_key: bytes,
+        pin_keys: PinKeys,
         limits: LimitDefaults,
         clock: Clock = utc_now,
         observer: Observer | None = None,
         commissions: CommissionPlan = DEMO_PLAN,
+        pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
     ) -> None:
         self._engine = engine
         self._boss = boss
-        self._pin_key = pin_key
+        self._pin_keys = pin_keys
+        self._pin_policy = pin_policy
         self._limits = limits
         self._clock = clock
         self._observer = observer
@@ -70,7 +82,8 @@ class OperationService:
             self._engine,
             self._writer,
             self._boss,
-            self._pin_key,
+            self._pin_keys,
+            self._pin_policy,
             self._limits,
             platform,
             self._clock,
@@ -90,10 +103,10 @@ class OperationService:
             return await find_agent(conn, msisdn)
 
     def protect_pin(self, actor: Msisdn, credential: str) -> str:
-        """A PIN as typed becomes a proof a channel may keep between dialog steps."""
-        if credential.startswith(PIN_PROOF_PREFIX):
+        """A PIN as typed becomes a seal a channel may keep between dialog steps."""
+        if credential.startswith(SEAL_PREFIX):
             return credential
-        return pin_proof(self._pin_key, actor, credential)
+        return seal(self._pin_keys, actor, credential)
 
     async def deposit(self, notification: BankNotification) -> DepositReceipt:
         """Apply a verified bank notification (not a channel operation: only the bank's

@@ -13,8 +13,6 @@ answers the recorded outcome and sends nothing; different content answers `confl
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -28,14 +26,14 @@ from ledger.clock import business_day
 from ledger.commissions import commission_legs, shares
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.money import Fen, Msisdn, msisdn
+from ledger.operations.auth import authenticate
 from ledger.operations.context import (
     OperationContext,
-    authenticate,
     param_fen,
     param_str,
 )
 from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
-from ledger.operations.records import find_by_key, find_by_ref, new_reference
+from ledger.operations.records import find_by_key, find_by_ref, new_reference, request_hash
 from ledger.schema import operations
 from ledger.transfers import Record, RecordInsert, RecordUpdate, Transaction, TransferRequest
 
@@ -55,11 +53,6 @@ class _Reserved:
     day: date  # whose daily counters it took from
 
 
-def _content_hash(kind: str, actor: Msisdn, target: Msisdn, amount: int) -> str:
-    content = json.dumps([kind, actor, target, amount]).encode()
-    return hashlib.sha256(content).hexdigest()
-
-
 async def topup(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
     target_text = param_str(request.params, "msisdn")
     amount = param_fen(request.params, "amount_fen")
@@ -72,7 +65,7 @@ async def topup(ctx: OperationContext, request: OperationRequest) -> OperationOu
         return OperationOutcome("bad_request")
     if amount <= 0:
         return OperationOutcome("bad_request")
-    content_hash = _content_hash("topup", request.actor, target, amount)
+    content_hash = request_hash("topup", request.actor, target, amount)
     reserved = await _reserve(ctx, request, target, Fen(amount), credential, content_hash)
     if isinstance(reserved, OperationOutcome):
         return reserved
@@ -92,11 +85,12 @@ async def _reserve(
     day = business_day(now)
     async with ctx.engine.connect() as conn:
         existing = await find_by_key(conn, request.key)
-        if existing is not None:
-            return _replay(existing, content_hash)
-        agent = await authenticate(conn, ctx, request.actor, credential)
-        if isinstance(agent, OperationOutcome):
-            return agent
+    if existing is not None:
+        return _replay(existing, content_hash)
+    agent = await authenticate(ctx, request.actor, credential, request.source)
+    if isinstance(agent, OperationOutcome):
+        return agent
+    async with ctx.engine.connect() as conn:
         rule = await limits.rule_for(conn, agent, ctx.limits)
         sold = await limits.usage(conn, limits.agent_subject(agent), day)
         received = await limits.usage(conn, limits.subscriber_subject(target), day)

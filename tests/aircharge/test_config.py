@@ -398,8 +398,8 @@ def test_unknown_section_is_named_with_the_valid_sections(tmp_path):
     error = load_error(tmp_path, "[bos]\nurl = 'http://x'\n")
     assert error == (
         f"{tmp_path / 'config.toml'}: unknown section 'bos' (did you mean 'boss'?); "
-        "valid sections: platform, database, boss, bank, ussd, limits, commissions, secrets,"
-        " simulator"
+        "valid sections: platform, database, boss, bank, ussd, limits, commissions, pins,"
+        " secrets, simulator"
     )
 
 

@@ -94,7 +94,7 @@ async def test_the_stored_session_never_holds_the_pin(rig: Rig, engine: AsyncEng
     async with engine.connect() as conn:
         stored = (await conn.execute(select(ussd_sessions.c.state))).scalar_one()
     slots = json.loads(stored)["slots"]
-    assert slots["pin"].startswith("pinproof:v1:")
+    assert slots["pin"].startswith("pinseal:v2:")
     assert "333333" not in stored
     # and the proof still authorises the top-up on the next request
     assert (await rig.send("s", "1*13900000001*50*333333*1")).startswith("END 充值成功")

@@ -21,6 +21,7 @@ from ledger.gateways.boss_http import HttpBossGateway
 from ledger.money import AccountId, Msisdn
 from ledger.operations import LimitDefaults, OperationOutcome, OperationRequest, OperationService
 from ledger.operations.context import utc_now
+from ledger.pins import PinKeys, PinPolicy
 from ledger.schema import account_balances
 from ledger.transfers import Transaction, TransactionResult, TransferRequest
 from ledger.verify import verify
@@ -30,11 +31,12 @@ from simulator.boss import Msisdn as BossMsisdn
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 LIMITED = AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS
-PIN_KEY = b"test-pin-key"
+PIN_KEYS = PinKeys.single(b"test-pin-key")
 MERCHANT = Msisdn("8613800000003")
 MERCHANT_PIN = "333333"
 BOSS_TIMEOUT_MS = 400
 DEFAULT_LIMITS = LimitDefaults(100, 50_000)
+DEFAULT_PIN_POLICY = PinPolicy()
 
 
 @dataclass
@@ -80,15 +82,19 @@ async def open_world(
     engine: AsyncEngine,
     limits: LimitDefaults = DEFAULT_LIMITS,
     clock: Callable[[], datetime] | None = None,
+    pin_keys: PinKeys = PIN_KEYS,
+    pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
 ) -> AsyncIterator[World]:
     """Demo agents in `engine`, a fresh BOSS emulator on a free port, the service between."""
-    await seed_demo(engine, PIN_KEY)
+    await seed_demo(engine, PIN_KEYS)
     state = open_boss_state(None)
     seed_demo_subscribers(state)
     listener = await listen(create_boss_app(state), "127.0.0.1", 0)
     gateway = HttpBossGateway(listener.url, BOSS_TIMEOUT_MS)
     await gateway.start()
-    operations = OperationService(engine, gateway, PIN_KEY, limits, clock=clock or utc_now)
+    operations = OperationService(
+        engine, gateway, pin_keys, limits, clock=clock or utc_now, pin_policy=pin_policy
+    )
     await operations.start()
     try:
         yield World(engine, operations, state, listener.url)

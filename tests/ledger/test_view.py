@@ -109,6 +109,24 @@ async def test_a_posted_pending_transfer_is_not_posted_again(sqlite_book: Book) 
     assert await book.balance(book.agent) == (900, 900)
 
 
+async def test_a_pending_voided_in_its_own_transaction_is_resolved_in_the_view(
+    sqlite_book: Book,
+) -> None:
+    """Found by the model test: the view kept such a pending transfer open, so a later post
+    was validated against it (the unique index on `pending_key` still refused the write)."""
+    book = sqlite_book
+    (await book.run(TransferRequest.single("warm", book.agent, book.other, 1))).unwrap()
+    created_and_voided = await book.run(
+        TransferRequest.pending("p", book.agent, book.other, 298),
+        TransferRequest.void("p:void", "p"),
+    )
+    created_and_voided.unwrap()
+    for key, amount in (("p:post", 299), ("p:post2", 100), ("p:post3", None)):
+        late = await book.run(TransferRequest.post(key, "p", amount))
+        assert isinstance(late.error, errors.AlreadyResolved), (key, late)
+    assert await book.balance(book.agent) == (999, 999)
+
+
 async def test_only_a_sqlite_writer_trusts_its_view(engine: AsyncEngine) -> None:
     """Other processes write PostgreSQL all the time: there every batch is validated from
     reads. On SQLite, every batch after the first that read the accounts uses the view."""

@@ -21,6 +21,7 @@ from ledger.agents import Agent, Level, create_agent
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.money import Msisdn
 from ledger.operations import LimitDefaults, OperationOutcome, OperationRequest, OperationService
+from ledger.pins import PinKeys
 from ledger.platform_accounts import ensure_platform_accounts
 from ledger.transfers import Transaction, TransferRequest
 from ledger.writer import LedgerWriter
@@ -36,7 +37,7 @@ from webadmin.api import API_PREFIX, create_api
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 TOKEN = "test-api-token-7f3a"
-PIN_KEY = b"api-test-pin-key"
+PIN_KEYS = PinKeys.single(b"api-test-pin-key")
 BOSS_TIMEOUT_MS = 30_000  # held calls are released by the test, never waited out
 
 LEVEL_1 = Msisdn("8613800000001")
@@ -111,7 +112,7 @@ async def seed_agents(engine: AsyncEngine, now: datetime) -> dict[Msisdn, Agent]
             level=Level.LEVEL_1,
             parent=None,
             pin=PINS[LEVEL_1],
-            pin_key=PIN_KEY,
+            pin_keys=PIN_KEYS,
             now=now,
         )
         level_2 = await create_agent(
@@ -121,7 +122,7 @@ async def seed_agents(engine: AsyncEngine, now: datetime) -> dict[Msisdn, Agent]
             level=Level.LEVEL_2,
             parent=level_1,
             pin=PINS[LEVEL_2],
-            pin_key=PIN_KEY,
+            pin_keys=PIN_KEYS,
             now=now,
             language="en",
         )
@@ -132,7 +133,7 @@ async def seed_agents(engine: AsyncEngine, now: datetime) -> dict[Msisdn, Agent]
             level=Level.MERCHANT,
             parent=level_2,
             pin=PINS[MERCHANT],
-            pin_key=PIN_KEY,
+            pin_keys=PIN_KEYS,
             now=now,
         )
     created = {LEVEL_1: level_1, LEVEL_2: level_2, MERCHANT: merchant}
@@ -176,7 +177,9 @@ async def api(engine: AsyncEngine, aiohttp_client: ClientFactory) -> AsyncIterat
     state, boss_app, boss = await open_boss()
     gateway = HttpBossGateway(boss.url, BOSS_TIMEOUT_MS)
     await gateway.start()
-    operations = OperationService(engine, gateway, PIN_KEY, LimitDefaults(100, 50_000), clock=clock)
+    operations = OperationService(
+        engine, gateway, PIN_KEYS, LimitDefaults(100, 50_000), clock=clock
+    )
     await operations.start()
     app = web.Application()
     app.add_subapp(API_PREFIX, create_api(engine, TOKEN))

@@ -1,0 +1,133 @@
+"""Allotment (划拨): a level-1 or level-2 agent passes deposit to an agent directly under it,
+and can take it back (`reclaim`). One ledger transaction between the two deposit accounts,
+with the operation's record in the same commit, idempotent on the channel's key: a replay
+answers the recorded outcome and moves nothing; other content under the same key is a
+conflict.
+
+Only between a parent and its direct child, both active: an allotment to anyone else is
+refused (`not_your_agent`) before anything is written. Taking back is limited by what the
+child has available, as any debit of a deposit is (`insufficient_funds`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from sqlalchemy import Row
+
+from ledger import errors
+from ledger.accounts import get_account
+from ledger.agents import Agent, find_agent, get_agent
+from ledger.money import Msisdn, amount_fen_max, msisdn
+from ledger.operations.auth import authenticate
+from ledger.operations.context import OperationContext, param_fen, param_str
+from ledger.operations.contract import OK, OperationOutcome, OperationRequest, Value
+from ledger.operations.records import find_by_key, new_reference, request_hash
+from ledger.schema import operations
+from ledger.transfers import RecordInsert, Transaction, TransferRequest
+
+log = logging.getLogger(__name__)
+
+ALLOT: Final = "allot"
+RECLAIM: Final = "reclaim"
+
+
+async def allot(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
+    """Parent → child: `msisdn` (the child), `amount_fen`, `pin`."""
+    return await _move(ctx, request, ALLOT)
+
+
+async def reclaim(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
+    """Child → parent, asked by the parent: `msisdn` (the child), `amount_fen`, `pin`."""
+    return await _move(ctx, request, RECLAIM)
+
+
+async def _move(ctx: OperationContext, request: OperationRequest, kind: str) -> OperationOutcome:
+    target_text = param_str(request.params, "msisdn")
+    amount = param_fen(request.params, "amount_fen")
+    credential = param_str(request.params, "pin")
+    if target_text is None or amount is None or credential is None:
+        return OperationOutcome("bad_request")
+    try:
+        target = msisdn(target_text)
+    except ValueError:
+        return OperationOutcome("bad_request")
+    if not 0 < amount <= amount_fen_max:
+        return OperationOutcome("bad_request")
+    content_hash = request_hash(kind, request.actor, target, amount)
+    async with ctx.engine.connect() as conn:
+        existing = await find_by_key(conn, request.key)
+    if existing is not None:
+        return await _replay(ctx, existing, content_hash)
+    parent = await authenticate(ctx, request.actor, credential, request.source)
+    if isinstance(parent, OperationOutcome):
+        return parent
+    async with ctx.engine.connect() as conn:
+        child = await find_agent(conn, target)
+    if child is None or child.parent_id != parent.id:
+        return OperationOutcome("not_your_agent", {"msisdn": target})
+    if not child.active:
+        return OperationOutcome("agent_inactive", {"msisdn": target})
+    payer, payee = (parent, child) if kind == ALLOT else (child, parent)
+    now = ctx.clock()
+    ref = new_reference(now)
+    transfer = TransferRequest.single(
+        f"{ref}:{kind}",
+        payer.deposit_account_id,
+        payee.deposit_account_id,
+        amount,
+        reference=ref,
+        meta={"op": kind, "channel": request.channel, "msisdn": target},
+    )
+    record = RecordInsert(
+        operations,
+        {
+            "ref": ref,
+            "key": request.key,
+            "request_hash": content_hash,
+            "kind": kind,
+            "channel": request.channel,
+            "agent_id": parent.id,
+            "msisdn": target,
+            "amount": amount,
+            "state": "posted",
+            "reason": None,
+            "pending_key": None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    result = await ctx.writer.execute(Transaction((transfer,), (record,)))
+    if isinstance(result.error, errors.InsufficientFunds):
+        values = {"available_fen": result.error.available, "amount_fen": amount}
+        return OperationOutcome("insufficient_funds", values)
+    if isinstance(result.error, errors.RecordRefused):  # the same key, committed meanwhile
+        async with ctx.engine.connect() as conn:
+            raced = await find_by_key(conn, request.key)
+        if raced is None:
+            raise result.error
+        return await _replay(ctx, raced, content_hash)
+    result.unwrap()
+    log.info("%s %s: %s → %s, %d fen", kind, ref, payer.msisdn, payee.msisdn, amount)
+    return OperationOutcome(OK, await _values(ctx, parent, ref, target, amount))
+
+
+async def _values(
+    ctx: OperationContext, parent: Agent, ref: str, target: Msisdn, amount: int
+) -> dict[str, Value]:
+    async with ctx.engine.connect() as conn:
+        deposit = await get_account(conn, parent.deposit_account_id)
+    return {"ref": ref, "msisdn": target, "amount_fen": amount, "balance_fen": deposit.available}
+
+
+async def _replay(ctx: OperationContext, row: Row[object], content_hash: str) -> OperationOutcome:
+    if row.request_hash != content_hash:
+        return OperationOutcome("conflict", {"ref": row.ref})
+    async with ctx.engine.connect() as conn:
+        parent = await get_agent(conn, row.agent_id)
+    assert parent is not None, "an allotment's record names its agent"
+    return OperationOutcome(OK, await _values(ctx, parent, row.ref, Msisdn(row.msisdn), row.amount))
+
+
+__all__ = ["allot", "reclaim"]
