@@ -33,6 +33,7 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from ledger.commissions import rate_bp_max
+from ledger.operations.resolver import ResolverPolicy
 from ledger.pins import PinKeys, PinPolicy
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "LimitsConfig",
     "PinsConfig",
     "PlatformConfig",
+    "ResolverConfig",
     "SecretsConfig",
     "SimulatorConfig",
     "UssdConfig",
@@ -421,6 +423,35 @@ class CommissionsConfig(_Section):
 
 
 @dataclass(frozen=True, slots=True)
+class ResolverConfig(_Section):
+    SECTION: ClassVar[str] = "resolver"
+    DOC: ClassVar[str] = "Settling sales whose outcome at BOSS is unknown, by their reference."
+
+    interval_s: int = _setting(2, _positive_int("seconds"), "between sweeps")
+    cases_per_sweep: int = _setting(50, _positive_int("cases"), "cases one sweep takes on")
+    stale_after_s: int = _setting(
+        30, _positive_int("seconds"), "a sale still `reserved` this long lost its caller"
+    )
+    backoff_base_s: int = _setting(2, _positive_int("seconds"), "first wait to ask BOSS again")
+    backoff_max_s: int = _setting(300, _positive_int("seconds"), "longest wait (doubling)")
+    lease_s: int = _setting(60, _positive_int("seconds"), "how long one process holds a case")
+    manual_after_s: int = _setting(
+        3600, _positive_int("seconds"), "age at which a case goes to manual review"
+    )
+
+    def policy(self) -> ResolverPolicy:
+        return ResolverPolicy(
+            self.interval_s,
+            self.cases_per_sweep,
+            self.stale_after_s,
+            self.backoff_base_s,
+            self.backoff_max_s,
+            self.lease_s,
+            self.manual_after_s,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PinsConfig(_Section):
     SECTION: ClassVar[str] = "pins"
     DOC: ClassVar[str] = "Wrong PINs: agent lockout, and the throttle per channel source."
@@ -507,6 +538,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
     pins: PinsConfig = field(default_factory=PinsConfig)
+    resolver: ResolverConfig = field(default_factory=ResolverConfig)
     secrets: SecretsConfig = field(default_factory=SecretsConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
 
@@ -527,6 +559,7 @@ _SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
             LimitsConfig,
             CommissionsConfig,
             PinsConfig,
+            ResolverConfig,
             SecretsConfig,
             SimulatorConfig,
         )

@@ -38,6 +38,7 @@ from ledger.gateways.boss import (
 )
 from ledger.money import Fen, Msisdn
 from ledger.operations import OperationOutcome, OperationRequest
+from ledger.operations.resolver import SweepReport
 from ledger.writer import WriterStats
 
 
@@ -72,12 +73,24 @@ class Metrics:
         self.boss_seconds = Histogram(
             "aircharge_boss_call_seconds", "BOSS call latency", ["call"], registry=self.registry
         )
+        self.resolver_cases = Counter(
+            "aircharge_resolver_cases",
+            "Unknown outcomes the resolver worked, by result (posted, voided, to_manual: now a"
+            " person's; deferred: BOSS gave no answer, asked again later)",
+            ["result"],
+            registry=self.registry,
+        )
 
     def watch_ledger(self, stats: Callable[[], WriterStats]) -> None:
         self.registry.register(_LedgerCollector(stats))
 
     def observe_operation(self, request: OperationRequest, outcome: OperationOutcome) -> None:
         self.operations.labels(request.name, request.channel, outcome.code).inc()
+
+    def observe_sweep(self, report: SweepReport) -> None:
+        for result, count in report._asdict().items():
+            if count:
+                self.resolver_cases.labels(result).inc(count)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

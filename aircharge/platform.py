@@ -20,7 +20,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aircharge.config import Config
+from aircharge.config import Config, ConfigError
 from aircharge.database import create_engine
 from aircharge.metrics import METRICS, MeteredBoss, Metrics
 from channels.ussd.http import add_ussd_routes
@@ -34,6 +34,7 @@ from ledger.commissions import CommissionPlan
 from ledger.gateways.bank_http import add_bank_notify_route
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.operations import OPERATION_NAMES, OUTCOME_CODES, LimitDefaults, OperationService
+from ledger.operations.resolver import ResolverPolicy
 from webadmin.api import API_PREFIX, create_api
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,17 @@ async def listen(app: web.Application, host: str, port: int) -> Listener:
         ) from exc
     await web.SockSite(runner, sock).start()
     return Listener(runner, host, sock.getsockname()[1])
+
+
+def _resolver_policy(config: Config) -> ResolverPolicy:
+    """The resolver's policy, refused when it would take a sale that is still waiting on BOSS
+    for one whose caller is gone."""
+    if config.resolver.stale_after_s * 1000 <= 2 * config.boss.timeout_ms:
+        raise ConfigError(
+            f"resolver.stale_after_s = {config.resolver.stale_after_s}, boss.timeout_ms ="
+            f" {config.boss.timeout_ms}: expected stale_after_s above twice the BOSS time-out"
+        )
+    return config.resolver.policy()
 
 
 def check_flows(flows: Mapping[str, Flow], catalogue: Catalogue) -> None:
@@ -157,6 +169,9 @@ async def start_platform(config: Config) -> RunningPlatform:
             subscriber_daily_fen=config.limits.subscriber_daily_fen,
         ),
         observer=metrics.observe_operation,
+        pin_policy=config.pins.policy(),
+        resolver=_resolver_policy(config),
+        sweep_observer=metrics.observe_sweep,
         commissions=CommissionPlan(
             config.commissions.seller_bp,
             config.commissions.level1_override_bp,

@@ -168,6 +168,11 @@ operations = Table(
     Column("pending_key", String(128), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The resolver's bookkeeping for outcomes not known yet (ledger.operations.resolver)
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_check_at", UtcDateTime, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint(f"state IN ({OPERATION_STATES_SQL})", name="state_known"),
     # The listings of /api/v1 and the resolver's work queue, newest or oldest first

@@ -22,6 +22,7 @@ from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.deposit import deposit
 from ledger.operations.pin_change import change_pin
 from ledger.operations.queries import balance
+from ledger.operations.resolver import Resolver, ResolverPolicy, SweepReport
 from ledger.operations.topup import topup
 from ledger.pins import SEAL_PREFIX, PinKeys, PinPolicy, seal
 from ledger.platform_accounts import ensure_platform_accounts
@@ -61,16 +62,24 @@ class OperationService:
         observer: Observer | None = None,
         commissions: CommissionPlan = DEMO_PLAN,
         pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
+        resolver: ResolverPolicy | None = None,
+        sweep_observer: Callable[[SweepReport], None] | None = None,
     ) -> None:
+        """`resolver`: how the resolver sweeps in the background; None runs no background
+        sweep (`resolve_due` still works a sweep on demand)."""
         self._engine = engine
         self._boss = boss
         self._pin_keys = pin_keys
         self._pin_policy = pin_policy
+        self._resolver_policy = resolver
+        self._sweep_observer = sweep_observer
+        self._resolver: Resolver | None = None
         self._limits = limits
         self._clock = clock
         self._observer = observer
         self._commissions = commissions
-        self._writer = LedgerWriter(engine, label=f"{socket.gethostname()}:{os.getpid()}")
+        self._writer_label = f"{socket.gethostname()}:{os.getpid()}"
+        self._writer = LedgerWriter(engine, label=self._writer_label)
         self._context: OperationContext | None = None
 
     async def start(self) -> None:
@@ -89,14 +98,31 @@ class OperationService:
             self._clock,
             self._commissions,
         )
+        self._resolver = Resolver(
+            self._context,
+            self._writer_label,
+            self._resolver_policy or ResolverPolicy(),
+            self._sweep_observer,
+        )
+        if self._resolver_policy is not None:
+            self._resolver.start()
 
     def ledger_stats(self) -> WriterStats:
         return self._writer.stats()
 
     async def close(self) -> None:
-        """Let the writer finish what is queued."""
+        """Stop the resolver, then let the writer finish what is queued."""
+        if self._resolver is not None:
+            await self._resolver.close()
+            self._resolver = None
         await self._writer.close()
         self._context = None
+
+    async def resolve_due(self) -> SweepReport:
+        """Work the resolver's due cases now (tests, and `aircharge` tooling)."""
+        if self._resolver is None:
+            raise RuntimeError("OperationService.start() was not called")
+        return await self._resolver.sweep()
 
     async def find_agent(self, msisdn: Msisdn) -> Agent | None:
         async with self._engine.connect() as conn:

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Row, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger import errors, limits
 from ledger.accounts import get_account
-from ledger.agents import Agent, ancestors
+from ledger.agents import Agent, ancestors, get_agent
 from ledger.clock import business_day
 from ledger.commissions import commission_legs, shares
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
@@ -44,7 +45,7 @@ _BOSS_REASONS = frozenset({"unknown_subscriber", "not_prepaid", "subscriber_inac
 
 
 @dataclass(frozen=True, slots=True)
-class _Reserved:
+class Reserved:
     ref: str
     pending_key: str
     agent: Agent
@@ -70,7 +71,7 @@ async def topup(ctx: OperationContext, request: OperationRequest) -> OperationOu
     if isinstance(reserved, OperationOutcome):
         return reserved
     result = await ctx.boss.recharge(reserved.ref, target, reserved.amount)
-    return await _settle(ctx, reserved, result)
+    return await settle(ctx, reserved, result)
 
 
 async def _reserve(
@@ -80,7 +81,7 @@ async def _reserve(
     amount: Fen,
     credential: str,
     content_hash: str,
-) -> _Reserved | OperationOutcome:
+) -> Reserved | OperationOutcome:
     now = ctx.clock()
     day = business_day(now)
     async with ctx.engine.connect() as conn:
@@ -148,12 +149,10 @@ async def _reserve(
         return _replay(raced, content_hash)
     result.unwrap()
     log.info("topup %s reserved: agent=%s msisdn=%s amount=%d", ref, agent.msisdn, target, amount)
-    return _Reserved(ref, reservation.key, agent, target, amount, day)
+    return Reserved(ref, reservation.key, agent, target, amount, day)
 
 
-async def _settle(
-    ctx: OperationContext, reserved: _Reserved, result: BossResult
-) -> OperationOutcome:
+async def settle(ctx: OperationContext, reserved: Reserved, result: BossResult) -> OperationOutcome:
     now = ctx.clock()
     ref = reserved.ref
     resolution: TransferRequest | None = None
@@ -181,11 +180,11 @@ async def _settle(
         settled.unwrap()
     else:
         state, reason = "unknown", getattr(result, "detail", "unknown")
-        async with ctx.engine.begin() as conn:
+        async with ctx.engine.begin() as conn:  # unless the resolver settled it meanwhile
             await conn.execute(
                 update(operations)
-                .where(operations.c.ref == ref)
-                .values(state=state, reason=reason, updated_at=now)
+                .where(operations.c.ref == ref, operations.c.state == "reserved")
+                .values(state=state, reason=reason[:64], updated_at=now)
             )
     async with ctx.engine.connect() as conn:
         deposit = await get_account(conn, reserved.agent.deposit_account_id)
@@ -199,7 +198,15 @@ async def _settle(
     return _outcome(state, reason, values)
 
 
-async def _commissions(ctx: OperationContext, reserved: _Reserved) -> tuple[TransferRequest, ...]:
+async def reserved_from_row(conn: AsyncConnection, row: Row[object]) -> Reserved:
+    """A recorded top-up as `settle` takes it (the resolver settles it this way)."""
+    agent = await get_agent(conn, row.agent_id)
+    assert agent is not None, "a top-up's record names its agent"
+    day = business_day(row.created_at)
+    return Reserved(row.ref, row.pending_key, agent, Msisdn(row.msisdn), Fen(row.amount), day)
+
+
+async def _commissions(ctx: OperationContext, reserved: Reserved) -> tuple[TransferRequest, ...]:
     """The commission legs of a posted sale, in the post's own transaction."""
     async with ctx.engine.connect() as conn:
         above = await ancestors(conn, reserved.agent)

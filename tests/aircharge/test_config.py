@@ -399,7 +399,7 @@ def test_unknown_section_is_named_with_the_valid_sections(tmp_path):
     assert error == (
         f"{tmp_path / 'config.toml'}: unknown section 'bos' (did you mean 'boss'?); "
         "valid sections: platform, database, boss, bank, ussd, limits, commissions, pins,"
-        " secrets, simulator"
+        " resolver, secrets, simulator"
     )
 
 
@@ -513,3 +513,12 @@ def test_demo_secrets_replaced_from_the_environment():
         "AIRCHARGE_SECRETS_BANK_SECRET": "b" * 32,
     }
     assert demo_secrets_in_use(load_config(environ=environ)) == []
+
+
+def test_the_resolver_must_not_take_sales_still_waiting_on_boss():
+    from aircharge.platform import _resolver_policy
+
+    slow_boss = Config(boss=BossConfig(timeout_ms=20_000))
+    with pytest.raises(ConfigError, match="stale_after_s above twice the BOSS time-out"):
+        _resolver_policy(slow_boss)
+    assert _resolver_policy(Config()).stale_after_s == 30
