@@ -19,9 +19,9 @@ from sqlalchemy import Row
 from ledger import errors
 from ledger.accounts import get_account
 from ledger.agents import Agent, find_agent, get_agent
-from ledger.money import Msisdn, amount_fen_max, msisdn
+from ledger.money import Msisdn
 from ledger.operations.auth import authenticate
-from ledger.operations.context import OperationContext, param_fen, param_str
+from ledger.operations.context import OperationContext, money_params
 from ledger.operations.contract import OK, OperationOutcome, OperationRequest, Value
 from ledger.operations.records import find_by_key, new_reference, request_hash
 from ledger.schema import operations
@@ -44,17 +44,10 @@ async def reclaim(ctx: OperationContext, request: OperationRequest) -> Operation
 
 
 async def _move(ctx: OperationContext, request: OperationRequest, kind: str) -> OperationOutcome:
-    target_text = param_str(request.params, "msisdn")
-    amount = param_fen(request.params, "amount_fen")
-    credential = param_str(request.params, "pin")
-    if target_text is None or amount is None or credential is None:
+    asked = money_params(request.params)
+    if asked is None:
         return OperationOutcome("bad_request")
-    try:
-        target = msisdn(target_text)
-    except ValueError:
-        return OperationOutcome("bad_request")
-    if not 0 < amount <= amount_fen_max:
-        return OperationOutcome("bad_request")
+    target, amount, credential = asked.target, asked.amount, asked.credential
     content_hash = request_hash(kind, request.actor, target, amount)
     async with ctx.engine.connect() as conn:
         existing = await find_by_key(conn, request.key)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger.commissions import CommissionPlan
 from ledger.gateways.boss import BossGateway
 from ledger.limits import LimitDefaults
+from ledger.money import Fen, Msisdn, amount_fen_max, msisdn
 from ledger.operations.contract import Value
 from ledger.pins import PinKeys, PinPolicy
 from ledger.platform_accounts import PlatformAccounts
@@ -47,3 +48,28 @@ def param_fen(params: Mapping[str, Value], name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyParams:
+    """What every money operation is asked with: a number, an amount and a PIN (or seal)."""
+
+    target: Msisdn
+    amount: Fen
+    credential: str
+
+
+def money_params(params: Mapping[str, Value]) -> MoneyParams | None:
+    """`msisdn`, `amount_fen` (1 fen .. the ledger's largest amount) and `pin`; None when
+    any is missing or malformed (the operation answers `bad_request`)."""
+    target_text = param_str(params, "msisdn")
+    amount = param_fen(params, "amount_fen")
+    credential = param_str(params, "pin")
+    if target_text is None or amount is None or credential is None:
+        return None
+    if not 0 < amount <= amount_fen_max:
+        return None
+    try:
+        return MoneyParams(msisdn(target_text), Fen(amount), credential)
+    except ValueError:
+        return None

@@ -26,13 +26,9 @@ from ledger.agents import Agent, ancestors, get_agent
 from ledger.clock import business_day
 from ledger.commissions import commission_legs, shares
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
-from ledger.money import Fen, Msisdn, msisdn
+from ledger.money import Fen, Msisdn
 from ledger.operations.auth import authenticate
-from ledger.operations.context import (
-    OperationContext,
-    param_fen,
-    param_str,
-)
+from ledger.operations.context import OperationContext, money_params
 from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
 from ledger.operations.records import find_by_key, find_by_ref, new_reference, request_hash
 from ledger.schema import operations
@@ -55,19 +51,12 @@ class Reserved:
 
 
 async def topup(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
-    target_text = param_str(request.params, "msisdn")
-    amount = param_fen(request.params, "amount_fen")
-    credential = param_str(request.params, "pin")
-    if target_text is None or amount is None or credential is None:
+    asked = money_params(request.params)
+    if asked is None:
         return OperationOutcome("bad_request")
-    try:
-        target = msisdn(target_text)
-    except ValueError:
-        return OperationOutcome("bad_request")
-    if amount <= 0:
-        return OperationOutcome("bad_request")
+    target, amount = asked.target, asked.amount
     content_hash = request_hash("topup", request.actor, target, amount)
-    reserved = await _reserve(ctx, request, target, Fen(amount), credential, content_hash)
+    reserved = await _reserve(ctx, request, target, amount, asked.credential, content_hash)
     if isinstance(reserved, OperationOutcome):
         return reserved
     result = await ctx.boss.recharge(reserved.ref, target, reserved.amount)
