@@ -32,6 +32,7 @@ OUTCOME_CODES: Final = frozenset(
         "insufficient_funds",
         "unknown_subscriber",
         "not_prepaid",
+        "not_postpaid",
         "subscriber_inactive",
         "rejected",
         "conflict",

@@ -43,7 +43,7 @@ from ledger.gateways.boss import (
     BossUnknown,
 )
 from ledger.operations.context import OperationContext
-from ledger.operations.topup import reserved_from_row, settle
+from ledger.operations.sale import SALE_KINDS, reserved_from_row, settle
 from ledger.schema import operations
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class Resolver:
         query = (
             select(operations)
             .where(
-                operations.c.kind == "topup",
+                operations.c.kind.in_(SALE_KINDS),
                 or_(
                     operations.c.state == "unknown",
                     (operations.c.state == "reserved") & (operations.c.created_at <= stale),

@@ -23,7 +23,7 @@ from ledger.operations.deposit import deposit
 from ledger.operations.pin_change import change_pin
 from ledger.operations.queries import balance
 from ledger.operations.resolver import Resolver, ResolverPolicy, SweepReport
-from ledger.operations.topup import topup
+from ledger.operations.sale import billpay, topup
 from ledger.pins import SEAL_PREFIX, PinKeys, PinPolicy, seal
 from ledger.platform_accounts import ensure_platform_accounts
 from ledger.writer import LedgerWriter, WriterStats
@@ -35,6 +35,7 @@ Handler = Callable[[OperationContext, OperationRequest], Awaitable[OperationOutc
 
 _HANDLERS: Final[Mapping[str, Handler]] = {
     "topup": topup,
+    "billpay": billpay,
     "balance": balance,
     "change_pin": change_pin,
     "allot": allot,
@@ -43,9 +44,7 @@ _HANDLERS: Final[Mapping[str, Handler]] = {
 DEFAULT_PIN_POLICY: Final = PinPolicy()
 # Named by the shipped flows, run by the agents-and-operations work; until then they answer
 # `unavailable` ("not available yet"), which every channel shows as such.
-PLANNED_OPERATIONS: Final = frozenset(
-    {"billpay", "history", "transfer_request", "transfer_confirm"}
-)
+PLANNED_OPERATIONS: Final = frozenset({"history", "transfer_request", "transfer_confirm"})
 OPERATION_NAMES: Final = frozenset(_HANDLERS) | PLANNED_OPERATIONS
 
 __all__ = ["OPERATION_NAMES", "OperationService"]

@@ -1,11 +1,13 @@
-"""Top-up of a prepaid subscriber by an agent, following the top-up protocol:
+"""Sales by an agent to a subscriber: prepaid top-up and postpaid bill payment (more than due
+is credited ahead by BOSS), both following the top-up protocol:
 
 1. validate (PIN, status, limits), then durably commit the reservation (a pending transfer
-   from the agent's deposit to BOSS clearing) and the outcome record with the platform
-   reference — before anything leaves the platform;
-2. call BOSS with that reference;
-3. applied → post; definite failure → void; unknown → the reservation stays (`unknown`)
-   for the resolver, which asks BOSS by the same reference. Never a second reference.
+   from the agent's deposit to BOSS clearing), the outcome record with the platform
+   reference, and the day's limit counters — before anything leaves the platform;
+2. call BOSS with that reference (`recharge` or `billpay`);
+3. applied → post, with the commissions in the same transaction; definite failure → void
+   (giving the limits back); unknown → the reservation stays (`unknown`) for the resolver,
+   which asks BOSS by the same reference. Never a second reference.
 
 The channel's idempotency key guards the whole operation: a replay with the same content
 answers the recorded outcome and sends nothing; different content answers `conflict`.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from sqlalchemy import Row, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,7 +40,9 @@ from ledger.transfers import Record, RecordInsert, RecordUpdate, Transaction, Tr
 log = logging.getLogger(__name__)
 
 # BOSS reasons that mean something to the person selling; the rest answer `rejected`.
-_BOSS_REASONS = frozenset({"unknown_subscriber", "not_prepaid", "subscriber_inactive"})
+_BOSS_REASONS = frozenset(
+    {"unknown_subscriber", "not_prepaid", "not_postpaid", "subscriber_inactive"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +55,37 @@ class Reserved:
     day: date  # whose daily counters it took from
 
 
+SALE_KINDS: Final = ("topup", "billpay")
+
+
 async def topup(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
+    """Credit a prepaid number: `msisdn`, `amount_fen`, `pin`."""
+    return await _sale(ctx, request, "topup")
+
+
+async def billpay(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
+    """Pay a postpaid number's bill: `msisdn`, `amount_fen`, `pin`."""
+    return await _sale(ctx, request, "billpay")
+
+
+async def _sale(ctx: OperationContext, request: OperationRequest, kind: str) -> OperationOutcome:
     asked = money_params(request.params)
     if asked is None:
         return OperationOutcome("bad_request")
     target, amount = asked.target, asked.amount
-    content_hash = request_hash("topup", request.actor, target, amount)
-    reserved = await _reserve(ctx, request, target, amount, asked.credential, content_hash)
+    content_hash = request_hash(kind, request.actor, target, amount)
+    reserved = await _reserve(ctx, request, kind, target, amount, asked.credential, content_hash)
     if isinstance(reserved, OperationOutcome):
         return reserved
-    result = await ctx.boss.recharge(reserved.ref, target, reserved.amount)
+    call = ctx.boss.recharge if kind == "topup" else ctx.boss.billpay
+    result = await call(reserved.ref, target, reserved.amount)
     return await settle(ctx, reserved, result)
 
 
 async def _reserve(
     ctx: OperationContext,
     request: OperationRequest,
+    kind: str,
     target: Msisdn,
     amount: Fen,
     credential: str,
@@ -95,7 +115,7 @@ async def _reserve(
         ctx.platform.boss_clearing,
         amount,
         reference=ref,
-        meta={"op": "topup", "channel": request.channel, "msisdn": target},
+        meta={"op": kind, "channel": request.channel, "msisdn": target},
     )
     record = RecordInsert(
         operations,
@@ -103,7 +123,7 @@ async def _reserve(
             "ref": ref,
             "key": request.key,
             "request_hash": content_hash,
-            "kind": "topup",
+            "kind": kind,
             "channel": request.channel,
             "agent_id": agent.id,
             "msisdn": target,
@@ -137,7 +157,9 @@ async def _reserve(
             raise result.error
         return _replay(raced, content_hash)
     result.unwrap()
-    log.info("topup %s reserved: agent=%s msisdn=%s amount=%d", ref, agent.msisdn, target, amount)
+    log.info(
+        "%s %s reserved: agent=%s msisdn=%s amount=%d", kind, ref, agent.msisdn, target, amount
+    )
     return Reserved(ref, reservation.key, agent, target, amount, day)
 
 
@@ -177,7 +199,7 @@ async def settle(ctx: OperationContext, reserved: Reserved, result: BossResult) 
             )
     async with ctx.engine.connect() as conn:
         deposit = await get_account(conn, reserved.agent.deposit_account_id)
-    log.info("topup %s %s%s", ref, state, f" ({reason})" if reason else "")
+    log.info("sale %s %s%s", ref, state, f" ({reason})" if reason else "")
     values: dict[str, Value] = {
         "ref": ref,
         "msisdn": reserved.target,
@@ -188,9 +210,9 @@ async def settle(ctx: OperationContext, reserved: Reserved, result: BossResult) 
 
 
 async def reserved_from_row(conn: AsyncConnection, row: Row[object]) -> Reserved:
-    """A recorded top-up as `settle` takes it (the resolver settles it this way)."""
+    """A recorded sale as `settle` takes it (the resolver settles it this way)."""
     agent = await get_agent(conn, row.agent_id)
-    assert agent is not None, "a top-up's record names its agent"
+    assert agent is not None, "a sale's record names its agent"
     day = business_day(row.created_at)
     return Reserved(row.ref, row.pending_key, agent, Msisdn(row.msisdn), Fen(row.amount), day)
 
