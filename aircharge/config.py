@@ -394,6 +394,9 @@ class LimitsConfig(_Section):
     subscriber_daily_fen: int = _setting(
         200_000, _positive_int("fen"), "¥2,000.00 received per number and business day"
     )
+    reversal_window_s: int = _setting(
+        1800, _positive_int("seconds"), "how long after a sale its seller may reverse it"
+    )
 
     def _check_together(self) -> None:
         if self.topup_min_fen > self.topup_max_fen:

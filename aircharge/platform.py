@@ -167,6 +167,7 @@ async def start_platform(config: Config) -> RunningPlatform:
             daily_amount_fen=config.limits.daily_amount_fen,
             daily_count=config.limits.daily_count,
             subscriber_daily_fen=config.limits.subscriber_daily_fen,
+            reversal_window_s=config.limits.reversal_window_s,
         ),
         observer=metrics.observe_operation,
         pin_policy=config.pins.policy(),

@@ -43,6 +43,7 @@ class LimitDefaults:
     daily_amount_fen: int = 2_000_000  # ¥20,000.00 sold per agent and day
     daily_count: int = 500  # sales per agent and day
     subscriber_daily_fen: int = 200_000  # ¥2,000.00 received per subscriber and day
+    reversal_window_s: int = 1_800  # how long after a sale its seller may reverse it
 
     def __post_init__(self) -> None:
         for name in (
@@ -51,6 +52,7 @@ class LimitDefaults:
             "daily_amount_fen",
             "daily_count",
             "subscriber_daily_fen",
+            "reversal_window_s",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

@@ -168,6 +168,8 @@ operations = Table(
     Column("pending_key", String(128), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # A reversal names the sale it reverses; unique: a sale is reversed at most once
+    Column("original_ref", String(32), nullable=True, unique=True),
     # The resolver's bookkeeping for outcomes not known yet (ledger.operations.resolver)
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_check_at", UtcDateTime, nullable=True),

@@ -44,6 +44,10 @@ OUTCOME_CODES: Final = frozenset(
         "weak_pin",
         "same_pin",
         "not_your_agent",
+        "unknown_reference",
+        "not_reversible",
+        "reversal_window_passed",
+        "insufficient_balance",
         "unavailable",  # an operation the flows offer that this platform does not run yet
     }
 )

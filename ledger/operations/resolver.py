@@ -1,12 +1,13 @@
 """The resolver: settles sales whose outcome at BOSS is not known, by asking BOSS about the
 very reference the sale was sent under (never sending it again under a new one).
 
-Its work is the operations table itself: a sale `unknown` (BOSS timed out, reset, answered
-5xx) or still `reserved` past `stale_after_s` (the process died between the reservation and
-BOSS's answer) is a case; state, attempts and the next time to ask live in the row, so the
-work resumes after a crash or on another process. With several processes, a case is worked
-under a lease (`lease_owner`, `lease_until`), taken by one conditional update, so one process
-at a time asks BOSS and settles it; a lease outlives a crash by `lease_s` at most.
+Its work is the operations table itself: a sale or a reversal `unknown` (BOSS timed out,
+reset, answered 5xx) or still `reserved` past `stale_after_s` (the process died between the
+reservation and BOSS's answer) is a case; state, attempts and the next time to ask live in
+the row, so the work resumes after a crash or on another process. With several processes, a
+case is worked under a lease (`lease_owner`, `lease_until`), taken by one conditional
+update, so one process at a time asks BOSS and settles it; a lease outlives a crash by
+`lease_s` at most.
 
 For each case, BOSS's `status` of the reference decides:
 - `applied` → post (and commissions, in the same transaction); `failed` or `cancelled` → void;
@@ -43,6 +44,8 @@ from ledger.gateways.boss import (
     BossUnknown,
 )
 from ledger.operations.context import OperationContext
+from ledger.operations.reversal import KIND as REVERSAL
+from ledger.operations.reversal import settle_reversal
 from ledger.operations.sale import SALE_KINDS, reserved_from_row, settle
 from ledger.schema import operations
 
@@ -130,7 +133,7 @@ class Resolver:
         query = (
             select(operations)
             .where(
-                operations.c.kind.in_(SALE_KINDS),
+                operations.c.kind.in_((*SALE_KINDS, REVERSAL)),
                 or_(
                     operations.c.state == "unknown",
                     (operations.c.state == "reserved") & (operations.c.created_at <= stale),
@@ -175,9 +178,12 @@ class Resolver:
             assert isinstance(answer, BossUnknown)
             await self._defer(row, now, answer.detail)
             return "deferred"
-        async with ctx.engine.connect() as conn:
-            reserved = await reserved_from_row(conn, row)
-        outcome = await settle(ctx, reserved, decided)
+        if row.kind == REVERSAL:
+            outcome = await settle_reversal(ctx, row, decided)
+        else:
+            async with ctx.engine.connect() as conn:
+                reserved = await reserved_from_row(conn, row)
+            outcome = await settle(ctx, reserved, decided)
         log.info("resolver: %s settled as %s (after %d attempts)", ref, outcome.code, row.attempts)
         return "posted" if isinstance(decided, BossApplied) else "voided"
 

@@ -23,6 +23,7 @@ from ledger.operations.deposit import deposit
 from ledger.operations.pin_change import change_pin
 from ledger.operations.queries import balance
 from ledger.operations.resolver import Resolver, ResolverPolicy, SweepReport
+from ledger.operations.reversal import reversal
 from ledger.operations.sale import billpay, topup
 from ledger.pins import SEAL_PREFIX, PinKeys, PinPolicy, seal
 from ledger.platform_accounts import ensure_platform_accounts
@@ -40,6 +41,7 @@ _HANDLERS: Final[Mapping[str, Handler]] = {
     "change_pin": change_pin,
     "allot": allot,
     "reclaim": reclaim,
+    "reversal": reversal,
 }
 DEFAULT_PIN_POLICY: Final = PinPolicy()
 # Named by the shipped flows, run by the agents-and-operations work; until then they answer
