@@ -188,6 +188,19 @@ def _gateways(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _levels(value: object) -> tuple[int, ...]:
+    expectation = "expected a non-empty list of agent levels among 1, 2 and 3"
+    if not isinstance(value, list | tuple) or not value:
+        raise _Reject(expectation)
+    # from the environment the items come as text
+    value = [int(v) if isinstance(v, str) and v.strip() in ("1", "2", "3") else v for v in value]
+    if any(isinstance(v, bool) or v not in (1, 2, 3) for v in value) or len(set(value)) != len(
+        value
+    ):
+        raise _Reject(expectation + ", each once")
+    return tuple(value)
+
+
 def _key_id(value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", value):
         raise _Reject("expected a key id of 1..16 letters, digits, '_' or '-'")
@@ -396,6 +409,9 @@ class LimitsConfig(_Section):
     )
     reversal_window_s: int = _setting(
         1800, _positive_int("seconds"), "how long after a sale its seller may reverse it"
+    )
+    selling_levels: tuple[int, ...] = _setting(
+        (1, 2, 3), _levels, "agent levels that may sell: 1, 2, 3 (merchants)"
     )
 
     def _check_together(self) -> None:

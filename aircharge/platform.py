@@ -168,6 +168,7 @@ async def start_platform(config: Config) -> RunningPlatform:
             daily_count=config.limits.daily_count,
             subscriber_daily_fen=config.limits.subscriber_daily_fen,
             reversal_window_s=config.limits.reversal_window_s,
+            selling_levels=config.limits.selling_levels,
         ),
         observer=metrics.observe_operation,
         pin_policy=config.pins.policy(),

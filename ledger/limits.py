@@ -44,6 +44,7 @@ class LimitDefaults:
     daily_count: int = 500  # sales per agent and day
     subscriber_daily_fen: int = 200_000  # ¥2,000.00 received per subscriber and day
     reversal_window_s: int = 1_800  # how long after a sale its seller may reverse it
+    selling_levels: tuple[int, ...] = (1, 2, 3)  # agent levels that may sell (3: merchants)
 
     def __post_init__(self) -> None:
         for name in (
@@ -57,6 +58,8 @@ class LimitDefaults:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} = {value!r}: expected a positive integer")
+        if not self.selling_levels or not set(self.selling_levels) <= {1, 2, 3}:
+            raise ValueError(f"selling_levels = {self.selling_levels!r}: levels 1, 2 or 3")
         if self.op_min_fen > self.op_max_fen:
             raise ValueError("op_min_fen must not exceed op_max_fen")
 

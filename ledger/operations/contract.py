@@ -48,6 +48,7 @@ OUTCOME_CODES: Final = frozenset(
         "not_reversible",
         "reversal_window_passed",
         "insufficient_balance",
+        "not_allowed_to_sell",
         "unavailable",  # an operation the flows offer that this platform does not run yet
     }
 )

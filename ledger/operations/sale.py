@@ -100,6 +100,8 @@ async def _reserve(
     agent = await authenticate(ctx, request.actor, credential, request.source)
     if isinstance(agent, OperationOutcome):
         return agent
+    if int(agent.level) not in ctx.limits.selling_levels:
+        return OperationOutcome("not_allowed_to_sell")
     async with ctx.engine.connect() as conn:
         rule = await limits.rule_for(conn, agent, ctx.limits)
         sold = await limits.usage(conn, limits.agent_subject(agent), day)

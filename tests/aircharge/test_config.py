@@ -390,7 +390,7 @@ def test_several_unknown_keys_are_all_named(tmp_path):
     assert "unknown keys 'min', 'max' in [limits]" in error
     assert error.endswith(
         "valid keys: topup_min_fen, topup_max_fen, daily_amount_fen, daily_count,"
-        " subscriber_daily_fen, reversal_window_s"
+        " subscriber_daily_fen, reversal_window_s, selling_levels"
     )
 
 

@@ -117,3 +117,11 @@ async def test_concurrent_sales_never_overrun_the_daily_amount(engine: AsyncEngi
         assert (await world.deposit()).balance == 50_000 - 9_000
         credited = sum(world.boss_balance(f"86139000000{n:02d}") - 1_000 for n in range(1, 11))
         assert credited == 9_000
+
+
+async def test_only_the_configured_levels_sell(engine: AsyncEngine) -> None:
+    async with open_world(engine, LimitDefaults(100, 50_000, selling_levels=(3,))) as world:
+        refused = await _sell(world, "l2", PREPAID, 1_000, LEVEL2, "222222")
+        assert refused.code == "not_allowed_to_sell"
+        assert (await _sell(world, "m", PREPAID, 1_000)).code == "ok"
+        assert world.boss_balance(PREPAID) == 1_000 + 1_000
