@@ -413,6 +413,12 @@ class LimitsConfig(_Section):
     selling_levels: tuple[int, ...] = _setting(
         (1, 2, 3), _levels, "agent levels that may sell: 1, 2, 3 (merchants)"
     )
+    transfer_code_ttl_s: int = _setting(
+        300, _positive_int("seconds"), "how long a subscriber transfer's code is valid"
+    )
+    transfer_code_attempts_max: int = _setting(
+        3, _positive_int("attempts"), "wrong tries that spend a transfer's code"
+    )
 
     def _check_together(self) -> None:
         if self.topup_min_fen > self.topup_max_fen:

@@ -169,6 +169,8 @@ async def start_platform(config: Config) -> RunningPlatform:
             subscriber_daily_fen=config.limits.subscriber_daily_fen,
             reversal_window_s=config.limits.reversal_window_s,
             selling_levels=config.limits.selling_levels,
+            transfer_code_ttl_s=config.limits.transfer_code_ttl_s,
+            transfer_code_attempts_max=config.limits.transfer_code_attempts_max,
         ),
         observer=metrics.observe_operation,
         pin_policy=config.pins.policy(),

@@ -45,6 +45,8 @@ class LimitDefaults:
     subscriber_daily_fen: int = 200_000  # ¥2,000.00 received per subscriber and day
     reversal_window_s: int = 1_800  # how long after a sale its seller may reverse it
     selling_levels: tuple[int, ...] = (1, 2, 3)  # agent levels that may sell (3: merchants)
+    transfer_code_ttl_s: int = 300  # a subscriber transfer's confirmation code lives this long
+    transfer_code_attempts_max: int = 3  # wrong tries before that code is spent
 
     def __post_init__(self) -> None:
         for name in (
@@ -54,6 +56,8 @@ class LimitDefaults:
             "daily_count",
             "subscriber_daily_fen",
             "reversal_window_s",
+            "transfer_code_ttl_s",
+            "transfer_code_attempts_max",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

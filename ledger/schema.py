@@ -168,6 +168,8 @@ operations = Table(
     Column("pending_key", String(128), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # A subscriber transfer's sender (`msisdn` is the number credited)
+    Column("counterparty", String(15), nullable=True),
     # A reversal names the sale it reverses; unique: a sale is reversed at most once
     Column("original_ref", String(32), nullable=True, unique=True),
     # The resolver's bookkeeping for outcomes not known yet (ledger.operations.resolver)
@@ -233,4 +235,22 @@ audit_log = Table(
     Column("detail", Text, nullable=False),
     # the channel's idempotency key, for actions a request asked for (a replay finds it here)
     Column("key", String(128), nullable=True, unique=True),
+)
+
+
+# One-time codes a subscriber confirms a transfer with: stored as a keyed hash, for one number,
+# until they expire, are used once, or take too many wrong tries (ledger.operations.transfer).
+confirmation_codes = Table(
+    "confirmation_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("msisdn", String(15), nullable=False, index=True),
+    Column("code_hash", String(100), nullable=False),
+    Column("target", String(15), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("request_key", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
 )

@@ -49,6 +49,9 @@ OUTCOME_CODES: Final = frozenset(
         "reversal_window_passed",
         "insufficient_balance",
         "not_allowed_to_sell",
+        "same_subscriber",
+        "wrong_code",
+        "code_expired",
         "unavailable",  # an operation the flows offer that this platform does not run yet
     }
 )

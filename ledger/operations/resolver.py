@@ -47,6 +47,8 @@ from ledger.operations.context import OperationContext
 from ledger.operations.reversal import KIND as REVERSAL
 from ledger.operations.reversal import settle_reversal
 from ledger.operations.sale import SALE_KINDS, reserved_from_row, settle
+from ledger.operations.transfer import KIND as TRANSFER
+from ledger.operations.transfer import settle_transfer
 from ledger.schema import operations
 
 log = logging.getLogger(__name__)
@@ -133,7 +135,7 @@ class Resolver:
         query = (
             select(operations)
             .where(
-                operations.c.kind.in_((*SALE_KINDS, REVERSAL)),
+                operations.c.kind.in_((*SALE_KINDS, REVERSAL, TRANSFER)),
                 or_(
                     operations.c.state == "unknown",
                     (operations.c.state == "reserved") & (operations.c.created_at <= stale),
@@ -180,6 +182,8 @@ class Resolver:
             return "deferred"
         if row.kind == REVERSAL:
             outcome = await settle_reversal(ctx, row, decided)
+        elif row.kind == TRANSFER:
+            outcome = await settle_transfer(ctx, ref, decided)
         else:
             async with ctx.engine.connect() as conn:
                 reserved = await reserved_from_row(conn, row)

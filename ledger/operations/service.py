@@ -17,6 +17,7 @@ from ledger.gateways.boss import BossGateway
 from ledger.limits import LimitDefaults
 from ledger.money import Msisdn
 from ledger.operations.allot import allot, reclaim
+from ledger.operations.codes import CodeSender
 from ledger.operations.context import Clock, OperationContext, utc_now
 from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.deposit import deposit
@@ -25,6 +26,7 @@ from ledger.operations.queries import balance
 from ledger.operations.resolver import Resolver, ResolverPolicy, SweepReport
 from ledger.operations.reversal import reversal
 from ledger.operations.sale import billpay, topup
+from ledger.operations.transfer import transfer_confirm, transfer_request
 from ledger.pins import SEAL_PREFIX, PinKeys, PinPolicy, seal
 from ledger.platform_accounts import ensure_platform_accounts
 from ledger.writer import LedgerWriter, WriterStats
@@ -42,6 +44,8 @@ _HANDLERS: Final[Mapping[str, Handler]] = {
     "allot": allot,
     "reclaim": reclaim,
     "reversal": reversal,
+    "transfer_request": transfer_request,
+    "transfer_confirm": transfer_confirm,
 }
 DEFAULT_PIN_POLICY: Final = PinPolicy()
 # Named by the shipped flows, run by the agents-and-operations work; until then they answer
@@ -65,6 +69,7 @@ class OperationService:
         pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
         resolver: ResolverPolicy | None = None,
         sweep_observer: Callable[[SweepReport], None] | None = None,
+        codes: CodeSender | None = None,
     ) -> None:
         """`resolver`: how the resolver sweeps in the background; None runs no background
         sweep (`resolve_due` still works a sweep on demand)."""
@@ -74,6 +79,7 @@ class OperationService:
         self._pin_policy = pin_policy
         self._resolver_policy = resolver
         self._sweep_observer = sweep_observer
+        self._codes = codes
         self._resolver: Resolver | None = None
         self._limits = limits
         self._clock = clock
@@ -98,6 +104,7 @@ class OperationService:
             platform,
             self._clock,
             self._commissions,
+            self._codes,
         )
         self._resolver = Resolver(
             self._context,

@@ -390,7 +390,8 @@ def test_several_unknown_keys_are_all_named(tmp_path):
     assert "unknown keys 'min', 'max' in [limits]" in error
     assert error.endswith(
         "valid keys: topup_min_fen, topup_max_fen, daily_amount_fen, daily_count,"
-        " subscriber_daily_fen, reversal_window_s, selling_levels"
+        " subscriber_daily_fen, reversal_window_s, selling_levels, transfer_code_ttl_s,"
+        " transfer_code_attempts_max"
     )
 
 

@@ -20,6 +20,7 @@ from ledger.accounts import Account, AccountFlag, create_account, get_account
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.money import AccountId, Msisdn
 from ledger.operations import LimitDefaults, OperationOutcome, OperationRequest, OperationService
+from ledger.operations.codes import CodeSender
 from ledger.operations.context import utc_now
 from ledger.pins import PinKeys, PinPolicy
 from ledger.schema import account_balances
@@ -84,6 +85,7 @@ async def open_world(
     clock: Callable[[], datetime] | None = None,
     pin_keys: PinKeys = PIN_KEYS,
     pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
+    codes: CodeSender | None = None,
 ) -> AsyncIterator[World]:
     """Demo agents in `engine`, a fresh BOSS emulator on a free port, the service between."""
     await seed_demo(engine, PIN_KEYS)
@@ -93,7 +95,13 @@ async def open_world(
     gateway = HttpBossGateway(listener.url, BOSS_TIMEOUT_MS)
     await gateway.start()
     operations = OperationService(
-        engine, gateway, pin_keys, limits, clock=clock or utc_now, pin_policy=pin_policy
+        engine,
+        gateway,
+        pin_keys,
+        limits,
+        clock=clock or utc_now,
+        pin_policy=pin_policy,
+        codes=codes,
     )
     await operations.start()
     try:
