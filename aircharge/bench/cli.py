@@ -1,16 +1,22 @@
-"""The `aircharge bench` sub-commands (ledger today; chaos, sms, ussd and ivr join later)."""
+"""The `aircharge bench` sub-commands (ledger and chaos today; sms, ussd and ivr join later)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import os
 import platform
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import asyncpg
 
+from aircharge.bench.chaos import run_chaos
+from aircharge.bench.chaos import table as chaos_table
 from aircharge.bench.ledger import AGENTS, SHAPES, Storage, run_ledger_bench
 from aircharge.bench.stats import table, write_json
 
@@ -38,6 +44,13 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--repeat", type=int, default=1, help="runs of each cell; the medians are reported"
     )
     ledger.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    chaos = kinds.add_parser(
+        "chaos", help="money invariants under BOSS faults, duplicates and SIGKILL, checked"
+    )
+    chaos.add_argument("--requests", type=int, default=3000, help="requests in the plan")
+    chaos.add_argument("--kills", type=int, default=2, help="times the platform is killed")
+    chaos.add_argument("--seed", type=int, default=1, help="the plan's and the faults' seed")
+    chaos.add_argument("--json", type=Path, help="also write the checks as JSON")
 
 
 def _storages(names: list[str], postgres_url: str) -> list[Storage]:
@@ -64,6 +77,9 @@ async def _postgres_reachable(url: str) -> bool:
 
 
 def run_bench(args: argparse.Namespace) -> None:
+    if args.bench == "chaos":
+        _run_chaos(args)
+        return
     storages = _storages(_csv(args.storage), args.postgres_url)
     if any(s.postgres for s in storages) and not asyncio.run(
         _postgres_reachable(args.postgres_url)
@@ -103,3 +119,32 @@ def run_bench(args: argparse.Namespace) -> None:
         }
         write_json(args.json, rows, context)
         print(f"wrote {args.json}", file=sys.stderr)
+
+
+def _run_chaos(args: argparse.Namespace) -> None:
+    if args.requests < 10 or args.kills < 0:
+        raise SystemExit("aircharge bench chaos: --requests at least 10, --kills at least 0")
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="aircharge-chaos-") as directory:
+        started = time.perf_counter()
+        checks = asyncio.run(
+            run_chaos(args.requests, args.seed, args.kills, Path(directory), progress)
+        )
+        seconds = time.perf_counter() - started
+    print(chaos_table(checks))
+    print(f"{args.requests:,} requests in {seconds:.1f} s", file=sys.stderr)
+    if args.json:
+        body = {
+            "bench": "chaos",
+            "requests": args.requests,
+            "kills": args.kills,
+            "seed": args.seed,
+            "seconds": round(seconds, 1),
+            "checks": [dataclasses.asdict(check) for check in checks],
+        }
+        args.json.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+    if not all(check.ok for check in checks):
+        raise SystemExit(1)

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, NamedTuple
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger import audit
 from ledger.gateways.boss import (
@@ -54,6 +55,12 @@ from ledger.schema import operations
 log = logging.getLogger(__name__)
 
 OPEN_STATES: Final = ("reserved", "unknown")
+
+
+async def open_outcomes(conn: AsyncConnection) -> int:
+    """Operations whose outcome is not settled yet (in flight, or the resolver's)."""
+    query = select(func.count()).select_from(operations).where(operations.c.state.in_(OPEN_STATES))
+    return int((await conn.execute(query)).scalar_one())
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,4 +242,4 @@ class Resolver:
         )
 
 
-__all__ = ["Resolver", "ResolverPolicy", "SweepReport"]
+__all__ = ["Resolver", "ResolverPolicy", "SweepReport", "open_outcomes"]

@@ -23,7 +23,7 @@ from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.deposit import deposit
 from ledger.operations.pin_change import change_pin
 from ledger.operations.queries import balance
-from ledger.operations.resolver import Resolver, ResolverPolicy, SweepReport
+from ledger.operations.resolver import Resolver, ResolverPolicy, SweepReport, open_outcomes
 from ledger.operations.reversal import reversal
 from ledger.operations.sale import billpay, topup
 from ledger.operations.transfer import transfer_confirm, transfer_request
@@ -125,6 +125,11 @@ class OperationService:
             self._resolver = None
         await self._writer.close()
         self._context = None
+
+    async def open_outcomes(self) -> int:
+        """How many operations wait on an outcome (the resolver's cases, and those in flight)."""
+        async with self._engine.connect() as conn:
+            return await open_outcomes(conn)
 
     async def resolve_due(self) -> SweepReport:
         """Work the resolver's due cases now (tests, and `aircharge` tooling)."""

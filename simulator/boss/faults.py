@@ -3,8 +3,9 @@
 `PUT /boss/faults` sets a `FaultConfig`; every mutating call then draws one number from
 `random.Random(seed)` (reset by each PUT), in arrival order, so the same seed and the same
 sequence of calls give the same faults. The draw picks, by cumulative rate: time-out (no answer,
-nothing applied), error (503, nothing applied), lost response (applied, no answer), otherwise a
-late apply when `late_apply_ms` > 0 (503 now, applied after the delay), otherwise a normal call.
+nothing applied), error (503, nothing applied), lost response (applied, no answer), late apply
+(503 now, applied after `late_apply_ms`), otherwise a normal call; with `late_apply_ms` set and
+no `late_apply_rate`, every call not otherwise faulted applies late.
 `latency_ms` delays every mutating call. Status and subscriber queries are never faulted.
 """
 
@@ -51,6 +52,7 @@ class FaultConfig:
     timeout_rate: float = 0.0
     error_rate: float = 0.0
     lost_response_rate: float = 0.0
+    late_apply_rate: float = 0.0  # 0 with `late_apply_ms` set: every other call applies late
     late_apply_ms: int = 0
     seed: int = 0
 
@@ -63,6 +65,8 @@ class FaultConfig:
         rates = {name: _rate(body, name) for name in _RATES}
         if sum(rates.values()) > 1:
             raise InvalidInputError(f"{' + '.join(_RATES)} must not exceed 1")
+        if rates["late_apply_rate"] and not body.get("late_apply_ms"):
+            raise InvalidInputError("late_apply_rate needs late_apply_ms (the delay)")
         return cls(
             latency_ms=_whole(body, "latency_ms", LATENCY_MAX_MS),
             late_apply_ms=_whole(body, "late_apply_ms", LATE_APPLY_MAX_MS),
@@ -75,7 +79,7 @@ class FaultConfig:
         return asdict(self)
 
 
-_RATES = ("timeout_rate", "error_rate", "lost_response_rate")
+_RATES = ("timeout_rate", "error_rate", "lost_response_rate", "late_apply_rate")
 
 
 def _rate(body: Mapping[str, Any], name: str) -> float:
@@ -108,11 +112,13 @@ class FaultPlan:
             (Fault.TIMEOUT, config.timeout_rate),
             (Fault.ERROR, config.error_rate),
             (Fault.LOST_RESPONSE, config.lost_response_rate),
+            (Fault.LATE_APPLY, config.late_apply_rate),
         ):
             if draw < rate:
                 return fault
             draw -= rate
-        return Fault.LATE_APPLY if config.late_apply_ms > 0 else Fault.NONE
+        every_call_late = config.late_apply_ms > 0 and config.late_apply_rate == 0
+        return Fault.LATE_APPLY if every_call_late else Fault.NONE
 
 
 class FaultInjector:

@@ -19,6 +19,7 @@ ZERO = {
     "timeout_rate": 0.0,
     "error_rate": 0.0,
     "lost_response_rate": 0.0,
+    "late_apply_rate": 0.0,
     "late_apply_ms": 0,
     "seed": 0,
 }
@@ -54,6 +55,7 @@ async def test_faults_default_to_zero_and_read_back(client):
         ({"lost_response_rate": "0.5"}, "lost_response_rate"),
         ({"error_rate": True}, "error_rate"),
         ({"error_rate": 0.6, "timeout_rate": 0.6}, "must not exceed 1"),
+        ({"late_apply_rate": 0.1}, "late_apply_rate needs late_apply_ms"),
         ({"latency_ms": -1}, "latency_ms"),
         ({"latency_ms": 1.5}, "latency_ms"),
         ({"late_apply_ms": 10**9}, "late_apply_ms"),
@@ -209,3 +211,14 @@ async def test_shutdown_drops_late_applies_not_yet_made():
     assert response.status == 503
     await asyncio.wait_for(injector.aclose(), timeout=1)
     assert applied == []
+
+
+async def test_a_late_apply_rate_makes_only_that_share_late(client):
+    await _faults(client, late_apply_rate=0.25, late_apply_ms=1, seed=7)
+    answers = []
+    for n in range(200):
+        body = {"ref": f"LR{n}", "msisdn": "13900000001", "amount": 1}
+        answers.append((await client.post("/boss/recharge", json=body)).status)
+    late = answers.count(503)
+    assert answers.count(200) + late == 200
+    assert 30 <= late <= 70  # about a quarter
