@@ -9,13 +9,16 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.accounts import AccountFlag, create_account
+from ledger import audit
+from ledger.accounts import AccountFlag, create_account, get_accounts
 from ledger.money import AccountId, Msisdn
 from ledger.pins import PinKeys, hash_pin, is_pin
 from ledger.schema import agents
+
+AGENT_STATUSES = ("active", "suspended", "closed")
 
 
 class Level(IntEnum):
@@ -128,3 +131,71 @@ async def create_agent(
     agent = await find_agent(conn, msisdn)
     assert agent is not None
     return agent
+
+
+class TreeError(ValueError):
+    """A change that would break the agent tree, or an agent in the wrong state for it."""
+
+
+async def children(conn: AsyncConnection, agent: Agent) -> list[Agent]:
+    rows = await conn.execute(select(agents).where(agents.c.parent_id == agent.id))
+    return [_agent(row) for row in rows]
+
+
+async def set_status(
+    conn: AsyncConnection, agent: Agent, status: str, *, by: str, now: datetime
+) -> Agent:
+    """Suspend (`suspended`), reactivate (`active`) or close (`closed`) an agent, audited.
+    A closed agent stays closed; closing needs empty accounts and no agent below."""
+    if status not in AGENT_STATUSES:
+        raise TreeError(f"an agent's status is one of {AGENT_STATUSES}, not {status!r}")
+    if agent.status == "closed":
+        raise TreeError(f"agent {agent.msisdn} is closed")
+    if status == "closed":
+        if await children(conn, agent):
+            raise TreeError(f"agent {agent.msisdn} still has agents under it; move them first")
+        held = await get_accounts(conn, [agent.deposit_account_id, agent.commission_account_id])
+        if any(account.balance or account.debits_pending for account in held.values()):
+            raise TreeError(f"agent {agent.msisdn} still holds money; take it back first")
+    await conn.execute(update(agents).where(agents.c.id == agent.id).values(status=status))
+    await audit.record(
+        conn,
+        at=now,
+        actor=by,
+        action=f"agent_{status}",
+        subject=agent.msisdn,
+        detail={"was": agent.status},
+    )
+    found = await get_agent(conn, agent.id)
+    assert found is not None
+    return found
+
+
+async def move_agent(
+    conn: AsyncConnection, agent: Agent, new_parent: Agent, *, by: str, now: datetime
+) -> Agent:
+    """Put `agent` under another agent of the level just above its own, audited."""
+    if agent.level == Level.LEVEL_1:
+        raise TreeError("a level-1 agent has no parent to change")
+    if new_parent.level != agent.level - 1:
+        raise TreeError(
+            f"a level-{agent.level} agent sits under a level-{agent.level - 1} agent,"
+            f" not a level-{new_parent.level} one"
+        )
+    if new_parent.status == "closed":
+        raise TreeError(f"agent {new_parent.msisdn} is closed")
+    await conn.execute(
+        update(agents).where(agents.c.id == agent.id).values(parent_id=new_parent.id)
+    )
+    old = None if agent.parent_id is None else await get_agent(conn, agent.parent_id)
+    await audit.record(
+        conn,
+        at=now,
+        actor=by,
+        action="agent_moved",
+        subject=agent.msisdn,
+        detail={"from": None if old is None else old.msisdn, "to": new_parent.msisdn},
+    )
+    found = await get_agent(conn, agent.id)
+    assert found is not None
+    return found
