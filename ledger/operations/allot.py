@@ -23,9 +23,8 @@ from ledger.money import Msisdn
 from ledger.operations.auth import authenticate
 from ledger.operations.context import OperationContext, money_params
 from ledger.operations.contract import OK, OperationOutcome, OperationRequest, Value
-from ledger.operations.records import find_by_key, new_reference, request_hash
-from ledger.schema import operations
-from ledger.transfers import RecordInsert, Transaction, TransferRequest
+from ledger.operations.records import find_by_key, new_reference, operation_record, request_hash
+from ledger.transfers import Transaction, TransferRequest
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +72,17 @@ async def _move(ctx: OperationContext, request: OperationRequest, kind: str) -> 
         reference=ref,
         meta={"op": kind, "channel": request.channel, "msisdn": target},
     )
-    record = RecordInsert(
-        operations,
-        {
-            "ref": ref,
-            "key": request.key,
-            "request_hash": content_hash,
-            "kind": kind,
-            "channel": request.channel,
-            "agent_id": parent.id,
-            "msisdn": target,
-            "amount": amount,
-            "state": "posted",
-            "reason": None,
-            "pending_key": None,
-            "created_at": now,
-            "updated_at": now,
-        },
+    record = operation_record(
+        ref=ref,
+        key=request.key,
+        request_hash=content_hash,
+        kind=kind,
+        channel=request.channel,
+        agent_id=parent.id,
+        msisdn=target,
+        amount=amount,
+        state="posted",
+        now=now,
     )
     result = await ctx.writer.execute(Transaction((transfer,), (record,)))
     if isinstance(result.error, errors.InsufficientFunds):

@@ -25,9 +25,8 @@ from ledger.agents import find_agent
 from ledger.gateways.bank import BankNotification, DepositReceipt
 from ledger.money import AccountId
 from ledger.operations.context import OperationContext
-from ledger.operations.records import find_by_key, new_reference
-from ledger.schema import operations
-from ledger.transfers import MetaValue, RecordInsert, Transaction, TransferRequest
+from ledger.operations.records import find_by_key, new_reference, operation_record
+from ledger.transfers import MetaValue, Transaction, TransferRequest
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +64,18 @@ async def deposit(ctx: OperationContext, notification: BankNotification) -> Depo
         reference=ref,
         meta=meta,
     )
-    record = RecordInsert(
-        operations,
-        {
-            "ref": ref,
-            "key": key,
-            "request_hash": content_hash,
-            "kind": KIND,
-            "channel": CHANNEL,
-            "agent_id": None if agent is None else agent.id,
-            "msisdn": number or "",
-            "amount": notification.amount,
-            "state": "posted" if agent is not None else "suspense",
-            "reason": SUSPENSE_REASON if agent is None else None,
-            "pending_key": None,
-            "created_at": now,
-            "updated_at": now,
-        },
+    record = operation_record(
+        ref=ref,
+        key=key,
+        request_hash=content_hash,
+        kind=KIND,
+        channel=CHANNEL,
+        agent_id=None if agent is None else agent.id,
+        msisdn=number or "",
+        amount=notification.amount,
+        state="posted" if agent is not None else "suspense",
+        now=now,
+        reason=SUSPENSE_REASON if agent is None else None,
     )
     result = await ctx.writer.execute(Transaction((transfer,), (record,)))
     if isinstance(result.error, errors.RecordRefused):

@@ -7,17 +7,53 @@ import hashlib
 import json
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.schema import operations
+from ledger.transfers import RecordInsert
 
 
 def request_hash(kind: str, actor: str, target: str, amount: int) -> str:
     """What a replay under the same idempotency key must match (else it is a conflict)."""
     content = json.dumps([kind, actor, target, amount]).encode()
     return hashlib.sha256(content).hexdigest()
+
+
+def operation_record(
+    *,
+    ref: str,
+    key: str,
+    request_hash: str,
+    kind: str,
+    channel: str,
+    agent_id: int | None,
+    msisdn: str,
+    amount: int,
+    state: str,
+    now: datetime,
+    **columns: Any,
+) -> RecordInsert:
+    """An operation's row, to ride in the commit of its first ledger transaction (so the
+    record and the money it speaks of are written together or not at all)."""
+    values = {
+        "ref": ref,
+        "key": key,
+        "request_hash": request_hash,
+        "kind": kind,
+        "channel": channel,
+        "agent_id": agent_id,
+        "msisdn": msisdn,
+        "amount": amount,
+        "state": state,
+        "reason": None,
+        "pending_key": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return RecordInsert(operations, {**values, **columns})
 
 
 def new_reference(now: datetime) -> str:

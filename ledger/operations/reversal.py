@@ -32,10 +32,16 @@ from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.operations.auth import authenticate
 from ledger.operations.context import OperationContext, param_str
 from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
-from ledger.operations.records import find_by_key, find_by_ref, new_reference, request_hash
+from ledger.operations.records import (
+    find_by_key,
+    find_by_ref,
+    new_reference,
+    operation_record,
+    request_hash,
+)
 from ledger.operations.sale import SALE_KINDS
 from ledger.schema import operations, transfers
-from ledger.transfers import RecordInsert, RecordUpdate, Transaction, TransferRequest
+from ledger.transfers import RecordUpdate, Transaction, TransferRequest
 
 log = logging.getLogger(__name__)
 
@@ -90,24 +96,19 @@ async def reversal(ctx: OperationContext, request: OperationRequest) -> Operatio
         )
         for n, leg in enumerate(legs)
     )
-    record = RecordInsert(
-        operations,
-        {
-            "ref": ref,
-            "key": request.key,
-            "request_hash": content_hash,
-            "kind": KIND,
-            "channel": request.channel,
-            "agent_id": agent.id,
-            "msisdn": sale.msisdn,
-            "amount": sale.amount,
-            "state": "reserved",
-            "reason": None,
-            "pending_key": refund.key,
-            "original_ref": original_ref,
-            "created_at": now,
-            "updated_at": now,
-        },
+    record = operation_record(
+        ref=ref,
+        key=request.key,
+        request_hash=content_hash,
+        kind=KIND,
+        channel=request.channel,
+        agent_id=agent.id,
+        msisdn=sale.msisdn,
+        amount=sale.amount,
+        state="reserved",
+        now=now,
+        pending_key=refund.key,
+        original_ref=original_ref,
     )
     held = await ctx.writer.execute(Transaction((refund, *clawbacks), (record,)))
     if isinstance(held.error, errors.InsufficientFunds):

@@ -33,9 +33,15 @@ from ledger.money import Fen, Msisdn
 from ledger.operations.auth import authenticate
 from ledger.operations.context import OperationContext, money_params
 from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
-from ledger.operations.records import find_by_key, find_by_ref, new_reference, request_hash
+from ledger.operations.records import (
+    find_by_key,
+    find_by_ref,
+    new_reference,
+    operation_record,
+    request_hash,
+)
 from ledger.schema import operations
-from ledger.transfers import Record, RecordInsert, RecordUpdate, Transaction, TransferRequest
+from ledger.transfers import Record, RecordUpdate, Transaction, TransferRequest
 
 log = logging.getLogger(__name__)
 
@@ -119,23 +125,18 @@ async def _reserve(
         reference=ref,
         meta={"op": kind, "channel": request.channel, "msisdn": target},
     )
-    record = RecordInsert(
-        operations,
-        {
-            "ref": ref,
-            "key": request.key,
-            "request_hash": content_hash,
-            "kind": kind,
-            "channel": request.channel,
-            "agent_id": agent.id,
-            "msisdn": target,
-            "amount": amount,
-            "state": "reserved",
-            "reason": None,
-            "pending_key": reservation.key,
-            "created_at": now,
-            "updated_at": now,
-        },
+    record = operation_record(
+        ref=ref,
+        key=request.key,
+        request_hash=content_hash,
+        kind=kind,
+        channel=request.channel,
+        agent_id=agent.id,
+        msisdn=target,
+        amount=amount,
+        state="reserved",
+        now=now,
+        pending_key=reservation.key,
     )
     counters = limits.take(rule, agent, target, amount, day, subscriber_cap)
     result = await ctx.writer.execute(Transaction((reservation,), (record, *counters)))
