@@ -7,13 +7,41 @@ import hashlib
 import json
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ledger.operations.contract import OK, PENDING, OperationOutcome, Value
 from ledger.schema import operations
 from ledger.transfers import RecordInsert
+
+# BOSS's refusals that mean something to the person asking; any other answers `rejected`.
+BOSS_REASONS: Final = frozenset(
+    {
+        "unknown_subscriber",
+        "not_prepaid",
+        "not_postpaid",
+        "subscriber_inactive",
+        "insufficient_balance",
+        "same_subscriber",
+    }
+)
+
+
+def recorded_values(row: Row[object]) -> dict[str, Value]:
+    """What every recorded operation's answer carries."""
+    return {"ref": row.ref, "msisdn": row.msisdn, "amount_fen": row.amount}
+
+
+def outcome_of(state: str, reason: str | None, values: dict[str, Value]) -> OperationOutcome:
+    """The answer a recorded state gives: posted → ok; failed → BOSS's reason (or
+    `rejected`); anything still open → pending (the resolver finishes it)."""
+    if state == "posted":
+        return OperationOutcome(OK, values)
+    if state == "failed":
+        return OperationOutcome(reason if reason in BOSS_REASONS else "rejected", values)
+    return OperationOutcome(PENDING, values)
 
 
 def request_hash(kind: str, actor: str, target: str, amount: int) -> str:

@@ -31,12 +31,14 @@ from ledger.agents import Agent, get_agent
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.operations.auth import authenticate
 from ledger.operations.context import OperationContext, param_str
-from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
+from ledger.operations.contract import OperationOutcome, OperationRequest, Value
 from ledger.operations.records import (
     find_by_key,
     find_by_ref,
     new_reference,
     operation_record,
+    outcome_of,
+    recorded_values,
     request_hash,
 )
 from ledger.operations.sale import SALE_KINDS
@@ -46,7 +48,6 @@ from ledger.transfers import RecordUpdate, Transaction, TransferRequest
 log = logging.getLogger(__name__)
 
 KIND = "reversal"
-_BOSS_REASONS = frozenset({"insufficient_balance", "subscriber_inactive"})
 
 
 async def reversal(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
@@ -61,7 +62,7 @@ async def reversal(ctx: OperationContext, request: OperationRequest) -> Operatio
     if existing is not None:
         if existing.request_hash != content_hash:
             return OperationOutcome("conflict", {"ref": existing.ref})
-        return _outcome(existing.state, existing.reason, _values(existing))
+        return outcome_of(existing.state, existing.reason, recorded_values(existing))
     agent = await authenticate(ctx, request.actor, credential, request.source)
     if isinstance(agent, OperationOutcome):
         return agent
@@ -167,7 +168,7 @@ async def settle_reversal(
                 .values(state=state, reason=reason[:64], updated_at=now)
             )
     log.info("reversal %s of %s: %s", row.ref, row.original_ref, state)
-    return _outcome(state, reason, {**_values(row), **await _balance(ctx, agent)})
+    return outcome_of(state, reason, {**recorded_values(row), **await _balance(ctx, agent)})
 
 
 async def _commission_legs(conn: AsyncConnection, sale_ref: str) -> Sequence[Row[Any, Any]]:
@@ -192,18 +193,6 @@ async def _balance(ctx: OperationContext, agent: Agent) -> dict[str, Value]:
     async with ctx.engine.connect() as conn:
         deposit = await get_account(conn, agent.deposit_account_id)
     return {"balance_fen": deposit.available}
-
-
-def _values(row: Row[object]) -> dict[str, Value]:
-    return {"ref": row.ref, "msisdn": row.msisdn, "amount_fen": row.amount}
-
-
-def _outcome(state: str, reason: str | None, values: dict[str, Value]) -> OperationOutcome:
-    if state == "posted":
-        return OperationOutcome(OK, values)
-    if state == "failed":
-        return OperationOutcome(reason if reason in _BOSS_REASONS else "rejected", values)
-    return OperationOutcome(PENDING, values)
 
 
 __all__ = ["KIND", "reversal", "settle_reversal"]

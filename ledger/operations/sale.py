@@ -32,23 +32,20 @@ from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.money import Fen, Msisdn
 from ledger.operations.auth import authenticate
 from ledger.operations.context import OperationContext, money_params
-from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
+from ledger.operations.contract import OperationOutcome, OperationRequest, Value
 from ledger.operations.records import (
     find_by_key,
     find_by_ref,
     new_reference,
     operation_record,
+    outcome_of,
+    recorded_values,
     request_hash,
 )
 from ledger.schema import operations
 from ledger.transfers import Record, RecordUpdate, Transaction, TransferRequest
 
 log = logging.getLogger(__name__)
-
-# BOSS reasons that mean something to the person selling; the rest answer `rejected`.
-_BOSS_REASONS = frozenset(
-    {"unknown_subscriber", "not_prepaid", "not_postpaid", "subscriber_inactive"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +187,7 @@ async def settle(ctx: OperationContext, reserved: Reserved, result: BossResult) 
             async with ctx.engine.connect() as conn:
                 row = await find_by_ref(conn, ref)
             assert row is not None
-            return _outcome(row.state, row.reason, _values(row))
+            return outcome_of(row.state, row.reason, recorded_values(row))
         settled.unwrap()
     else:
         state, reason = "unknown", getattr(result, "detail", "unknown")
@@ -209,7 +206,7 @@ async def settle(ctx: OperationContext, reserved: Reserved, result: BossResult) 
         "amount_fen": reserved.amount,
         "balance_fen": deposit.available,
     }
-    return _outcome(state, reason, values)
+    return outcome_of(state, reason, values)
 
 
 async def reserved_from_row(conn: AsyncConnection, row: Row[object]) -> Reserved:
@@ -229,20 +226,7 @@ async def _commissions(ctx: OperationContext, reserved: Reserved) -> tuple[Trans
     return commission_legs(reserved.ref, ctx.platform.commission_expense, earned, meta)
 
 
-def _outcome(state: str, reason: str | None, values: dict[str, Value]) -> OperationOutcome:
-    if state == "posted":
-        return OperationOutcome(OK, values)
-    if state == "failed":
-        code = reason if reason in _BOSS_REASONS else "rejected"
-        return OperationOutcome(code, values)
-    return OperationOutcome(PENDING, values)
-
-
-def _values(row: Row[object]) -> dict[str, Value]:
-    return {"ref": row.ref, "msisdn": row.msisdn, "amount_fen": row.amount}
-
-
 def _replay(row: Row[object], content_hash: str) -> OperationOutcome:
     if row.request_hash != content_hash:
         return OperationOutcome("conflict", {"ref": row.ref})
-    return _outcome(row.state, row.reason, _values(row))
+    return outcome_of(row.state, row.reason, recorded_values(row))

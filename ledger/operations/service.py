@@ -48,9 +48,9 @@ _HANDLERS: Final[Mapping[str, Handler]] = {
     "transfer_confirm": transfer_confirm,
 }
 DEFAULT_PIN_POLICY: Final = PinPolicy()
-# Named by the shipped flows, run by the agents-and-operations work; until then they answer
-# `unavailable` ("not available yet"), which every channel shows as such.
-PLANNED_OPERATIONS: Final = frozenset({"history", "transfer_request", "transfer_confirm"})
+# Named by the shipped flows but not run yet (the history goes out by SMS, which comes with the
+# SMS channel): they answer `unavailable` ("not available yet"), which every channel shows.
+PLANNED_OPERATIONS: Final = frozenset({"history"})
 OPERATION_NAMES: Final = frozenset(_HANDLERS) | PLANNED_OPERATIONS
 
 __all__ = ["OPERATION_NAMES", "OperationService"]

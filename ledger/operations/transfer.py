@@ -23,14 +23,21 @@ import secrets
 from datetime import timedelta
 from typing import Final
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.money import Msisdn, msisdn
 from ledger.operations.context import OperationContext, param_fen, param_str
-from ledger.operations.contract import OK, PENDING, OperationOutcome, OperationRequest, Value
-from ledger.operations.records import find_by_key, find_by_ref, new_reference, request_hash
+from ledger.operations.contract import OK, OperationOutcome, OperationRequest, Value
+from ledger.operations.records import (
+    find_by_key,
+    find_by_ref,
+    new_reference,
+    outcome_of,
+    recorded_values,
+    request_hash,
+)
 from ledger.pins import unseal
 from ledger.schema import confirmation_codes, operations
 
@@ -38,9 +45,6 @@ log = logging.getLogger(__name__)
 
 KIND: Final = "transfer"
 code_digits: Final = 6
-_BOSS_REASONS = frozenset(
-    {"unknown_subscriber", "subscriber_inactive", "insufficient_balance", "same_subscriber"}
-)
 
 
 def _code_hash(key: bytes, msisdn: str, salt: str, code: str) -> str:
@@ -110,7 +114,7 @@ async def transfer_confirm(ctx: OperationContext, request: OperationRequest) -> 
     async with ctx.engine.connect() as conn:
         existing = await find_by_key(conn, request.key)
         if existing is not None:
-            return _outcome(existing.state, existing.reason, _values(existing))
+            return outcome_of(existing.state, existing.reason, recorded_values(existing))
         pending = (
             await conn.execute(
                 select(confirmation_codes)
@@ -189,19 +193,7 @@ async def settle_transfer(ctx: OperationContext, ref: str, result: BossResult) -
         row = await find_by_ref(conn, ref)
     assert row is not None
     log.info("transfer %s: %s%s", ref, row.state, f" ({row.reason})" if row.reason else "")
-    return _outcome(row.state, row.reason, _values(row))
-
-
-def _values(row: Row[object]) -> dict[str, Value]:
-    return {"ref": row.ref, "msisdn": row.msisdn, "amount_fen": row.amount}
-
-
-def _outcome(state: str, reason: str | None, values: dict[str, Value]) -> OperationOutcome:
-    if state == "posted":
-        return OperationOutcome(OK, values)
-    if state == "failed":
-        return OperationOutcome(reason if reason in _BOSS_REASONS else "rejected", values)
-    return OperationOutcome(PENDING, values)
+    return outcome_of(row.state, row.reason, recorded_values(row))
 
 
 __all__ = ["KIND", "settle_transfer", "transfer_confirm", "transfer_request"]
