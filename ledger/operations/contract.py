@@ -83,6 +83,9 @@ class OperationRequest:
 class OperationOutcome:
     code: str
     values: Mapping[str, Value] = field(default_factory=dict)
+    # A list an operation answers (the last transactions), each entry named like `values`;
+    # the channel that sends it renders each with its own message (SMS: one line each).
+    items: tuple[Mapping[str, Value], ...] = ()
 
     def __post_init__(self) -> None:
         assert self.code in OUTCOME_CODES, self.code

@@ -22,7 +22,7 @@ from ledger.operations.context import Clock, OperationContext, utc_now
 from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.deposit import deposit
 from ledger.operations.pin_change import change_pin
-from ledger.operations.queries import balance
+from ledger.operations.queries import balance, history
 from ledger.operations.resolver import Resolver, ResolverPolicy, SweepReport, open_outcomes
 from ledger.operations.reversal import reversal
 from ledger.operations.sale import billpay, topup
@@ -40,6 +40,7 @@ _HANDLERS: Final[Mapping[str, Handler]] = {
     "topup": topup,
     "billpay": billpay,
     "balance": balance,
+    "history": history,
     "change_pin": change_pin,
     "allot": allot,
     "reclaim": reclaim,
@@ -48,9 +49,9 @@ _HANDLERS: Final[Mapping[str, Handler]] = {
     "transfer_confirm": transfer_confirm,
 }
 DEFAULT_PIN_POLICY: Final = PinPolicy()
-# Named by the shipped flows but not run yet (the history goes out by SMS, which comes with the
-# SMS channel): they answer `unavailable` ("not available yet"), which every channel shows.
-PLANNED_OPERATIONS: Final = frozenset({"history"})
+# Named by the shipped flows but not run by this platform yet: they answer `unavailable`
+# ("not available yet"), which every channel shows as such. None today.
+PLANNED_OPERATIONS: Final[frozenset[str]] = frozenset()
 OPERATION_NAMES: Final = frozenset(_HANDLERS) | PLANNED_OPERATIONS
 
 __all__ = ["OPERATION_NAMES", "OperationService"]
