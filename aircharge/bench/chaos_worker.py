@@ -101,7 +101,7 @@ async def _run(args: argparse.Namespace) -> None:
     gateway = AnnouncingBoss(args.boss_url, BOSS_TIMEOUT_MS)
     await gateway.start()
     inbox = Inbox(args.inbox)
-    service = OperationService(engine, gateway, PIN_KEYS, LIMITS, resolver=RESOLVER, codes=inbox)
+    service = OperationService(engine, gateway, PIN_KEYS, LIMITS, resolver=RESOLVER, sms=inbox)
     await service.start()
     try:
         if args.resolve:

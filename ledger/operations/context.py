@@ -13,8 +13,8 @@ from ledger.commissions import CommissionPlan
 from ledger.gateways.boss import BossGateway
 from ledger.limits import LimitDefaults
 from ledger.money import Fen, Msisdn, amount_fen_max, msisdn
-from ledger.operations.codes import CodeSender
 from ledger.operations.contract import Value
+from ledger.operations.sms import SmsLink
 from ledger.pins import PinKeys, PinPolicy
 from ledger.platform_accounts import PlatformAccounts
 from ledger.writer import LedgerWriter
@@ -37,7 +37,7 @@ class OperationContext:
     platform: PlatformAccounts
     clock: Clock
     commissions: CommissionPlan
-    codes: CodeSender | None = None  # how confirmation codes reach a subscriber (SMS)
+    sms: SmsLink | None = None  # the SMS link, if the platform has one
 
 
 def param_str(params: Mapping[str, Value], name: str) -> str | None:

@@ -35,10 +35,13 @@ history_items_max: Final = 5
 async def history(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
     """The agent's last transactions, newest first: its sales, bill payments, reversals and
     allotments out, and allotments and deposits in. `pin` only; answered as `items` (kind,
-    ref, msisdn, amount_fen, state, time), with `count` and the deposit `balance_fen`."""
+    ref, msisdn, amount_fen, state, time), with `count` and the deposit `balance_fen`, for the
+    SMS channel to send; `unavailable` on a platform without an SMS link."""
     credential = param_str(request.params, "pin")
     if credential is None:
         return OperationOutcome("bad_request")
+    if ctx.sms is None:  # the list goes out by SMS: promise none that will not come
+        return OperationOutcome("unavailable")
     agent = await authenticate(ctx, request.actor, credential, request.source)
     if isinstance(agent, OperationOutcome):
         return agent

@@ -17,7 +17,6 @@ from ledger.gateways.boss import BossGateway
 from ledger.limits import LimitDefaults
 from ledger.money import Msisdn
 from ledger.operations.allot import allot, reclaim
-from ledger.operations.codes import CodeSender
 from ledger.operations.context import Clock, OperationContext, utc_now
 from ledger.operations.contract import OperationOutcome, OperationRequest
 from ledger.operations.deposit import deposit
@@ -26,6 +25,7 @@ from ledger.operations.queries import balance, history
 from ledger.operations.resolver import Resolver, ResolverPolicy, SweepReport, open_outcomes
 from ledger.operations.reversal import reversal
 from ledger.operations.sale import billpay, topup
+from ledger.operations.sms import SmsLink
 from ledger.operations.transfer import transfer_confirm, transfer_request
 from ledger.pins import SEAL_PREFIX, PinKeys, PinPolicy, seal
 from ledger.platform_accounts import ensure_platform_accounts
@@ -70,7 +70,7 @@ class OperationService:
         pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
         resolver: ResolverPolicy | None = None,
         sweep_observer: Callable[[SweepReport], None] | None = None,
-        codes: CodeSender | None = None,
+        sms: SmsLink | None = None,
     ) -> None:
         """`resolver`: how the resolver sweeps in the background; None runs no background
         sweep (`resolve_due` still works a sweep on demand)."""
@@ -80,7 +80,7 @@ class OperationService:
         self._pin_policy = pin_policy
         self._resolver_policy = resolver
         self._sweep_observer = sweep_observer
-        self._codes = codes
+        self._sms = sms
         self._resolver: Resolver | None = None
         self._limits = limits
         self._clock = clock
@@ -105,7 +105,7 @@ class OperationService:
             platform,
             self._clock,
             self._commissions,
-            self._codes,
+            self._sms,
         )
         self._resolver = Resolver(
             self._context,

@@ -4,7 +4,7 @@ postpaid number it pays the bill; BOSS decides which), after confirming with a o
 1. `transfer_request` (number, amount): checks the amount against the per-operation limits,
    stores a fresh six-digit code for the sender — as a keyed hash, never in clear, valid for
    `transfer_code_ttl_s`, for `transfer_code_attempts_max` tries, once — and has it sent to
-   the sender by SMS (`CodeSender`; without one the platform answers `unavailable`). A replay
+   the sender by SMS (`SmsLink`; without one the platform answers `unavailable`). A replay
    of the same request sends nothing new.
 2. `transfer_confirm` (code): the sender's latest code, checked in constant time; used, it
    cannot be used again (taken by one conditional update). Then the operation row is
@@ -79,7 +79,7 @@ async def transfer_request(ctx: OperationContext, request: OperationRequest) -> 
         ).first()
     if asked is not None:
         return OperationOutcome(OK, values)  # a replay: the code was sent already
-    if ctx.codes is None:
+    if ctx.sms is None:
         return OperationOutcome("unavailable")
     now = ctx.clock()
     code = f"{secrets.randbelow(10**code_digits):0{code_digits}d}"
@@ -100,7 +100,7 @@ async def transfer_request(ctx: OperationContext, request: OperationRequest) -> 
             )
     except IntegrityError:  # the same request, racing: the other one sends the code
         return OperationOutcome(OK, values)
-    await ctx.codes.send_code(request.actor, code)
+    await ctx.sms.send_code(request.actor, code)
     log.info("transfer code sent to %s for %d fen to %s", request.actor, amount, target)
     return OperationOutcome(OK, values)
 

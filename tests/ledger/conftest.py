@@ -20,8 +20,8 @@ from ledger.accounts import Account, AccountFlag, create_account, get_account
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.money import AccountId, Msisdn
 from ledger.operations import LimitDefaults, OperationOutcome, OperationRequest, OperationService
-from ledger.operations.codes import CodeSender
 from ledger.operations.context import utc_now
+from ledger.operations.sms import SmsLink
 from ledger.pins import PinKeys, PinPolicy
 from ledger.schema import account_balances
 from ledger.transfers import Transaction, TransactionResult, TransferRequest
@@ -78,6 +78,16 @@ class World:
             assert response.status == 200, await response.text()
 
 
+class Inbox:
+    """The SMS the platform would send, kept for the test."""
+
+    def __init__(self) -> None:
+        self.codes: list[tuple[str, str]] = []
+
+    async def send_code(self, msisdn: Msisdn, code: str) -> None:
+        self.codes.append((msisdn, code))
+
+
 @asynccontextmanager
 async def open_world(
     engine: AsyncEngine,
@@ -85,7 +95,7 @@ async def open_world(
     clock: Callable[[], datetime] | None = None,
     pin_keys: PinKeys = PIN_KEYS,
     pin_policy: PinPolicy = DEFAULT_PIN_POLICY,
-    codes: CodeSender | None = None,
+    sms: SmsLink | None = None,
 ) -> AsyncIterator[World]:
     """Demo agents in `engine`, a fresh BOSS emulator on a free port, the service between."""
     await seed_demo(engine, PIN_KEYS)
@@ -101,7 +111,7 @@ async def open_world(
         limits,
         clock=clock or utc_now,
         pin_policy=pin_policy,
-        codes=codes,
+        sms=sms,
     )
     await operations.start()
     try:

@@ -3,9 +3,11 @@ sales and allotments out and what it received, behind its PIN."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from ledger.money import Msisdn
 from ledger.operations import OperationOutcome, OperationRequest
-from tests.ledger.conftest import MERCHANT, World
+from tests.ledger.conftest import MERCHANT, Inbox, World, open_world
 
 LEVEL2 = Msisdn("8613800000002")
 
@@ -15,7 +17,12 @@ async def _history(world: World, actor: Msisdn, pin: str, key: str = "h") -> Ope
     return await world.operations.execute(request)
 
 
-async def test_the_last_five_newest_first_with_what_was_received(world: World) -> None:
+async def test_the_last_five_newest_first_with_what_was_received(engine: AsyncEngine) -> None:
+    async with open_world(engine, sms=Inbox()) as world:
+        await _last_five(world)
+
+
+async def _last_five(world: World) -> None:
     allot: dict[str, str | int] = {"msisdn": MERCHANT, "amount_fen": 10_000, "pin": "222222"}
     assert (await world.operations.execute(OperationRequest("allot", LEVEL2, allot, "a", "sms"))).ok
     for n, (number, amount) in enumerate(
@@ -38,6 +45,11 @@ async def test_the_last_five_newest_first_with_what_was_received(world: World) -
     assert len((await _history(world, MERCHANT, "333333", key="h3")).items) == 5
 
 
-async def test_a_wrong_pin_shows_nothing(world: World) -> None:
-    refused = await _history(world, MERCHANT, "999999")
-    assert (refused.code, refused.items) == ("wrong_pin", ())
+async def test_a_wrong_pin_shows_nothing(engine: AsyncEngine) -> None:
+    async with open_world(engine, sms=Inbox()) as world:
+        refused = await _history(world, MERCHANT, "999999")
+        assert (refused.code, refused.items) == ("wrong_pin", ())
+
+
+async def test_without_an_sms_link_nothing_is_promised(world: World) -> None:
+    assert (await _history(world, MERCHANT, "333333")).code == "unavailable"

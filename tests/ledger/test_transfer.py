@@ -14,21 +14,11 @@ from ledger.operations import OperationOutcome, OperationRequest
 from ledger.operations.resolver import SweepReport
 from ledger.schema import confirmation_codes, operations
 from simulator.boss import Msisdn as BossMsisdn
-from tests.ledger.conftest import T0, Clock, World, open_world
+from tests.ledger.conftest import T0, Clock, Inbox, World, open_world
 
 SENDER = Msisdn("8613900000001")  # ¥10.00
 RECEIVER = "8613900000002"  # ¥10.00
 POSTPAID = "8613700000001"  # ¥58.00 due
-
-
-class Inbox:
-    """The SMS the platform would send, kept for the test."""
-
-    def __init__(self) -> None:
-        self.codes: list[tuple[str, str]] = []
-
-    async def send_code(self, msisdn: Msisdn, code: str) -> None:
-        self.codes.append((msisdn, code))
 
 
 async def _ask(world: World, to: str, amount: int, key: str = "q") -> OperationOutcome:
@@ -53,7 +43,7 @@ def _balance(world: World, msisdn: str) -> int:
 
 async def test_a_confirmed_transfer_moves_the_balance_once(engine: AsyncEngine) -> None:
     inbox = Inbox()
-    async with open_world(engine, codes=inbox) as world:
+    async with open_world(engine, sms=inbox) as world:
         asked = await _ask(world, RECEIVER, 300)
         assert (asked.code, asked.values["msisdn"]) == ("ok", RECEIVER)
         assert (await _ask(world, RECEIVER, 300)).code == "ok"  # a replay sends no code
@@ -80,7 +70,7 @@ async def test_a_confirmed_transfer_moves_the_balance_once(engine: AsyncEngine) 
 async def test_wrong_codes_spend_the_code_and_expiry_ends_it(engine: AsyncEngine) -> None:
     clock = Clock(T0)
     inbox = Inbox()
-    async with open_world(engine, clock=clock, codes=inbox) as world:
+    async with open_world(engine, clock=clock, sms=inbox) as world:
         await _ask(world, RECEIVER, 300)
         code = inbox.codes[-1][1]
         wrong = "000000" if code != "000000" else "111111"
@@ -95,7 +85,7 @@ async def test_wrong_codes_spend_the_code_and_expiry_ends_it(engine: AsyncEngine
 
 async def test_refusals_before_any_code(engine: AsyncEngine) -> None:
     inbox = Inbox()
-    async with open_world(engine, codes=inbox) as world:
+    async with open_world(engine, sms=inbox) as world:
         assert (await _ask(world, SENDER, 300)).code == "same_subscriber"
         assert (await _ask(world, RECEIVER, 50)).code == "amount_below_min"
         assert (await _ask(world, "not a number", 300)).code == "bad_request"
@@ -106,7 +96,7 @@ async def test_refusals_before_any_code(engine: AsyncEngine) -> None:
 
 async def test_boss_refusals_and_bill_payments(engine: AsyncEngine) -> None:
     inbox = Inbox()
-    async with open_world(engine, codes=inbox) as world:
+    async with open_world(engine, sms=inbox) as world:
         await _ask(world, RECEIVER, 5_000)
         assert (await _confirm(world, inbox.codes[-1][1])).code == "insufficient_balance"
         await _ask(world, POSTPAID, 800, key="q2")
@@ -117,7 +107,7 @@ async def test_boss_refusals_and_bill_payments(engine: AsyncEngine) -> None:
 
 async def test_an_unanswered_transfer_is_settled_by_the_resolver(engine: AsyncEngine) -> None:
     inbox = Inbox()
-    async with open_world(engine, codes=inbox) as world:
+    async with open_world(engine, sms=inbox) as world:
         await _ask(world, RECEIVER, 300)
         await world.set_faults(lost_response_rate=1.0)
         assert (await _confirm(world, inbox.codes[-1][1])).code == "pending"
