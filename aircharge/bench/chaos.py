@@ -127,7 +127,6 @@ class _Worker:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.progress = 0
-        self.applied: list[str] = []
 
     @classmethod
     async def start(cls, directory: Path, boss_url: str, *extra: str) -> _Worker:
@@ -156,8 +155,6 @@ class _Worker:
         text = raw.decode().strip()
         if text.startswith("PROGRESS "):
             self.progress = int(text.split()[1])
-        elif text.startswith("APPLIED "):
-            self.applied.append(text.split()[1])
         return text
 
     async def until(self, wanted: Callable[[str], bool]) -> str | None:
