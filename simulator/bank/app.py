@@ -19,7 +19,6 @@ from datetime import timedelta
 from typing import Any, Final
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from simulator.bank.faults import FaultConfig
 from simulator.bank.model import COLLECTION_ACCOUNT, CURRENCY, BankTransfer, TransferRequest
@@ -32,6 +31,7 @@ from simulator.boss.validation import (
     parse_date,
     parse_ref,
 )
+from simulator.http_input import invalid_input_middleware, json_body
 
 STATE_KEY = web.AppKey("bank_state", BankState)
 NOTIFIER_KEY = web.AppKey("bank_notifier", Notifier)
@@ -56,18 +56,9 @@ def create_bank_app(state: BankState, notifier: Notifier) -> web.Application:
     return app
 
 
-@web.middleware
-async def invalid_input_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer input the caller got wrong with 400 and the message naming the field."""
-    try:
-        return await handler(request)
-    except InvalidInputError as error:
-        return web.json_response({"error": str(error)}, status=400)
-
-
 async def post_transfer(request: web.Request) -> web.Response:
     """POST /bank/transfers: book a credit and owe the platform a notification."""
-    body = await _json(request)
+    body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidInputError("the body must be a JSON object")
     check_fields(
@@ -124,7 +115,7 @@ async def get_account(request: web.Request) -> web.Response:
 
 async def put_faults(request: web.Request) -> web.Response:
     """PUT /bank/faults: replace the fault settings (absent keys are 0)."""
-    config = FaultConfig.from_json(await _json(request))
+    config = FaultConfig.from_json(await json_body(request))
     request.app[NOTIFIER_KEY].faults = config
     return web.json_response(config.to_json())
 
@@ -158,13 +149,6 @@ def transfer_json(transfer: BankTransfer) -> dict[str, Any]:
     if transfer.request.request_id is not None:
         body["request_id"] = transfer.request.request_id
     return body
-
-
-async def _json(request: web.Request) -> object:
-    try:
-        return await request.json()
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
-        raise InvalidInputError("the body must be JSON") from error
 
 
 def _text(value: object, field: str, length_max: int) -> str:

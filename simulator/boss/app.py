@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from simulator.boss.faults import FaultConfig, FaultInjector
 from simulator.boss.model import BossOperation, Lookup, Outcome, OutcomeStatus, Subscriber
@@ -24,6 +23,7 @@ from simulator.boss.validation import (
     parse_msisdn,
     parse_ref,
 )
+from simulator.http_input import invalid_input_middleware, json_body
 
 STATE_KEY = web.AppKey("boss_state", BossState)
 FAULTS_KEY = web.AppKey("boss_faults", FaultInjector)
@@ -55,15 +55,6 @@ def create_boss_app(state: BossState) -> web.Application:
     app.router.add_put("/boss/faults", put_faults)
     app.router.add_get("/boss/faults", get_faults)
     return app
-
-
-@web.middleware
-async def invalid_input_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer input the caller got wrong with 400 and the message naming the field."""
-    try:
-        return await handler(request)
-    except InvalidInputError as error:
-        return web.json_response({"error": str(error)}, status=400)
 
 
 async def _close_faults(app: web.Application) -> None:
@@ -151,7 +142,7 @@ async def get_records(request: web.Request) -> web.Response:
 
 async def put_faults(request: web.Request) -> web.Response:
     """PUT /boss/faults: replace the fault settings (absent keys are 0)."""
-    config = FaultConfig.from_json(await _json(request))
+    config = FaultConfig.from_json(await json_body(request))
     request.app[FAULTS_KEY].configure(config)
     return web.json_response(config.to_json())
 
@@ -164,15 +155,8 @@ async def get_faults(request: web.Request) -> web.Response:
 # -- bodies and answers ----------------------------------------------------------------------
 
 
-async def _json(request: web.Request) -> object:
-    try:
-        return await request.json()
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
-        raise InvalidInputError("the body must be JSON") from error
-
-
 async def _json_object(request: web.Request, fields: tuple[str, ...]) -> dict[str, Any]:
-    body = await _json(request)
+    body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidInputError(f"the body must be a JSON object with {', '.join(fields)}")
     check_fields(body, required=fields)
