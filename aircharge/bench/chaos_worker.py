@@ -21,6 +21,7 @@ import asyncio
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,6 +32,7 @@ from ledger.gateways.boss_http import HttpBossGateway
 from ledger.limits import LimitDefaults
 from ledger.money import Fen, Msisdn
 from ledger.operations import OperationRequest, OperationService
+from ledger.operations.contract import Value
 from ledger.operations.resolver import ResolverPolicy
 from ledger.pins import PinKeys
 
@@ -80,9 +82,20 @@ class Inbox:
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self.notices = 0
 
     async def send_code(self, msisdn: Msisdn, code: str) -> None:
         await asyncio.to_thread(self._append, f"{msisdn} {code}\n")
+
+    async def notify(
+        self,
+        msisdn: Msisdn,
+        notice: str,
+        values: Mapping[str, Value],
+        items: Sequence[Mapping[str, Value]] = (),
+    ) -> None:
+        """Notices are not what the chaos run checks: counted, not kept."""
+        self.notices += 1
 
     def _append(self, line: str) -> None:
         with self._path.open("a", encoding="utf-8") as inbox:

@@ -3,7 +3,8 @@ the clock."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +19,8 @@ from ledger.operations.sms import SmsLink
 from ledger.pins import PinKeys, PinPolicy
 from ledger.platform_accounts import PlatformAccounts
 from ledger.writer import LedgerWriter
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -38,6 +41,23 @@ class OperationContext:
     clock: Clock
     commissions: CommissionPlan
     sms: SmsLink | None = None  # the SMS link, if the platform has one
+
+
+async def notify(
+    ctx: OperationContext,
+    recipient: str,
+    notice: str,
+    values: Mapping[str, Value],
+    items: Sequence[Mapping[str, Value]] = (),
+) -> None:
+    """Queue an SMS notice when the platform has an SMS link. A notice is a courtesy: the
+    money has moved whether or not it can be queued, so a failure is logged, never raised."""
+    if ctx.sms is None:
+        return
+    try:
+        await ctx.sms.notify(Msisdn(recipient), notice, values, items)
+    except Exception:
+        log.exception("notice %s to %s could not be queued", notice, recipient)
 
 
 def param_str(params: Mapping[str, Value], name: str) -> str | None:

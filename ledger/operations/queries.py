@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from ledger.accounts import get_account, get_accounts
 from ledger.clock import SHANGHAI
 from ledger.operations.auth import authenticate
-from ledger.operations.context import OperationContext, param_str
+from ledger.operations.context import OperationContext, notify, param_str
 from ledger.operations.contract import OK, OperationOutcome, OperationRequest, Value
 from ledger.schema import operations
 
@@ -30,6 +30,7 @@ async def balance(ctx: OperationContext, request: OperationRequest) -> Operation
 
 
 history_items_max: Final = 5
+SMS_CHANNEL: Final = "sms"  # the channel whose reply carries the list
 
 
 async def history(ctx: OperationContext, request: OperationRequest) -> OperationOutcome:
@@ -68,4 +69,6 @@ async def history(ctx: OperationContext, request: OperationRequest) -> Operation
         for row in rows
     )
     values: dict[str, Value] = {"count": len(items), "balance_fen": deposit.available}
+    if request.channel != SMS_CHANNEL:  # over SMS the list is the reply itself
+        await notify(ctx, agent.msisdn, "history", values, items)
     return OperationOutcome(OK, values, items)

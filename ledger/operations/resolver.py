@@ -194,7 +194,7 @@ class Resolver:
         else:
             async with ctx.engine.connect() as conn:
                 reserved = await reserved_from_row(conn, row)
-            outcome = await settle(ctx, reserved, decided)
+            outcome = await settle(ctx, reserved, decided, late=True)
         log.info("resolver: %s settled as %s (after %d attempts)", ref, outcome.code, row.attempts)
         return "posted" if isinstance(decided, BossApplied) else "voided"
 

@@ -31,7 +31,7 @@ from ledger.commissions import commission_legs, shares
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.money import Fen, Msisdn
 from ledger.operations.auth import authenticate
-from ledger.operations.context import OperationContext, money_params
+from ledger.operations.context import OperationContext, money_params, notify
 from ledger.operations.contract import OperationOutcome, OperationRequest, Value
 from ledger.operations.records import (
     find_by_key,
@@ -56,6 +56,7 @@ class Reserved:
     target: Msisdn
     amount: Fen
     day: date  # whose daily counters it took from
+    kind: str  # topup | billpay
 
 
 SALE_KINDS: Final = ("topup", "billpay")
@@ -160,10 +161,15 @@ async def _reserve(
     log.info(
         "%s %s reserved: agent=%s msisdn=%s amount=%d", kind, ref, agent.msisdn, target, amount
     )
-    return Reserved(ref, reservation.key, agent, target, amount, day)
+    return Reserved(ref, reservation.key, agent, target, amount, day, kind)
 
 
-async def settle(ctx: OperationContext, reserved: Reserved, result: BossResult) -> OperationOutcome:
+async def settle(
+    ctx: OperationContext, reserved: Reserved, result: BossResult, *, late: bool = False
+) -> OperationOutcome:
+    """Post or void the reservation as BOSS decided (or leave it for the resolver). The
+    subscriber is told of a credit; `late` (the resolver settling a sale whose agent was told
+    `pending`) tells the agent how it ended, too."""
     now = ctx.clock()
     ref = reserved.ref
     resolution: TransferRequest | None = None
@@ -189,6 +195,7 @@ async def settle(ctx: OperationContext, reserved: Reserved, result: BossResult) 
             assert row is not None
             return outcome_of(row.state, row.reason, recorded_values(row))
         settled.unwrap()
+        await _tell(ctx, reserved, state, late)
     else:
         state, reason = "unknown", getattr(result, "detail", "unknown")
         async with ctx.engine.begin() as conn:  # unless the resolver settled it meanwhile
@@ -209,12 +216,26 @@ async def settle(ctx: OperationContext, reserved: Reserved, result: BossResult) 
     return outcome_of(state, reason, values)
 
 
+async def _tell(ctx: OperationContext, reserved: Reserved, state: str, late: bool) -> None:
+    values: dict[str, Value] = {
+        "msisdn": reserved.target,
+        "amount_fen": reserved.amount,
+        "ref": reserved.ref,
+    }
+    if state == "posted":
+        await notify(ctx, reserved.target, f"{reserved.kind}_credited", values)
+    if late:
+        settled = {**values, "kind": reserved.kind, "state": state}
+        await notify(ctx, reserved.agent.msisdn, "sale_settled", settled)
+
+
 async def reserved_from_row(conn: AsyncConnection, row: Row[object]) -> Reserved:
     """A recorded sale as `settle` takes it (the resolver settles it this way)."""
     agent = await get_agent(conn, row.agent_id)
     assert agent is not None, "a sale's record names its agent"
     day = business_day(row.created_at)
-    return Reserved(row.ref, row.pending_key, agent, Msisdn(row.msisdn), Fen(row.amount), day)
+    target, amount = Msisdn(row.msisdn), Fen(row.amount)
+    return Reserved(row.ref, row.pending_key, agent, target, amount, day, row.kind)
 
 
 async def _commissions(ctx: OperationContext, reserved: Reserved) -> tuple[TransferRequest, ...]:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.money import Msisdn, msisdn
-from ledger.operations.context import OperationContext, param_fen, param_str
+from ledger.operations.context import OperationContext, notify, param_fen, param_str
 from ledger.operations.contract import OK, OperationOutcome, OperationRequest, Value
 from ledger.operations.records import (
     find_by_key,
@@ -185,13 +185,20 @@ async def settle_transfer(ctx: OperationContext, ref: str, result: BossResult) -
     else:
         state, reason = "unknown", result.detail[:64]
     async with ctx.engine.begin() as conn:
-        await conn.execute(
+        changed = await conn.execute(
             update(operations)
             .where(operations.c.ref == ref, operations.c.state.in_(("reserved", "unknown")))
             .values(state=state, reason=reason, updated_at=now)
         )
         row = await find_by_ref(conn, ref)
     assert row is not None
+    if changed.rowcount == 1 and state == "posted":
+        values: dict[str, Value] = {
+            "sender": row.counterparty,
+            "amount_fen": row.amount,
+            "ref": ref,
+        }
+        await notify(ctx, row.msisdn, "transfer_credited", values)
     log.info("transfer %s: %s%s", ref, row.state, f" ({row.reason})" if row.reason else "")
     return outcome_of(row.state, row.reason, recorded_values(row))
 

@@ -3,7 +3,7 @@ loopback port, and the operation service between them over HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +21,8 @@ from ledger.gateways.boss_http import HttpBossGateway
 from ledger.money import AccountId, Msisdn
 from ledger.operations import LimitDefaults, OperationOutcome, OperationRequest, OperationService
 from ledger.operations.context import utc_now
-from ledger.operations.sms import SmsLink
+from ledger.operations.contract import Value
+from ledger.operations.sms import NOTICES, SmsLink
 from ledger.pins import PinKeys, PinPolicy
 from ledger.schema import account_balances
 from ledger.transfers import Transaction, TransactionResult, TransferRequest
@@ -83,9 +84,20 @@ class Inbox:
 
     def __init__(self) -> None:
         self.codes: list[tuple[str, str]] = []
+        self.notices: list[tuple[str, str, dict[str, Value], list[dict[str, Value]]]] = []
 
     async def send_code(self, msisdn: Msisdn, code: str) -> None:
         self.codes.append((msisdn, code))
+
+    async def notify(
+        self,
+        msisdn: Msisdn,
+        notice: str,
+        values: Mapping[str, Value],
+        items: Sequence[Mapping[str, Value]] = (),
+    ) -> None:
+        assert notice in NOTICES, notice
+        self.notices.append((msisdn, notice, dict(values), [dict(item) for item in items]))
 
 
 @asynccontextmanager

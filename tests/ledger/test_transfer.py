@@ -57,6 +57,13 @@ async def test_a_confirmed_transfer_moves_the_balance_once(engine: AsyncEngine) 
         assert (await _confirm(world, code)).code == "ok"  # the same request again
         assert (await _confirm(world, code, key="c2")).code == "code_expired"  # used
         assert (_balance(world, SENDER), _balance(world, RECEIVER)) == (700, 1_300)
+        [(to, notice, values, _)] = inbox.notices  # told once, though confirmed twice
+        assert (to, notice, values["sender"], values["amount_fen"]) == (
+            RECEIVER,
+            "transfer_credited",
+            SENDER,
+            300,
+        )
         async with world.engine.connect() as conn:
             row = (await conn.execute(select(operations))).one()
         assert (row.kind, row.state, row.msisdn, row.counterparty) == (
