@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.stamp-run
 STAMP_DEV := $(VENV)/.stamp-dev
+PEERS := tests/peers
+STAMP_PEERS := $(PEERS)/node_modules/.stamp
 
-.PHONY: run test lint typecheck layering pytest bench clean
+.PHONY: run test lint typecheck layering pytest peers bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "aircharge needs Python >= 3.11; set PYTHON=python3.11 or newer")'
@@ -36,10 +38,19 @@ typecheck: $(STAMP_DEV)
 layering: $(STAMP_DEV)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP_DEV)
+# Independent protocol peers from the npm registry (node-smpp); skipped where npm is missing.
+$(STAMP_PEERS): $(PEERS)/package.json $(PEERS)/package-lock.json
+	cd $(PEERS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+peers:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(STAMP_PEERS); \
+	else echo "npm is missing: tests against node-smpp will be skipped (CI fails instead)"; fi
+
+pytest: $(STAMP_DEV) peers
 	@.ci/ensure-postgres || echo "PostgreSQL is not reachable: its tests will be skipped (CI fails instead)"
 	@.ci/ensure-packages || echo "Debian packages missing: their tests will be skipped (CI fails instead)"
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) demo-data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) demo-data .mypy_cache .ruff_cache .pytest_cache $(PEERS)/node_modules
