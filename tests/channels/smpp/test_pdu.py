@@ -19,6 +19,7 @@ from channels.smpp.pdu import (
     EnquireLinkResp,
     Framer,
     GenericNack,
+    ShortMessagePdu,
     SubmitSm,
     SubmitSmResp,
     Unbind,
@@ -216,7 +217,7 @@ tlvs = st.lists(st.builds(Tlv, st.integers(0, 0xFFFF), st.binary(max_size=40)), 
 
 
 @st.composite
-def short_messages(draw: st.DrawFn) -> SubmitSm | DeliverSm:
+def short_messages(draw: st.DrawFn) -> ShortMessagePdu:
     cls = draw(st.sampled_from([SubmitSm, DeliverSm]))
     return cls(
         service_type=draw(st.text(st.characters(min_codepoint=1, max_codepoint=0xFF), max_size=5)),
@@ -232,7 +233,7 @@ def short_messages(draw: st.DrawFn) -> SubmitSm | DeliverSm:
 
 
 @given(short_messages(), st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFFFFFF))
-def test_short_messages_round_trip(pdu: SubmitSm | DeliverSm, sequence: int, status: int) -> None:
+def test_short_messages_round_trip(pdu: ShortMessagePdu, sequence: int, status: int) -> None:
     frame = decode(pdu.to_bytes(sequence, status))
     assert (frame.pdu, frame.sequence, frame.status) == (pdu, sequence, status)
 
