@@ -32,6 +32,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
+from channels.sms.service import SmsSettings
 from ledger.commissions import rate_bp_max
 from ledger.operations.resolver import ResolverPolicy
 from ledger.pins import PinKeys, PinPolicy
@@ -51,6 +52,7 @@ __all__ = [
     "ResolverConfig",
     "SecretsConfig",
     "SimulatorConfig",
+    "SmsConfig",
     "UssdConfig",
     "demo_secrets_in_use",
     "dump_toml",
@@ -171,6 +173,18 @@ def _http_url(value: object) -> str:
 def _service_code(value: object) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"\*[0-9*]*#", value):
         raise _Reject("expected a USSD service code like '*123#' (starts with *, ends with #)")
+    return value
+
+
+def _service_number(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{3,20}", value):
+        raise _Reject("expected the SMS service number as 3 to 20 digits, like '1888'")
+    return value
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _Reject("expected true or false")
     return value
 
 
@@ -391,6 +405,42 @@ class UssdConfig(_Section):
 
 
 @dataclass(frozen=True, slots=True)
+class SmsConfig(_Section):
+    SECTION: ClassVar[str] = "sms"
+    DOC: ClassVar[str] = "SMS commands to the service number, replies, notices and receipts."
+
+    service_number: str = _setting("1888", _service_number, "where subscribers send commands")
+    duplicate_window_s: int = _setting(
+        600, _positive_int("seconds"), "a repeated money command inside it asks Y <code> first"
+    )
+    confirm_ttl_s: int = _setting(
+        300, _positive_int("seconds"), "how long a repeat's Y <code> is valid"
+    )
+    replies_per_day_max: int = _setting(
+        30, _positive_int("replies"), "replies per number and business day; more are not sent"
+    )
+    short_code_digits_max: int = _setting(
+        8, _positive_int("digits"), "senders this short (service numbers) get no reply"
+    )
+    receipts: bool = _setting(
+        True, _flag, "ask for delivery receipts of money replies, notices and codes"
+    )
+    receipt_retention_s: int = _setting(
+        172_800, _positive_int("seconds"), "how long receipt parts are kept to match receipts"
+    )
+
+    def settings(self) -> SmsSettings:
+        return SmsSettings(
+            service_number=self.service_number,
+            duplicate_window_ms=self.duplicate_window_s * 1000,
+            confirm_ttl_ms=self.confirm_ttl_s * 1000,
+            replies_per_day_max=self.replies_per_day_max,
+            short_code_digits_max=self.short_code_digits_max,
+            receipts=self.receipts,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class LimitsConfig(_Section):
     SECTION: ClassVar[str] = "limits"
     DOC: ClassVar[str] = (
@@ -560,6 +610,7 @@ class Config:
     boss: BossConfig = field(default_factory=BossConfig)
     bank: BankConfig = field(default_factory=BankConfig)
     ussd: UssdConfig = field(default_factory=UssdConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
     pins: PinsConfig = field(default_factory=PinsConfig)
@@ -581,6 +632,7 @@ _SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
             BossConfig,
             BankConfig,
             UssdConfig,
+            SmsConfig,
             LimitsConfig,
             CommissionsConfig,
             PinsConfig,

@@ -1,17 +1,34 @@
-"""Tables the channels keep for themselves (dialog sessions; later MO records, receipts,
-form tokens). Created by the composition root's single Alembic history with the ledger's.
+"""Tables the channels keep for themselves (dialog sessions, SMS MO records, the MT outbox and
+its delivery receipts, duplicate confirmations, daily reply counts; later form tokens).
+Created by the composition root's single Alembic history with the ledger's.
 Times are integer milliseconds since the epoch (UTC): comparable on every database.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
         "uq": "uq_%(table_name)s_%(column_0_name)s",
         "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
 
@@ -29,4 +46,99 @@ ussd_sessions = Table(
     Column("ended", Boolean, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False, index=True),
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+MO_STATES: Final = ("received", "processed", "ignored")
+MT_STATES: Final = ("queued", "submitted", "delivered", "failed", "expired")
+MT_KINDS: Final = ("reply", "notice", "code")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+# One row per MO as received. `text` has every PIN masked (`dialogs.grammar.mask_pins`);
+# `command` is the parsed command as JSON with PINs only as seals, so a crash between the ack
+# and processing loses nothing `recover()` needs and stores nothing a reader could use.
+sms_mo = Table(
+    "sms_mo",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("link", String(32), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("sender_ton", Integer, nullable=False),
+    Column("recipient", String(32), nullable=False),
+    Column("text", Text, nullable=False),  # PINs masked
+    Column("reference", Integer, nullable=True),  # the handset's message reference
+    Column("command", Text, nullable=True),  # parsed, PINs sealed (JSON); None when ignored
+    # keyed HMAC of sender and the command without its PIN: the duplicate window's key
+    Column("content_digest", String(64), nullable=True),
+    # keyed HMAC of link, sender, reference and text: an SMSC re-delivery's key
+    Column("delivery_digest", String(64), nullable=True, index=True),
+    Column("state", String(16), nullable=False),
+    Column("outcome", String(32), nullable=True),  # the operation's code, or what was answered
+    Column("received_ms", BigInteger, nullable=False),
+    Column("processed_ms", BigInteger, nullable=True),
+    CheckConstraint(_one_of("state", MO_STATES), name="state_known"),
+    Index("ix_sms_mo_state_id", "state", "id"),
+    Index("ix_sms_mo_content_digest_received_ms", "content_digest", "received_ms"),
+)
+
+# The MT outbox. A code's text is stored masked; its clear text lives only in memory until
+# submitted (a code queued when the process stops is failed on restart, never sent masked).
+sms_mt = Table(
+    "sms_mt",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("recipient", String(15), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("mo_id", BigInteger, nullable=True, index=True),
+    Column("state", String(16), nullable=False),
+    Column("receipt", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("reason", String(64), nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    CheckConstraint(_one_of("state", MT_STATES), name="state_known"),
+    CheckConstraint(_one_of("kind", MT_KINDS), name="kind_known"),
+    Index("ix_sms_mt_state_id", "state", "id"),
+)
+
+# One row per submitted part of an MT that asked for a receipt; purged after the retention.
+sms_mt_parts = Table(
+    "sms_mt_parts",
+    metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("mt_id", BigInteger, nullable=False, index=True),
+    Column("state", String(16), nullable=True),  # the receipt's state, None until one comes
+    Column("created_ms", BigInteger, nullable=False, index=True),
+)
+
+# A repeat inside the duplicate window waits here for `Y <code>`: the code only as a keyed
+# hash, the command with PINs only as seals.
+sms_confirmations = Table(
+    "sms_confirmations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sender", String(15), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("mo_id", BigInteger, nullable=False),  # the MO that repeats an earlier one
+    Column("command", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("used", Boolean, nullable=False),
+    Index("ix_sms_confirmations_sender_code_hash", "sender", "code_hash"),
+)
+
+# Replies sent per number and Asia/Shanghai business day (the daily reply cap).
+sms_reply_counts = Table(
+    "sms_reply_counts",
+    metadata,
+    Column("msisdn", String(15), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("count", Integer, nullable=False),
+    PrimaryKeyConstraint("msisdn", "day"),
 )

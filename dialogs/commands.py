@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dialogs.engine import Engine, Seal, Step
-from dialogs.grammar import ParseError, parse_command
+from dialogs.grammar import Command, ParseError, parse_command
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,18 @@ def enter_command(
     parsed = parse_command(text)
     if isinstance(parsed, ParseError):
         return Help(parsed)
-    if parsed.kind == "help":
+    return enter_parsed(engine, flows, parsed, language, seal)
+
+
+def enter_parsed(
+    engine: Engine, flows: Sequence[str], command: Command, language: str, seal: Seal
+) -> Entered | Help | Unavailable:
+    """`enter_command` for a command parsed before (the SMS channel parses at `accept`, stores
+    the command with PINs sealed, and enters it later, after a restart too)."""
+    if command.kind == "help":
         return Help(None)
     for flow_id in flows:
-        if parsed.kind in engine.flow(flow_id).commands:
-            step = engine.start_command(flow_id, parsed.kind, parsed.slots, language, seal)
+        if command.kind in engine.flow(flow_id).commands:
+            step = engine.start_command(flow_id, command.kind, command.slots, language, seal)
             return Entered(flow_id, step)
-    return Unavailable(parsed.kind)
+    return Unavailable(command.kind)

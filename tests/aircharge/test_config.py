@@ -399,7 +399,7 @@ def test_unknown_section_is_named_with_the_valid_sections(tmp_path):
     error = load_error(tmp_path, "[bos]\nurl = 'http://x'\n")
     assert error == (
         f"{tmp_path / 'config.toml'}: unknown section 'bos' (did you mean 'boss'?); "
-        "valid sections: platform, database, boss, bank, ussd, limits, commissions, pins,"
+        "valid sections: platform, database, boss, bank, ussd, sms, limits, commissions, pins,"
         " resolver, secrets, simulator"
     )
 
@@ -523,3 +523,17 @@ def test_the_resolver_must_not_take_sales_still_waiting_on_boss():
     with pytest.raises(ConfigError, match="stale_after_s above twice the BOSS time-out"):
         _resolver_policy(slow_boss)
     assert _resolver_policy(Config()).stale_after_s == 30
+
+
+def test_sms_section_defaults_and_checks(tmp_path):
+    config = load_config(environ={})
+    assert config.sms.service_number == "1888"
+    assert config.sms.duplicate_window_s == 600
+    assert config.sms.receipts is True
+    assert "sms.service_number = '*1888#'" in load_error(
+        tmp_path, '[sms]\nservice_number = "*1888#"'
+    )
+    assert "sms.receipts = 'yes'" in load_error(tmp_path, '[sms]\nreceipts = "yes"')
+    environ = {"AIRCHARGE_SMS_RECEIPTS": "false", "AIRCHARGE_SMS_REPLIES_PER_DAY_MAX": "5"}
+    loaded = load_config(environ=environ)
+    assert (loaded.sms.receipts, loaded.sms.replies_per_day_max) == (False, 5)

@@ -1,0 +1,1 @@
+"""The protocol-neutral SMS channel: MO records and processing, the MT outbox, notices."""

@@ -1,0 +1,68 @@
+"""Notices and codes the ledger asks for (`ledger.operations.sms.SmsLink`), worded in the
+recipient's language and queued through the outbox.
+
+Language: an agent's own; anyone else's is the platform default (BOSS holds a subscriber's
+language; asking it is future work). A code's clear text goes to the outbox's memory only:
+its row holds the text masked, and no log line carries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from channels.sms.outbox import SmsOutbox
+from channels.sms.records import MT_CODE, MT_NOTICE, Reply
+from channels.sms.texts import code_text, masked, notice_text
+from dialogs.catalogue import Catalogue
+from dialogs.grammar import pin_mask
+from ledger.agents import find_agent
+from ledger.money import Msisdn
+from ledger.operations.contract import Value
+from ledger.operations.sms import NOTICES
+
+log = logging.getLogger(__name__)
+
+
+class SmsNotices:
+    def __init__(
+        self,
+        *,
+        db: AsyncEngine,
+        outbox: SmsOutbox,
+        catalogue: Catalogue,
+        default_language: str,
+        receipts: bool,
+    ) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._catalogue = catalogue
+        self._default_language = default_language
+        self._receipts = receipts
+
+    async def language_of(self, msisdn: Msisdn) -> str:
+        async with self._db.connect() as conn:
+            agent = await find_agent(conn, msisdn)
+        return agent.language if agent is not None else self._default_language
+
+    async def send_code(self, msisdn: Msisdn, code: str) -> None:
+        text = code_text(self._catalogue, await self.language_of(msisdn), code)
+        stored = masked(text, code, pin_mask)
+        reply = Reply(msisdn, text, stored, MT_CODE, self._receipts)
+        mt_id = await self._outbox.queue(reply)
+        log.info("sms code queued for %s as mt %d", msisdn, mt_id)
+
+    async def notify(
+        self,
+        msisdn: Msisdn,
+        notice: str,
+        values: Mapping[str, Value],
+        items: Sequence[Mapping[str, Value]] = (),
+    ) -> None:
+        assert notice in NOTICES, f"unknown notice {notice!r}"
+        language = await self.language_of(msisdn)
+        text = notice_text(self._catalogue, language, notice, values, items)
+        mt_id = await self._outbox.queue(Reply(msisdn, text, text, MT_NOTICE, self._receipts))
+        log.info("sms notice %s queued for %s as mt %d", notice, msisdn, mt_id)

@@ -1,0 +1,364 @@
+"""The SMS channel's SQL: batch writes (run inside one `Batcher` transaction) and the few
+direct queries of the hot path. Every statement here is served by an index of
+`channels.schema`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from channels.schema import sms_confirmations, sms_mo, sms_mt, sms_mt_parts, sms_reply_counts
+from channels.sms.records import (
+    APPLIED_OUTCOMES,
+    REDELIVERY,
+    Finish,
+    Finished,
+    NewMo,
+    Reply,
+    StoredMo,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    id: int
+    state: str  # received | ignored
+    outcome: str | None
+
+
+async def write_mos(
+    conn: AsyncConnection, items: Sequence[NewMo], window_ms: int
+) -> list[Accepted]:
+    """Store a batch of MOs; a re-delivery (same link, sender, reference and text inside the
+    window, earlier or in this batch) is stored `ignored` and never processed."""
+    digests = {item.delivery_digest for item in items if item.delivery_digest is not None}
+    seen: dict[str, int] = {}
+    if digests:
+        since = min(item.message.received_ms for item in items) - window_ms
+        query = select(sms_mo.c.delivery_digest, sms_mo.c.received_ms).where(
+            sms_mo.c.delivery_digest.in_(digests), sms_mo.c.received_ms >= since
+        )
+        for digest, received_ms in (await conn.execute(query)).all():
+            seen[digest] = max(seen.get(digest, received_ms), received_ms)
+    rows = []
+    for item in items:
+        message, state, outcome = item.message, "received", item.ignored
+        digest = item.delivery_digest
+        if digest is not None and message.received_ms - seen.get(digest, -window_ms - 1) <= (
+            window_ms
+        ):
+            outcome = REDELIVERY
+        if outcome is not None:
+            state = "ignored"
+        if digest is not None:
+            seen[digest] = max(seen.get(digest, message.received_ms), message.received_ms)
+        rows.append(
+            {
+                "link": message.link,
+                "sender": message.sender[:32],
+                "sender_ton": message.sender_ton,
+                "recipient": message.recipient[:32],
+                "text": item.masked_text,
+                "reference": message.reference,
+                "command": item.command if state == "received" else None,
+                "content_digest": item.content_digest if state == "received" else None,
+                "delivery_digest": digest,
+                "state": state,
+                "outcome": outcome,
+                "received_ms": message.received_ms,
+                "processed_ms": None,
+            }
+        )
+    statement = insert(sms_mo).returning(sms_mo.c.id, sort_by_parameter_order=True)
+    ids = (await conn.execute(statement, rows)).scalars().all()
+    return [Accepted(id, row["state"], row["outcome"]) for id, row in zip(ids, rows, strict=True)]
+
+
+async def pending_mos(engine: AsyncEngine, after_id: int, limit: int) -> list[StoredMo]:
+    """MOs stored and not processed (a crash between the ack and processing), oldest first."""
+    query = (
+        select(sms_mo.c.id, sms_mo.c.command, sms_mo.c.content_digest, sms_mo.c.received_ms)
+        .where(sms_mo.c.state == "received", sms_mo.c.id > after_id)
+        .order_by(sms_mo.c.id)
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [StoredMo(row.id, "", row.command, row.content_digest, row.received_ms) for row in rows]
+
+
+async def repeats_earlier(engine: AsyncEngine, mo: StoredMo, window_ms: int) -> bool:
+    """Whether an earlier MO of the same sender and command inside the window ran (or is
+    still running) its operation."""
+    assert mo.content_digest is not None
+    query = (
+        select(sms_mo.c.id)
+        .where(
+            sms_mo.c.content_digest == mo.content_digest,
+            sms_mo.c.received_ms >= mo.received_ms - window_ms,
+            sms_mo.c.id < mo.id,
+            or_(sms_mo.c.state == "received", sms_mo.c.outcome.in_(APPLIED_OUTCOMES)),
+        )
+        .limit(1)
+    )
+    async with engine.connect() as conn:
+        return (await conn.execute(query)).first() is not None
+
+
+async def take_confirmation(
+    engine: AsyncEngine, sender: str, code_hash: str, now_ms: int
+) -> str | None:
+    """The command a valid, unused code confirms, spending the code (once, whoever races)."""
+    statement = (
+        update(sms_confirmations)
+        .where(
+            sms_confirmations.c.sender == sender,
+            sms_confirmations.c.code_hash == code_hash,
+            sms_confirmations.c.used.is_(False),
+            sms_confirmations.c.expires_ms > now_ms,
+        )
+        .values(used=True)
+        .returning(sms_confirmations.c.command)
+    )
+    async with engine.begin() as conn:
+        command = (await conn.execute(statement)).scalars().first()
+    return None if command is None else str(command)
+
+
+async def _count_replies(conn: AsyncConnection, msisdn: str, day: date, added: int) -> int:
+    """Add `added` replies to the number's count of the day, atomically; the new count."""
+    values = {"msisdn": msisdn, "day": day, "count": added}
+    keys = [sms_reply_counts.c.msisdn, sms_reply_counts.c.day]
+    increment = {"count": sms_reply_counts.c.count + added}
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(sms_reply_counts).values(values)
+        upsert = pg.on_conflict_do_update(index_elements=keys, set_=increment)
+        result = await conn.execute(upsert.returning(sms_reply_counts.c.count))
+    else:
+        lite = sqlite.insert(sms_reply_counts).values(values)
+        upsert_lite = lite.on_conflict_do_update(index_elements=keys, set_=increment)
+        result = await conn.execute(upsert_lite.returning(sms_reply_counts.c.count))
+    return int(result.scalar_one())
+
+
+async def write_finishes(
+    conn: AsyncConnection, items: Sequence[Finish], day: date, replies_per_day_max: int
+) -> list[Finished]:
+    """Mark MOs processed, count their replies against the daily cap, queue the replies and
+    store the confirmations they offer; an MO already processed gets nothing a second time."""
+    ids = [item.mo_id for item in items]
+    open_ids = set(
+        (
+            await conn.execute(
+                select(sms_mo.c.id)
+                .where(sms_mo.c.id.in_(ids), sms_mo.c.state == "received")
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
+    live = [item for item in items if item.mo_id in open_ids]
+    if not live:
+        return [Finished(False, None, False) for _ in items]
+    await conn.execute(
+        update(sms_mo)
+        .where(sms_mo.c.id == bindparam("b_id"), sms_mo.c.state == "received")
+        .values(state="processed", outcome=bindparam("b_outcome"), processed_ms=bindparam("b_ms")),
+        [{"b_id": i.mo_id, "b_outcome": i.outcome, "b_ms": i.processed_ms} for i in live],
+    )
+    wanted = Counter(item.reply.recipient for item in live if item.reply is not None)
+    allowance: dict[str, int] = {}
+    for msisdn, added in sorted(wanted.items()):
+        total = await _count_replies(conn, msisdn, day, added)
+        allowance[msisdn] = max(0, replies_per_day_max - (total - added))
+    confirmations = [
+        {
+            "sender": c.sender,
+            "code_hash": c.code_hash,
+            "mo_id": item.mo_id,
+            "command": c.command,
+            "created_ms": item.processed_ms,
+            "expires_ms": c.expires_ms,
+            "used": False,
+        }
+        for item in live
+        if (c := item.confirmation) is not None
+    ]
+    if confirmations:
+        await conn.execute(insert(sms_confirmations), confirmations)
+    results: dict[int, Finished] = {}
+    queued: list[tuple[int, dict[str, object]]] = []
+    for item in live:
+        reply = item.reply
+        if reply is None:
+            results[item.mo_id] = Finished(True, None, False)
+            continue
+        if allowance[reply.recipient] <= 0:
+            results[item.mo_id] = Finished(True, None, True)
+            continue
+        allowance[reply.recipient] -= 1
+        queued.append((item.mo_id, _mt_row(reply, item.mo_id, item.processed_ms)))
+    if queued:
+        mt_ids = await _insert_mts(conn, [row for _, row in queued])
+        for (mo_id, _), mt_id in zip(queued, mt_ids, strict=True):
+            results[mo_id] = Finished(True, mt_id, False)
+    return [results.get(item.mo_id, Finished(False, None, False)) for item in items]
+
+
+def _mt_row(reply: Reply, mo_id: int | None, now_ms: int) -> dict[str, object]:
+    return {
+        "recipient": reply.recipient,
+        "text": reply.stored_text,
+        "kind": reply.kind,
+        "mo_id": mo_id,
+        "state": "queued",
+        "receipt": reply.receipt,
+        "attempts": 0,
+        "reason": None,
+        "created_ms": now_ms,
+        "updated_ms": now_ms,
+    }
+
+
+async def _insert_mts(conn: AsyncConnection, rows: list[dict[str, object]]) -> list[int]:
+    statement = insert(sms_mt).returning(sms_mt.c.id, sort_by_parameter_order=True)
+    return list((await conn.execute(statement, rows)).scalars().all())
+
+
+@dataclass(frozen=True, slots=True)
+class NewMt:
+    reply: Reply
+    now_ms: int
+
+
+async def write_mts(conn: AsyncConnection, items: Sequence[NewMt]) -> list[int]:
+    """Queue MTs that answer no MO (notices, codes); their outbox ids."""
+    return await _insert_mts(conn, [_mt_row(item.reply, None, item.now_ms) for item in items])
+
+
+@dataclass(frozen=True, slots=True)
+class MtUpdate:
+    """What one submission attempt did to an MT."""
+
+    id: int
+    state: str
+    attempts: int
+    reason: str | None
+    message_ids: tuple[str, ...]  # parts to match receipts against (only when asked)
+    now_ms: int
+
+
+async def write_mt_updates(conn: AsyncConnection, items: Sequence[MtUpdate]) -> list[None]:
+    await conn.execute(
+        update(sms_mt)
+        .where(sms_mt.c.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            attempts=bindparam("b_attempts"),
+            reason=bindparam("b_reason"),
+            updated_ms=bindparam("b_ms"),
+        ),
+        [
+            {
+                "b_id": i.id,
+                "b_state": i.state,
+                "b_attempts": i.attempts,
+                "b_reason": None if i.reason is None else i.reason[:64],
+                "b_ms": i.now_ms,
+            }
+            for i in items
+        ],
+    )
+    parts = [
+        {"message_id": message_id[:64], "mt_id": i.id, "state": None, "created_ms": i.now_ms}
+        for i in items
+        for message_id in i.message_ids
+    ]
+    if parts:
+        await conn.execute(insert(sms_mt_parts), parts)
+    return [None for _ in items]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptUpdate:
+    message_id: str
+    state: str  # DELIVRD, UNDELIV, EXPIRED, REJECTD, ...
+    now_ms: int
+
+
+DELIVERED: Final = "DELIVRD"
+EXPIRED: Final = "EXPIRED"
+FINAL_FAILURES: Final = frozenset({"UNDELIV", "REJECTD", "DELETED", "UNKNOWN", EXPIRED})
+
+
+async def write_receipts(conn: AsyncConnection, items: Sequence[ReceiptUpdate]) -> list[bool]:
+    """Record receipts on their parts; an MT whose parts are all DELIVRD is delivered, one
+    with any final failure failed (EXPIRED: expired). False for a receipt matching no part."""
+    ids = {item.message_id for item in items}
+    found = dict(
+        (
+            await conn.execute(
+                select(sms_mt_parts.c.message_id, sms_mt_parts.c.mt_id).where(
+                    sms_mt_parts.c.message_id.in_(ids)
+                )
+            )
+        ).all()
+    )
+    known = [item for item in items if item.message_id in found]
+    if known:
+        await conn.execute(
+            update(sms_mt_parts)
+            .where(sms_mt_parts.c.message_id == bindparam("b_id"))
+            .values(state=bindparam("b_state")),
+            [{"b_id": item.message_id, "b_state": item.state[:16]} for item in known],
+        )
+    now_ms = max((item.now_ms for item in items), default=0)
+    for mt_id in sorted({found[item.message_id] for item in known}):
+        states = (
+            (await conn.execute(select(sms_mt_parts.c.state).where(sms_mt_parts.c.mt_id == mt_id)))
+            .scalars()
+            .all()
+        )
+        final = _mt_state(states)
+        if final is not None:
+            await conn.execute(
+                update(sms_mt)
+                .where(sms_mt.c.id == mt_id, sms_mt.c.state == "submitted")
+                .values(state=final, updated_ms=now_ms)
+            )
+    return [item.message_id in found for item in items]
+
+
+def _mt_state(part_states: Sequence[str | None]) -> str | None:
+    if any(state in FINAL_FAILURES for state in part_states):
+        return "expired" if all(s in (EXPIRED, DELIVERED, None) for s in part_states) else "failed"
+    if part_states and all(state == DELIVERED for state in part_states):
+        return "delivered"
+    return None
+
+
+async def queued_mts(engine: AsyncEngine, after_id: int, limit: int) -> list[Row[Any]]:
+    query = (
+        select(sms_mt)
+        .where(sms_mt.c.state == "queued", sms_mt.c.id > after_id)
+        .order_by(sms_mt.c.id)
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return list((await conn.execute(query)).all())
+
+
+async def purge_parts(engine: AsyncEngine, older_than_ms: int) -> int:
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            delete(sms_mt_parts).where(sms_mt_parts.c.created_ms < older_than_ms)
+        )
+    return int(result.rowcount)
