@@ -1,12 +1,13 @@
-"""The USSD channel's logic between the codec and the engine: one gateway request in, one
-page out.
+"""The USSD channel's logic between the profiles and the engine: one neutral `UssdTurn` in,
+one page out, whatever gateway (HTTP profile or SMPP) carried it.
 
-A request either starts a session (agents get the agent menu, everyone else the subscriber
-menu), continues it with the inputs `text` adds, or repeats the last one (a gateway retry:
-the stored reply is answered again and nothing runs twice). Operations the engine asks for
-run through the ledger's service with an idempotency key of session and input count, so a
-retry racing the original cannot post twice either. PINs are turned into proofs before a
-state is stored.
+A turn either starts a session (agents get the agent menu, everyone else the subscriber
+menu), continues it with its inputs (only the latest, or cumulative like the Africa's
+Talking `text`), closes it (abort), or repeats the last one (a gateway retry, by its retry
+key: the stored reply is answered again and nothing runs twice). Operations the engine asks
+for run through the ledger's service with an idempotency key of session, dial and input
+count, so a retry racing the original cannot post twice either. PINs are turned into proofs
+before a state is stored.
 """
 
 from __future__ import annotations
