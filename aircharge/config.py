@@ -131,6 +131,12 @@ _host = _text("expected a non-empty host name or IP address")
 _secret = _text("expected a non-empty string")
 
 
+def _optional_secret(value: object) -> str:
+    if not isinstance(value, str) or (value and not value.strip()):
+        raise _Reject("expected a string: empty for none, else not only spaces")
+    return value
+
+
 def _one_of(*choices: str, fold_case: bool = False) -> Callable[[object], str]:
     listed = ", ".join(repr(choice) for choice in choices)
     expectation = f"expected one of {listed}" + (" (any case)" if fold_case else "")
@@ -398,6 +404,16 @@ class UssdConfig(_Section):
     session_timeout_s: int = _setting(
         180, _positive_int("seconds"), "seconds of silence that end a session"
     )
+    profile: str = _setting(
+        "africastalking",
+        _one_of("africastalking", "json"),
+        "gateway profile on /ussd/callback: africastalking (form, CON/END) | json",
+    )
+    signature_tolerance_s: int = _setting(
+        300,
+        _positive_int("seconds"),
+        "how far a signed callback's timestamp may be from our clock (with secrets.ussd_secret)",
+    )
 
     def gateway_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """The allowed gateways as networks (a bare address is a /32 or /128)."""
@@ -567,6 +583,12 @@ class SecretsConfig(_Section):
         _DEMO_BANK_SECRET,
         _secret,
         "HMAC key the bank signs /bank/notify with; the demo value likewise",
+        _hidden,
+    )
+    ussd_secret: str = _setting(
+        "",
+        _optional_secret,
+        "HMAC key USSD gateways sign /ussd/callback with; empty: no signature required",
         _hidden,
     )
     pin_key_id: str = _setting(

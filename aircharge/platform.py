@@ -201,7 +201,14 @@ async def start_platform(config: Config) -> RunningPlatform:
         app[METRICS] = metrics
         app[ENGINE] = engine
         add_ussd_routes(
-            app, ussd, config.ussd.gateway_networks(), catalogue, config.platform.language
+            app,
+            ussd,
+            config.ussd.gateway_networks(),
+            catalogue,
+            config.platform.language,
+            profile=config.ussd.profile,
+            secret=config.secrets.ussd_secret.encode(),
+            tolerance_s=config.ussd.signature_tolerance_s,
         )
         add_bank_notify_route(
             app,

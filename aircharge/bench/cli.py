@@ -1,4 +1,4 @@
-"""The `aircharge bench` sub-commands (ledger and chaos today; sms, ussd and ivr join later)."""
+"""The `aircharge bench` sub-commands (ledger, chaos and ussd today; sms and ivr join later)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from aircharge.bench.chaos import run_chaos
 from aircharge.bench.chaos import table as chaos_table
 from aircharge.bench.ledger import AGENTS, SHAPES, Storage, run_ledger_bench
 from aircharge.bench.stats import table, write_json
+from aircharge.bench.ussd import run_ussd_bench
+from aircharge.bench.ussd import table as ussd_table
+from channels.ussd.profiles import PROFILES
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 STORAGES = ("sqlite-durable", "sqlite-relaxed", "postgresql")
@@ -51,6 +54,15 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     chaos.add_argument("--kills", type=int, default=2, help="times the platform is killed")
     chaos.add_argument("--seed", type=int, default=1, help="the plan's and the faults' seed")
     chaos.add_argument("--json", type=Path, help="also write the checks as JSON")
+    ussd = kinds.add_parser(
+        "ussd", help="the USSD callback under concurrent top-up journeys, with its baseline"
+    )
+    ussd.add_argument("--sessions", type=int, default=200, help="concurrent sessions")
+    ussd.add_argument("--duration", type=float, default=10.0, help="seconds per profile")
+    ussd.add_argument(
+        "--profile", default="africastalking", help="africastalking, json (comma-separated)"
+    )
+    ussd.add_argument("--json", type=Path, help="also write the results as JSON")
 
 
 def _storages(names: list[str], postgres_url: str) -> list[Storage]:
@@ -79,6 +91,9 @@ async def _postgres_reachable(url: str) -> bool:
 def run_bench(args: argparse.Namespace) -> None:
     if args.bench == "chaos":
         _run_chaos(args)
+        return
+    if args.bench == "ussd":
+        _run_ussd(args)
         return
     storages = _storages(_csv(args.storage), args.postgres_url)
     if any(s.postgres for s in storages) and not asyncio.run(
@@ -148,3 +163,33 @@ def _run_chaos(args: argparse.Namespace) -> None:
         args.json.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
     if not all(check.ok for check in checks):
         raise SystemExit(1)
+
+
+def _run_ussd(args: argparse.Namespace) -> None:
+    profiles = _csv(args.profile)
+    unknown = sorted(set(profiles) - set(PROFILES))
+    if unknown or not profiles:
+        raise SystemExit(
+            f"aircharge bench ussd: unknown profile {unknown}; choose from {list(PROFILES)}"
+        )
+    if args.sessions < 1 or args.duration <= 0:
+        raise SystemExit("aircharge bench ussd: --sessions at least 1, --duration above 0")
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    rows = asyncio.run(run_ussd_bench(profiles, args.sessions, args.duration, progress))
+    print(ussd_table(rows))
+    if args.json:
+        context = {
+            "bench": "ussd",
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "sessions": args.sessions,
+            "duration_s": args.duration,
+            "requests_per_journey": 6,
+        }
+        body = {"context": context, "rows": [dataclasses.asdict(row) for row in rows]}
+        args.json.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}", file=sys.stderr)

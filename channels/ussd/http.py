@@ -1,30 +1,49 @@
-"""The USSD channel's HTTP transport: `POST /ussd/callback` for the gateway.
+"""The USSD channel's HTTP transport: `POST /ussd/callback` for the gateway, in the configured
+profile (the Africa's Talking form by default, or the JSON gateway).
 
-Only allow-listed gateway addresses may call; anything else is 403 and nothing runs. A
-malformed form is 400 with the reason (the gateway's fault). A failure of ours answers
-`END` with the "service busy" text so the handset is never left hanging.
+Checks, in this order and each before anything runs: the source address is allow-listed
+(403); when a shared secret is configured, the signature is good and fresh (401); the body
+parses in the profile (400, the gateway's fault, with the reason). A failure of ours answers
+an END with the "service busy" text so the handset is never left hanging.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
 
 from aiohttp import web
 
-from channels.ussd.protocol import UssdProtocolError, format_reply, parse_callback
+from channels.ussd.profiles import DEFAULT_PROFILE, PROFILES, Reply
 from channels.ussd.service import UssdService
+from channels.ussd.signature import SIGNATURE_HEADER, signature_tolerance_s, verify_signature
+from channels.ussd.turn import UssdProtocolError
 from dialogs.catalogue import Catalogue
 from dialogs.events import Message
 
 log = logging.getLogger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-USSD_SERVICE = web.AppKey("ussd_service", UssdService)
-USSD_GATEWAYS: web.AppKey[tuple[Network, ...]] = web.AppKey("ussd_gateways")
-USSD_CATALOGUE = web.AppKey("ussd_catalogue", Catalogue)
-USSD_LANGUAGE = web.AppKey("ussd_language", str)
+ClockS = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class UssdHttpSettings:
+    service: UssdService
+    gateways: tuple[Network, ...]
+    catalogue: Catalogue
+    language: str
+    profile: ModuleType
+    secret: bytes  # empty: no signature required
+    tolerance_s: int
+    clock_s: ClockS
+
+
+USSD_HTTP = web.AppKey("ussd_http", UssdHttpSettings)
 
 
 def _allowed(remote: str | None, networks: Sequence[Network]) -> bool:
@@ -37,35 +56,38 @@ def _allowed(remote: str | None, networks: Sequence[Network]) -> bool:
     return any(address in network for network in networks)
 
 
-def _reply(text: str, *, end: bool, status: int = 200) -> web.Response:
+def _response(reply: Reply) -> web.Response:
     return web.Response(
-        text=format_reply(text, end), status=status, content_type="text/plain", charset="utf-8"
+        body=reply.body, status=reply.status, headers={"Content-Type": reply.content_type}
     )
 
 
 async def ussd_callback(request: web.Request) -> web.Response:
-    app = request.app
-    gateways: tuple[Network, ...] = app[USSD_GATEWAYS]
-    if not _allowed(request.remote, gateways):
+    settings = request.app[USSD_HTTP]
+    profile = settings.profile
+    if not _allowed(request.remote, settings.gateways):
         log.warning("ussd callback refused from %s: not an allowed gateway", request.remote)
-        return web.Response(status=403, text="forbidden: not an allowed USSD gateway")
+        return _response(profile.render_error(403, "not an allowed USSD gateway"))
+    body = await request.read()
     try:
-        form = await request.post()
-    except (UnicodeDecodeError, ValueError) as exc:
-        log.warning("ussd callback from %s: malformed form (%s)", request.remote, exc)
-        return web.Response(status=400, text="bad request: the body is not a form in UTF-8")
-    fields = {name: value for name, value in form.items() if isinstance(value, str)}
-    try:
-        ussd_request = parse_callback(fields)
-        page = await app[USSD_SERVICE].handle(ussd_request)
+        if settings.secret:
+            header = request.headers.get(SIGNATURE_HEADER)
+            now_s = settings.clock_s()
+            verify_signature(settings.secret, header, body, now_s, settings.tolerance_s)
+        turn = profile.parse_request(body)
     except UssdProtocolError as exc:
         log.warning("ussd callback from %s rejected: %s", request.remote, exc)
-        return web.Response(status=exc.http_status, text=f"bad request: {exc}")
+        return _response(profile.render_error(exc.http_status, str(exc)))
+    try:
+        page = await settings.service.handle_turn(turn)
+    except UssdProtocolError as exc:
+        log.warning("ussd callback from %s rejected: %s", request.remote, exc)
+        return _response(profile.render_error(exc.http_status, str(exc)))
     except Exception:
         log.exception("ussd callback failed")
-        busy = app[USSD_CATALOGUE].text(app[USSD_LANGUAGE], Message("common.service_unavailable"))
-        return _reply(busy, end=True)
-    return _reply(page.text, end=page.end)
+        busy = settings.catalogue.text(settings.language, Message("common.service_unavailable"))
+        return _response(profile.render_reply(turn, busy, True))
+    return _response(profile.render_reply(turn, page.text, page.end))
 
 
 def add_ussd_routes(
@@ -74,9 +96,23 @@ def add_ussd_routes(
     gateways: Sequence[Network],
     catalogue: Catalogue,
     language: str,
+    *,
+    profile: str = DEFAULT_PROFILE,
+    secret: bytes = b"",
+    tolerance_s: int = signature_tolerance_s,
+    clock_s: ClockS = time.time,
 ) -> None:
-    app[USSD_SERVICE] = service
-    app[USSD_GATEWAYS] = tuple(gateways)
-    app[USSD_CATALOGUE] = catalogue
-    app[USSD_LANGUAGE] = language
+    """Serve `POST /ussd/callback` in `profile`; a non-empty `secret` requires signatures."""
+    assert profile in PROFILES, profile
+    assert tolerance_s > 0, tolerance_s
+    app[USSD_HTTP] = UssdHttpSettings(
+        service,
+        tuple(gateways),
+        catalogue,
+        language,
+        PROFILES[profile],
+        secret,
+        tolerance_s,
+        clock_s,
+    )
     app.router.add_post("/ussd/callback", ussd_callback)

@@ -7,20 +7,27 @@ to close, as text/plain. No sockets, no clock: the transport and the service do 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import parse_qsl
 
-session_id_length_max: Final = 128
+from channels.ussd import turn as _turn
+from channels.ussd.turn import UssdProtocolError, UssdTurn
+
+__all__ = [
+    "UssdProtocolError",
+    "UssdRequest",
+    "format_reply",
+    "new_inputs",
+    "parse_callback",
+    "parse_form",
+    "split_inputs",
+    "to_turn",
+]
+
 text_length_max: Final = 1024  # far above any real USSD string (182 characters a page)
-_SESSION_ID = re.compile(r"^[\x21-\x7e]+$")
-
-
-class UssdProtocolError(Exception):
-    """The gateway sent something this protocol does not allow (its fault): HTTP 400."""
-
-    http_status = 400
+form_bytes_max: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,20 +39,27 @@ class UssdRequest:
     text: str
 
     def __post_init__(self) -> None:
-        if not 0 < len(self.session_id) <= session_id_length_max or not _SESSION_ID.match(
-            self.session_id
-        ):
-            raise UssdProtocolError(f"sessionId must be 1..{session_id_length_max} printable ASCII")
-        if not self.service_code:
-            raise UssdProtocolError("serviceCode is missing")
-        if not self.phone_number:
-            raise UssdProtocolError("phoneNumber is missing")
         if len(self.text) > text_length_max:
             raise UssdProtocolError(f"text is longer than {text_length_max} characters")
+        self.turn()  # validates the session id, service code and number
+
+    def turn(self) -> UssdTurn:
+        """The neutral turn: `text` is cumulative, and is itself the retry identity."""
+        return UssdTurn(
+            session_id=self.session_id,
+            msisdn=self.phone_number,
+            service_code=self.service_code,
+            op="continue" if self.text else "begin",
+            inputs=_turn.split_inputs(self.text),
+            cumulative=True,
+            retry_key=self.text,
+        )
 
 
 def parse_callback(form: Mapping[str, str]) -> UssdRequest:
     """Validate a callback form into a request; missing fields raise UssdProtocolError."""
+    if not form.get("phoneNumber", "").strip():
+        raise UssdProtocolError("phoneNumber is missing")
     return UssdRequest(
         session_id=form.get("sessionId", "").strip(),
         service_code=form.get("serviceCode", "").strip(),
@@ -55,9 +69,24 @@ def parse_callback(form: Mapping[str, str]) -> UssdRequest:
     )
 
 
+def parse_form(body: bytes) -> UssdRequest:
+    """An `application/x-www-form-urlencoded` body (UTF-8) into a request."""
+    if len(body) > form_bytes_max:
+        raise UssdProtocolError(f"the body is longer than {form_bytes_max} bytes")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise UssdProtocolError("the body is not a form in UTF-8") from None
+    return parse_callback(dict(pairs))
+
+
+def to_turn(form: Mapping[str, str]) -> UssdTurn:
+    return parse_callback(form).turn()
+
+
 def split_inputs(text: str) -> list[str]:
     """'' -> [], '1*13900000001' -> ['1', '13900000001']."""
-    return text.split("*") if text else []
+    return list(_turn.split_inputs(text))
 
 
 def new_inputs(text: str, consumed: int) -> list[str]:

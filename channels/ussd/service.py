@@ -1,12 +1,13 @@
-"""The USSD channel's logic between the codec and the engine: one gateway request in, one
-page out.
+"""The USSD channel's logic between the profiles and the engine: one neutral `UssdTurn` in,
+one page out, whatever gateway (HTTP profile or SMPP) carried it.
 
-A request either starts a session (agents get the agent menu, everyone else the subscriber
-menu), continues it with the inputs `text` adds, or repeats the last one (a gateway retry:
-the stored reply is answered again and nothing runs twice). Operations the engine asks for
-run through the ledger's service with an idempotency key of session and input count, so a
-retry racing the original cannot post twice either. PINs are turned into proofs before a
-state is stored.
+A turn either starts a session (agents get the agent menu, everyone else the subscriber
+menu), continues it with its inputs (only the latest, or cumulative like the Africa's
+Talking `text`), closes it (abort), or repeats the last one (a gateway retry, by its retry
+key: the stored reply is answered again and nothing runs twice). Operations the engine asks
+for run through the ledger's service with an idempotency key of session, dial and input
+count, so a retry racing the original cannot post twice either. PINs are turned into proofs
+before a state is stored.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Final
 
-from channels.ussd.protocol import UssdProtocolError, UssdRequest, new_inputs, split_inputs
+from channels.ussd.protocol import UssdRequest, new_inputs
 from channels.ussd.store import StoredSession, UssdSessionStore
+from channels.ussd.turn import UssdProtocolError, UssdTurn
 from dialogs.catalogue import Catalogue
 from dialogs.engine import Engine, SessionState, Step
 from dialogs.events import End, Message, RunOperation
@@ -38,10 +40,12 @@ CHANNEL: Final = "ussd"
 operations_per_request_max: Final = 4  # an input leads to at most this many operations
 
 
-def _operation_key(session_id: str, inputs: int, operation: str) -> str:
-    """The idempotency key of an operation: the same session, input and operation give the
-    same key (a gateway retry), of a fixed length whatever the gateway's session ids."""
-    session = hashlib.sha256(session_id.encode()).hexdigest()[:32]
+def _operation_key(session_id: str, started_s: int | None, inputs: int, operation: str) -> str:
+    """The idempotency key of an operation: the same dial, input and operation give the same
+    key (a gateway retry), of a fixed length whatever the gateway's session ids. The dial's
+    start time is part of it, so a session id used again for a new dial (SMPP sessions keyed
+    by the subscriber's number) never replays the earlier dial's operations."""
+    session = hashlib.sha256(f"{session_id}\0{started_s}".encode()).hexdigest()[:32]
     return f"{CHANNEL}:{session}:{inputs}:{operation}"
 
 
@@ -69,28 +73,48 @@ class UssdService:
         self._digest_key = digest_key
         self._clock_ms = clock_ms
 
-    def _digest(self, request: UssdRequest) -> str:
-        message = f"{request.session_id}\0{request.text}".encode()
+    def _digest(self, turn: UssdTurn) -> str | None:
+        if turn.retry_key is None:
+            return None
+        message = f"{turn.session_id}\0{turn.retry_key}".encode()
         return hmac.new(self._digest_key, message, hashlib.sha256).hexdigest()
 
     def _page(self, language: str, key: str) -> UssdPage:
         return UssdPage(self._catalogue.text(language, Message(key)), end=True)
 
     async def handle(self, request: UssdRequest) -> UssdPage:
-        if request.service_code != self._service_code:
-            raise UssdProtocolError(f"unknown serviceCode {request.service_code!r}")
-        msisdn = parse_msisdn(request.phone_number)
-        if msisdn is None:
-            raise UssdProtocolError(f"phoneNumber {request.phone_number!r} is not a number")
-        stored = await self._store.load(request.session_id)
+        """One Africa's Talking callback (cumulative `text`): `handle_turn(request.turn())`."""
+        return await self.handle_turn(request.turn())
+
+    async def handle_turn(self, turn: UssdTurn) -> UssdPage:
+        """One turn of a session, from any gateway profile; answers the page to show.
+
+        A `begin` opens the session (again, when its id was used before and this is not a
+        retry of that begin); a `continue` feeds its inputs; an `abort` stores the session
+        as ended and answers an empty END. Raises UssdProtocolError for the gateway's
+        mistakes (unknown service code, bad number, a session id of another number).
+        """
+        if turn.service_code != self._service_code:
+            raise UssdProtocolError(f"unknown serviceCode {turn.service_code!r}")
+        parsed = parse_msisdn(turn.msisdn)
+        if parsed is None:
+            raise UssdProtocolError(f"phoneNumber {turn.msisdn!r} is not a number")
+        msisdn = Msisdn(parsed)
+        stored = await self._store.load(turn.session_id)
+        digest = self._digest(turn)
         if stored is None:
-            return await self._start(request, Msisdn(msisdn))
+            if turn.op == "abort":  # nothing open to close
+                return UssdPage("", end=True)
+            return await self._start(turn, msisdn, digest, previous=None)
         if stored.msisdn != msisdn:
             raise UssdProtocolError("sessionId belongs to another phoneNumber")
-        digest = self._digest(request)
-        if digest == stored.last_digest:
+        if digest is not None and digest == stored.last_digest:
             log.info("ussd session %s: gateway retry, answering the stored page", stored.session_id)
             return UssdPage(stored.last_reply, end=stored.ended)
+        if turn.op == "abort":
+            return await self._abort(stored, digest)
+        if turn.op == "begin":
+            return await self._start(turn, msisdn, digest, previous=stored)
         language = stored.state.language
         if stored.ended:
             return self._page(language, "common.session_expired")
@@ -99,15 +123,27 @@ class UssdService:
             page = self._page(language, "common.session_expired")
             await self._save(stored, stored.state, stored.consumed, digest, page, new=False)
             return page
-        inputs = new_inputs(request.text, stored.consumed)
-        consumed = max(len(split_inputs(request.text)), stored.consumed + 1)
+        if turn.cumulative:
+            inputs = new_inputs(turn.text, stored.consumed)
+            consumed = max(len(turn.inputs), stored.consumed + 1)
+        else:
+            inputs = list(turn.inputs) or [""]
+            consumed = stored.consumed + len(inputs)
         turned = self._turn_page(stored, inputs)
         if turned is not None:
             await self._save(stored, stored.state, consumed, digest, turned, new=False)
             return turned
-        step = await self._feed(request, Msisdn(msisdn), stored.state, inputs)
+        step = await self._feed(turn.session_id, msisdn, stored.state, inputs)
         page = render_ussd(step.event, self._catalogue, step.state.language)
         await self._save(stored, step.state, consumed, digest, page, new=False)
+        return page
+
+    async def _abort(self, stored: StoredSession, digest: str | None) -> UssdPage:
+        page = UssdPage("", end=True)
+        if stored.ended:
+            return page
+        log.info("ussd session %s: aborted by the gateway", stored.session_id)
+        await self._save(stored, stored.state, stored.consumed, digest, page, new=False)
         return page
 
     def _turn_page(self, stored: StoredSession, inputs: list[str]) -> UssdPage | None:
@@ -123,18 +159,20 @@ class UssdService:
         target = stored.page + (1 if move == "more" else -1)
         return render_ussd(screen, self._catalogue, language, target)
 
-    async def _start(self, request: UssdRequest, msisdn: Msisdn) -> UssdPage:
+    async def _start(
+        self, turn: UssdTurn, msisdn: Msisdn, digest: str | None, previous: StoredSession | None
+    ) -> UssdPage:
         agent = await self._operations.find_agent(msisdn)
         if agent is not None:
             flow, language = AGENT_FLOW, agent.language
         else:  # a subscriber (BOSS holds their language: the default until it is asked)
             flow, language = SUBSCRIBER_FLOW, self._default_language
         step = self._engine.start(flow, language, self._clock_ms() // 1000)
-        inputs = split_inputs(request.text)  # a shortcut like *123*1# arrives as text "1"
-        step = await self._feed(request, msisdn, step.state, inputs, first=step)
+        inputs = list(turn.inputs)  # a shortcut like *123*1# arrives as the input "1"
+        step = await self._feed(turn.session_id, msisdn, step.state, inputs, first=step)
         page = render_ussd(step.event, self._catalogue, step.state.language)
         session = StoredSession(
-            session_id=request.session_id,
+            session_id=turn.session_id,
             msisdn=msisdn,
             state=step.state,
             consumed=len(inputs),
@@ -144,12 +182,13 @@ class UssdService:
             ended=False,
             updated_ms=0,
         )
-        await self._save(session, step.state, len(inputs), self._digest(request), page, new=True)
+        new = previous is None
+        await self._save(session, step.state, len(inputs), digest, page, new=new)
         return page
 
     async def _feed(
         self,
-        request: UssdRequest,
+        session_id: str,
         actor: Msisdn,
         state: SessionState,
         inputs: list[str],
@@ -161,25 +200,28 @@ class UssdService:
                 break
             seal = functools.partial(self._operations.protect_pin, actor)
             fed = self._engine.feed(state, value, seal, self._clock_ms() // 1000)
-            step = await self._run_operations(request, actor, fed)
+            step = await self._run_operations(session_id, actor, fed)
             state = step.state
         assert step is not None, "a continued session always brings at least one input"
         return step
 
-    async def _run_operations(self, request: UssdRequest, actor: Msisdn, step: Step) -> Step:
+    async def _run_operations(self, session_id: str, actor: Msisdn, step: Step) -> Step:
         for _ in range(operations_per_request_max):
             if not isinstance(step.event, RunOperation):
                 return step
+            key = _operation_key(
+                session_id, step.state.started_s, step.state.inputs, step.event.name
+            )
             operation = OperationRequest(
                 name=step.event.name,
                 actor=actor,
                 params=step.event.params,
-                key=_operation_key(request.session_id, step.state.inputs, step.event.name),
+                key=key,
                 channel=CHANNEL,
             )
             # Shielded: a gateway that hangs up does not stop an operation half-way.
             outcome = await asyncio.shield(self._operations.execute(operation))
-            log.info("ussd session %s: %s -> %s", request.session_id, operation.name, outcome.code)
+            log.info("ussd session %s: %s -> %s", session_id, operation.name, outcome.code)
             step = self._engine.resume(step.state, outcome.code, outcome.values)
         return Step(step.state, End(Message("common.service_unavailable")))
 
@@ -188,7 +230,7 @@ class UssdService:
         stored: StoredSession,
         state: SessionState,
         consumed: int,
-        digest: str,
+        digest: str | None,
         page: UssdPage,
         *,
         new: bool,
@@ -197,7 +239,7 @@ class UssdService:
             stored,
             state=state,
             consumed=consumed,
-            last_digest=digest,
+            last_digest=digest or "",
             last_reply=page.text,
             page=page.page,
             ended=page.end,

@@ -42,3 +42,25 @@ def test_bench_ledger_prints_a_table_and_writes_json(tmp_path: Path) -> None:
         assert 0 < row["ratio_min"] <= row["ratio"] <= row["ratio_max"]
         assert row["runs"] == 2
     assert len(lines) == 2 + len(cells)
+
+
+def test_bench_ussd_runs_tiny_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "ussd.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "aircharge", "bench", "ussd", "--sessions", "3",
+            "--duration", "1", "--profile", "africastalking,json", "--json", str(out),
+        ],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["target", "profile", "sess"]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    cells = {(row["target"], row["profile"]) for row in report["rows"]}
+    assert cells == {(t, p) for t in ("baseline", "platform") for p in ("africastalking", "json")}
+    for row in report["rows"]:
+        assert row["failures"] == 0
+        assert row["journeys"] > 0
+        assert row["requests"] >= 6 * row["journeys"]
+        assert 0 < row["p50_ms"] <= row["p99_ms"]

@@ -16,6 +16,7 @@ from channels.schema import ussd_sessions
 from channels.ussd.protocol import UssdRequest
 from channels.ussd.service import UssdService
 from channels.ussd.store import UssdSessionStore
+from channels.ussd.turn import UssdTurn, parse_dialled
 from dialogs.catalogue import MESSAGES_DIR, Catalogue
 from dialogs.engine import Engine
 from dialogs.flow import load_flows, parse_flow
@@ -152,3 +153,57 @@ async def test_old_sessions_are_purged_and_recent_ones_kept(rig: Rig, engine: As
     assert await store.purge(older_than_ms=rig.clock.now_ms - 5_000) == 1
     assert await store.load("old") is None
     assert await store.load("new") is not None
+
+
+# --- neutral turns, as SMPP and the JSON profile bring them -----------------------------------
+
+
+async def _turn(rig: Rig, op: str, *inputs: str, session: str = "t", key: str | None = None):
+    turn = UssdTurn(session, "+8613800000003", "*123#", op, inputs, retry_key=key)  # type: ignore[arg-type]
+    page = await rig.service.handle_turn(turn)
+    return ("END " if page.end else "CON ") + page.text
+
+
+async def test_turns_carrying_only_the_latest_input_top_up_once(rig: Rig) -> None:
+    service_code, shortcuts = parse_dialled("*123*1#")
+    assert (service_code, shortcuts) == ("*123#", ("1",))
+    assert await _turn(rig, "begin", *shortcuts) == "CON 请输入充值号码"
+    for value in ("13900000001", "50", "333333"):
+        reply = await _turn(rig, "continue", value)
+    assert reply.startswith("CON 为13900000001充值50.00元")
+    assert (await _turn(rig, "continue", "1")).startswith("END 充值成功")
+    assert rig.world.boss_balance("8613900000001") == 6000
+
+
+async def test_a_begin_with_shortcut_inputs_feeds_them_all(rig: Rig) -> None:
+    _, shortcuts = parse_dialled("*123*1*13900000001#")
+    assert await _turn(rig, "begin", *shortcuts) == "CON 请输入充值金额（元）"
+
+
+async def test_an_abort_closes_the_session(rig: Rig, engine: AsyncEngine) -> None:
+    await _turn(rig, "begin")
+    await _turn(rig, "continue", "1")
+    assert await _turn(rig, "abort") == "END "
+    async with engine.connect() as conn:
+        ended = (await conn.execute(select(ussd_sessions.c.ended))).scalar_one()
+    assert ended is True
+    assert await _turn(rig, "continue", "13900000001") == "END 会话已超时，请重新拨打。"
+    assert await _turn(rig, "abort", session="never-opened") == "END "
+
+
+async def test_a_retry_identity_answers_the_stored_page(rig: Rig) -> None:
+    await _turn(rig, "begin", key="1")
+    first = await _turn(rig, "continue", "1", key="2")
+    assert await _turn(rig, "continue", "1", key="2") == first  # the retry
+    # the same input again under a new identity is new input (here: an invalid number)
+    assert (await _turn(rig, "continue", "1", key="3")).startswith("CON 号码无效")
+
+
+async def test_a_session_id_dialled_again_is_a_new_dial_with_its_own_keys(rig: Rig) -> None:
+    """SMPP without its_session_info keys sessions by number: the same id comes back."""
+    for round_ in range(2):
+        _, shortcuts = parse_dialled("*123*1*13900000001*50*333333#")
+        assert (await _turn(rig, "begin", *shortcuts, key=f"b{round_}")).startswith("CON 为")
+        assert (await _turn(rig, "continue", "1", key=f"c{round_}")).startswith("END 充值成功")
+        rig.clock.now_ms += 1000  # the second dial starts a second later
+    assert rig.world.boss_balance("8613900000001") == 1000 + 2 * 5000
