@@ -81,11 +81,23 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.sms_events = Counter(
+            "aircharge_sms_events",
+            "SMS channel events by kind: MOs received, ignored, re-delivered, duplicates and"
+            " their confirmations; MTs queued, submitted, retried, failed; receipts; capped"
+            " replies (channels.sms.counters lists them)",
+            ["event"],
+            registry=self.registry,
+        )
+
     def watch_ledger(self, stats: Callable[[], WriterStats]) -> None:
         self.registry.register(_LedgerCollector(stats))
 
     def observe_operation(self, request: OperationRequest, outcome: OperationOutcome) -> None:
         self.operations.labels(request.name, request.channel, outcome.code).inc()
+
+    def observe_sms(self, event: str, count: int) -> None:
+        self.sms_events.labels(event).inc(count)
 
     def observe_sweep(self, report: SweepReport) -> None:
         for result, count in report._asdict().items():
