@@ -5,9 +5,12 @@ A thin asyncio `Protocol` around the codec (`Framer`, `decode`): bytes in, typed
 once per event-loop iteration, so a burst of submit_sm is answered with one `write`. What the
 emulator sends (deliver_sm) is held to `window_max` in flight per bind.
 
-Bind states: open (nothing bound: only bind_*, enquire_link and unbind... answered
-ESME_RINVBNDSTS, like every other request), then transceiver / transmitter / receiver. A
-transmitter may not receive deliver_sm, a receiver may not submit (ESME_RINVBNDSTS).
+Bind states: open (not bound: bind_* and enquire_link are answered, every other request
+ESME_RINVBNDSTS), then transceiver / transmitter / receiver. A transmitter does not receive
+deliver_sm, a receiver may not submit (ESME_RINVBNDSTS). A second bind is ESME_RALYBND.
+Unknown commands, and requests an SMSC does not take, get generic_nack ESME_RINVCMDID; a
+malformed PDU gets generic_nack with the codec's status (and the link is dropped when the
+stream is lost).
 """
 
 from __future__ import annotations
