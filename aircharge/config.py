@@ -621,6 +621,9 @@ class SimulatorConfig(_Section):
     smsc_port: int = _setting(2775, _port, "SMSC (SMPP server; the platform binds to it)")
     boss_port: int = _setting(8081, _port, "BOSS API")
     bank_port: int = _setting(8082, _port, "bank API")
+    smsc_http_port: int = _setting(
+        8083, _port, "the SMSC emulator's control API: handsets send SMS and dial USSD"
+    )
 
 
 @dataclass(frozen=True, slots=True)
