@@ -199,7 +199,7 @@ def test_our_unbind_answered() -> None:
     assert session.state == "unbinding"
     events = session.receive_data(header(c.UNBIND_RESP, 0, sequence), 0)
     assert events == [Unbound(by_peer=False)]
-    assert session.state == "closed"
+    assert str(session.state) == "closed"
 
 
 def test_close_times_out_everything_in_flight() -> None:
