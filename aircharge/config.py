@@ -32,6 +32,8 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
+from channels.smpp.coding import CODECS, SMS_CODINGS, USSD_CODINGS, CodingMap
+from channels.smpp.link import LinkSettings
 from channels.sms.service import SmsSettings
 from ledger.commissions import rate_bp_max
 from ledger.operations.resolver import ResolverPolicy
@@ -52,6 +54,7 @@ __all__ = [
     "ResolverConfig",
     "SecretsConfig",
     "SimulatorConfig",
+    "SmppConfig",
     "SmsConfig",
     "UssdConfig",
     "demo_secrets_in_use",
@@ -64,12 +67,16 @@ ENV_PREFIX = "AIRCHARGE_"
 _DEMO_PIN_KEY = "demo-pin-key"
 _DEMO_API_TOKEN = "demo-token"  # noqa: S105 -- a published demo value, refused by `serve`
 _DEMO_BANK_SECRET = "demo-bank-secret"  # noqa: S105 -- likewise (the bank emulator's default)
+_DEMO_SMPP_PASSWORD = "demosmpp"  # noqa: S105 -- likewise (fits SMPP's 8 octets)
+_DEMO_SMPP_USSD_PASSWORD = "demoussd"  # noqa: S105 -- likewise
 
 DEMO_SECRETS: Mapping[str, str] = MappingProxyType(
     {
         "secrets.pin_key": _DEMO_PIN_KEY,
         "secrets.api_token": _DEMO_API_TOKEN,
         "secrets.bank_secret": _DEMO_BANK_SECRET,
+        "secrets.smpp_password": _DEMO_SMPP_PASSWORD,
+        "secrets.smpp_ussd_password": _DEMO_SMPP_USSD_PASSWORD,
     }
 )
 
@@ -240,6 +247,74 @@ def _retired_keys(value: object) -> tuple[str, ...]:
     if len(set(ids)) != len(ids):
         raise _Reject(expectation + ", each id once")
     return tuple(value)
+
+
+def _smpp_string(size_max: int, what: str) -> Callable[[object], str]:
+    """An SMPP C-octet string field: ASCII, at most `size_max` characters (may be empty)."""
+
+    def check(value: object) -> str:
+        if not isinstance(value, str) or len(value) > size_max or not value.isascii():
+            raise _Reject(f"expected {what}: ASCII, at most {size_max} characters")
+        return value
+
+    return check
+
+
+def _smpp_password(value: object) -> str:
+    if not isinstance(value, str) or not value or len(value) > 8 or not value.isascii():
+        raise _Reject("expected an SMPP password: 1..8 ASCII characters")
+    return value
+
+
+def _bind_mode(value: object) -> str:
+    return _one_of("transceiver", "transmitter", "receiver")(value)
+
+
+def _non_negative_int(unit: str) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _Reject(f"expected an integer >= 0 ({unit})")
+        return value
+
+    return check
+
+
+class Table(Mapping[str, str]):
+    """An immutable, hashable TOML table of strings (a dataclass default must be hashable)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        self._items = dict(items or {})
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __repr__(self) -> str:
+        return f"Table({self._items!r})"
+
+
+def _data_codings(value: object) -> Mapping[str, str]:
+    expectation = (
+        'expected a table of data_coding = codec, like {"0x0F" = "gbk"}; codecs: '
+        + ", ".join(sorted(CODECS))
+    )
+    if not isinstance(value, Mapping):
+        raise _Reject(expectation)
+    try:
+        CodingMap.from_config(value)
+    except (ValueError, TypeError, AttributeError):
+        raise _Reject(expectation) from None
+    return value if isinstance(value, Table) else Table(value)
 
 
 def _hidden_list(value: object) -> str:
@@ -457,6 +532,85 @@ class SmsConfig(_Section):
 
 
 @dataclass(frozen=True, slots=True)
+class SmppConfig(_Section):
+    SECTION: ClassVar[str] = "smpp"
+    DOC: ClassVar[str] = "The SMPP link to the SMSC (ESME), and an optional bind to a USSD centre."
+
+    link: str = _setting("smsc", _text("expected a non-empty link name"), "name in logs, metrics")
+    host: str = _setting("127.0.0.1", _host, "SMSC address")
+    port: int = _setting(2775, _port, "SMSC port")
+    system_id: str = _setting("aircharge", _smpp_string(15, "a system_id"), "our bind name")
+    system_type: str = _setting("", _smpp_string(12, "a system_type"), "often empty")
+    bind: str = _setting("transceiver", _bind_mode, "transceiver | transmitter | receiver")
+    window: int = _setting(64, _positive_int("submit_sm in flight"), "submit_sm in flight")
+    submit_rate_per_s: int = _setting(
+        0, _non_negative_int("parts per second"), "submit_sm per second; 0: unlimited"
+    )
+    enquire_link_s: int = _setting(
+        30, _positive_int("seconds"), "silence from the SMSC before an enquire_link"
+    )
+    response_timeout_ms: int = _setting(
+        10_000, _positive_int("milliseconds"), "wait for a response before giving up on it"
+    )
+    reconnect_min_ms: int = _setting(
+        500, _positive_int("milliseconds"), "first wait before connecting again (doubles)"
+    )
+    reconnect_max_ms: int = _setting(
+        30_000, _positive_int("milliseconds"), "longest wait between connection attempts"
+    )
+    data_codings: Mapping[str, str] = _setting(
+        Table(), _data_codings, 'data_coding overrides, e.g. {"0x0F" = "gbk"}'
+    )
+    ussd_bind: bool = _setting(False, _flag, "bind a second link to a USSD centre")
+    ussd_host: str = _setting("127.0.0.1", _host, "USSD centre address")
+    ussd_port: int = _setting(2776, _port, "USSD centre port")
+    ussd_system_id: str = _setting(
+        "aircharge", _smpp_string(15, "a system_id"), "our bind name at the USSD centre"
+    )
+    ussd_data_codings: Mapping[str, str] = _setting(
+        Table(), _data_codings, "data_coding overrides on the USSD bind"
+    )
+
+    def _check_together(self) -> None:
+        if self.reconnect_min_ms > self.reconnect_max_ms:
+            shown = (
+                ("reconnect_min_ms", repr(self.reconnect_min_ms)),
+                ("reconnect_max_ms", repr(self.reconnect_max_ms)),
+            )
+            raise _InvalidValue(self.SECTION, shown, "expected min <= max")
+
+    def link_settings(self, password: str, source_addr: str) -> LinkSettings:
+        """The SMS link; `password` is `secrets.smpp_password`, `source_addr` the service
+        number."""
+        return LinkSettings(
+            name=self.link, host=self.host, port=self.port, system_id=self.system_id,
+            password=password, system_type=self.system_type,
+            bind=self.bind,  # type: ignore[arg-type]  # checked by _bind_mode
+            window=self.window, submit_rate_per_s=self.submit_rate_per_s,
+            enquire_link_ms=self.enquire_link_s * 1000,
+            response_timeout_ms=self.response_timeout_ms,
+            reconnect_min_ms=self.reconnect_min_ms, reconnect_max_ms=self.reconnect_max_ms,
+            codings=CodingMap.from_config(self.data_codings, SMS_CODINGS),
+            ussd_codings=CodingMap.from_config(self.data_codings, USSD_CODINGS),
+            source_addr=source_addr,
+        )  # fmt: skip
+
+    def ussd_link_settings(self, password: str, source_addr: str) -> LinkSettings | None:
+        """The USSD bind (`secrets.smpp_ussd_password`), or None when `ussd_bind` is off."""
+        if not self.ussd_bind:
+            return None
+        ussd_codings = CodingMap.from_config(self.ussd_data_codings, USSD_CODINGS)
+        return LinkSettings(
+            name=f"{self.link}-ussd", host=self.ussd_host, port=self.ussd_port,
+            system_id=self.ussd_system_id, password=password, system_type=self.system_type,
+            window=self.window, enquire_link_ms=self.enquire_link_s * 1000,
+            response_timeout_ms=self.response_timeout_ms,
+            reconnect_min_ms=self.reconnect_min_ms, reconnect_max_ms=self.reconnect_max_ms,
+            codings=ussd_codings, ussd_codings=ussd_codings, source_addr=source_addr,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class LimitsConfig(_Section):
     SECTION: ClassVar[str] = "limits"
     DOC: ClassVar[str] = (
@@ -591,6 +745,15 @@ class SecretsConfig(_Section):
         "HMAC key USSD gateways sign /ussd/callback with; empty: no signature required",
         _hidden,
     )
+    smpp_password: str = _setting(
+        _DEMO_SMPP_PASSWORD, _smpp_password, "SMPP bind password; the demo value likewise", _hidden
+    )
+    smpp_ussd_password: str = _setting(
+        _DEMO_SMPP_USSD_PASSWORD,
+        _smpp_password,
+        "password of the USSD centre bind; the demo value likewise",
+        _hidden,
+    )
     pin_key_id: str = _setting(
         "k1", _key_id, "id stored with each PIN hash; change it with the key to rotate"
     )
@@ -636,6 +799,7 @@ class Config:
     bank: BankConfig = field(default_factory=BankConfig)
     ussd: UssdConfig = field(default_factory=UssdConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    smpp: SmppConfig = field(default_factory=SmppConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     commissions: CommissionsConfig = field(default_factory=CommissionsConfig)
     pins: PinsConfig = field(default_factory=PinsConfig)
@@ -658,6 +822,7 @@ _SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
             BankConfig,
             UssdConfig,
             SmsConfig,
+            SmppConfig,
             LimitsConfig,
             CommissionsConfig,
             PinsConfig,
@@ -806,6 +971,10 @@ def _parse_env_value(text: str, default: object) -> object:
             return text
     if isinstance(default, tuple):
         return [item.strip() for item in text.split(",") if item.strip()]
+    if isinstance(default, Mapping):  # "0x0F=gbk,0x08=ucs2"
+        pairs = [item.partition("=") for item in text.split(",") if item.strip()]
+        if all(sep for _, sep, _ in pairs):
+            return {key.strip(): value.strip() for key, _, value in pairs}
     return text
 
 
@@ -849,6 +1018,9 @@ def _toml_value(value: object) -> str:
         return _toml_string(value)
     if isinstance(value, tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{_toml_string(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
     raise TypeError(f"no TOML form for {type(value).__name__}")
 
 

@@ -48,7 +48,8 @@ def test_serve_refuses_demo_secrets(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert (
         "refusing to serve with demo secrets:"
-        " secrets.pin_key, secrets.api_token, secrets.bank_secret" in result.stderr
+        " secrets.pin_key, secrets.api_token, secrets.bank_secret, secrets.smpp_password,"
+        " secrets.smpp_ussd_password" in result.stderr
     )
 
 
@@ -69,6 +70,8 @@ def test_serve_starts_with_real_secrets_and_stops_on_sigterm(tmp_path: Path) -> 
         "AIRCHARGE_SECRETS_PIN_KEY": "k" * 32,
         "AIRCHARGE_SECRETS_API_TOKEN": "t" * 32,
         "AIRCHARGE_SECRETS_BANK_SECRET": "b" * 32,
+        "AIRCHARGE_SECRETS_SMPP_PASSWORD": "p" * 8,
+        "AIRCHARGE_SECRETS_SMPP_USSD_PASSWORD": "u" * 8,
         "AIRCHARGE_PLATFORM_HTTP_PORT": "0",
     }
     assert run("db", "upgrade", env=env).returncode == 0

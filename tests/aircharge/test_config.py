@@ -399,8 +399,8 @@ def test_unknown_section_is_named_with_the_valid_sections(tmp_path):
     error = load_error(tmp_path, "[bos]\nurl = 'http://x'\n")
     assert error == (
         f"{tmp_path / 'config.toml'}: unknown section 'bos' (did you mean 'boss'?); "
-        "valid sections: platform, database, boss, bank, ussd, sms, limits, commissions, pins,"
-        " resolver, secrets, simulator"
+        "valid sections: platform, database, boss, bank, ussd, sms, smpp, limits, commissions,"
+        " pins, resolver, secrets, simulator"
     )
 
 
@@ -490,15 +490,24 @@ def test_demo_secrets_in_use():
         "secrets.pin_key": "demo-pin-key",
         "secrets.api_token": "demo-token",
         "secrets.bank_secret": "demo-bank-secret",
+        "secrets.smpp_password": "demosmpp",
+        "secrets.smpp_ussd_password": "demoussd",
     }
+    smpp = ["secrets.smpp_password", "secrets.smpp_ussd_password"]
     assert demo_secrets_in_use(Config()) == [
         "secrets.pin_key",
         "secrets.api_token",
         "secrets.bank_secret",
+        *smpp,
     ]
     one = Config(secrets=SecretsConfig(pin_key="a-real-key"))
-    assert demo_secrets_in_use(one) == ["secrets.api_token", "secrets.bank_secret"]
-    none = Config(secrets=SecretsConfig(pin_key="k", api_token="t", bank_secret="b"))
+    assert demo_secrets_in_use(one) == ["secrets.api_token", "secrets.bank_secret", *smpp]
+    none = Config(
+        secrets=SecretsConfig(
+            pin_key="k", api_token="t", bank_secret="b", smpp_password="p",
+            smpp_ussd_password="u",
+        )
+    )  # fmt: skip
     assert demo_secrets_in_use(none) == []
 
 
@@ -512,6 +521,8 @@ def test_demo_secrets_replaced_from_the_environment():
         "AIRCHARGE_SECRETS_PIN_KEY": "k" * 32,
         "AIRCHARGE_SECRETS_API_TOKEN": "t" * 32,
         "AIRCHARGE_SECRETS_BANK_SECRET": "b" * 32,
+        "AIRCHARGE_SECRETS_SMPP_PASSWORD": "p" * 8,
+        "AIRCHARGE_SECRETS_SMPP_USSD_PASSWORD": "u" * 8,
     }
     assert demo_secrets_in_use(load_config(environ=environ)) == []
 
@@ -537,3 +548,30 @@ def test_sms_section_defaults_and_checks(tmp_path):
     environ = {"AIRCHARGE_SMS_RECEIPTS": "false", "AIRCHARGE_SMS_REPLIES_PER_DAY_MAX": "5"}
     loaded = load_config(environ=environ)
     assert (loaded.sms.receipts, loaded.sms.replies_per_day_max) == (False, 5)
+
+
+def test_smpp_section_codings_from_file_and_environment(tmp_path):
+    text = '[smpp]\nwindow = 32\ndata_codings = {"0x0F" = "gbk"}\n'
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.smpp.window == 32
+    link = config.smpp.link_settings(config.secrets.smpp_password, "1888")
+    assert link.codings.codec(0x0F) == "gbk"
+    assert link.window == 32
+    assert config.secrets.smpp_password not in repr(link)
+    assert config.smpp.ussd_link_settings("pw", "1888") is None
+    environ = {
+        "AIRCHARGE_SMPP_USSD_DATA_CODINGS": "0x0F=gsm7-packed",
+        "AIRCHARGE_SMPP_USSD_BIND": "1",
+    }
+    ussd = load_config(environ=environ).smpp.ussd_link_settings("pw", "1888")
+    assert ussd is not None
+    assert ussd.codings.codec(0x0F) == "gsm7-packed"
+    assert ussd.codings.codec(0x48) == "ucs2"
+
+
+def test_smpp_section_refuses_bad_values(tmp_path):
+    error = load_error(tmp_path, '[smpp]\ndata_codings = {"0x0F" = "klingon"}\n')
+    assert "smpp.data_codings" in error
+    error = load_error(tmp_path, "[secrets]\nsmpp_password = 'far-too-long'\n")
+    assert "far-too-long" not in error
+    assert "1..8" in error
