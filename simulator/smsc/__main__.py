@@ -1,6 +1,6 @@
 """Run the SMSC emulator alone: `python -m simulator.smsc [--host] [--port 2775] [--seed N]`.
 
-The demo account binds: system_id "aircharge", password "demo-smpp".
+The demo account binds: system_id "aircharge", password "demosmpp".
 """
 
 from __future__ import annotations

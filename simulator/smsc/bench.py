@@ -101,7 +101,7 @@ async def measure_submit_rate(
     *,
     window: int = 64,
     system_id: str = "aircharge",
-    password: str = "demo-smp",  # noqa: S107 -- the demo's, cut to SMPP 3.4's 8 characters
+    password: str = "demosmpp",  # noqa: S107 -- the demo account's
     destination: str = "8613900000001",
 ) -> float:
     """Bind as a transmitter, submit `count` short messages with `window` in flight; per second."""

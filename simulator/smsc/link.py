@@ -41,11 +41,7 @@ logger = logging.getLogger(__name__)
 
 window_max_default: Final = 64  # deliver_sm in flight per bind
 smsc_system_id: Final = "AIRCHARGE-SMSC"
-password_lenient_max: Final = 64  # octets of a bind password the emulator still reads
 _HEADER: Final = struct.Struct("!IIII")
-_BIND_KINDS: Final[dict[int, BindKind]] = {
-    command_id: kind for kind, command_id in BIND_IDS.items()
-}
 _RECEIVING: Final = frozenset({"transceiver", "receiver"})
 _TRANSMITTING: Final = frozenset({"transceiver", "transmitter"})
 
@@ -173,13 +169,7 @@ class EsmeLink(asyncio.Protocol):
         self.pdus_received += 1
         if self._smsc.drop_due(self):
             return
-        try:
-            frame = decode(raw)
-        except PduError as error:
-            if error.command_id in _BIND_KINDS and error.command_status == c.ESME_RINVPASWD:
-                self._bind_long_password(raw, error)
-                return
-            raise
+        frame = decode(raw)
         pdu, sequence, command_id = frame.pdu, frame.sequence, frame.command_id
         if command_id == c.SUBMIT_SM:
             assert isinstance(pdu, SubmitSm)
@@ -204,19 +194,6 @@ class EsmeLink(asyncio.Protocol):
             # Unknown commands, and known ones an SMSC does not take (deliver_sm, outbind, ...).
             self.write(header_only(c.GENERIC_NACK, sequence, c.ESME_RINVCMDID))
         # other responses (a bind_resp from a confused peer) are ignored
-
-    def _bind_long_password(self, raw: bytes, error: PduError) -> None:
-        # Workaround, not a codec bug: SMPP 3.4 caps password at 9 octets with its NUL (8
-        # characters) and the codec enforces it, but the demo account's password, "demo-smpp",
-        # has 9 characters, and real SMSCs and ESMEs (smpplib, Kannel) accept longer ones. The
-        # emulator reads the bind's system_id and password leniently; the rest is not needed.
-        fields = raw[c.header_length :].split(b"\0", 2)
-        command_id = error.command_id or 0
-        if len(fields) < 3 or len(fields[1]) > password_lenient_max:
-            self._reject(error)
-            return
-        system_id, password = (f.decode("latin-1") for f in fields[:2])
-        self._bind(_BIND_KINDS[command_id], system_id, password, error.sequence or 0)
 
     def _bind(self, kind: BindKind, system_id: str, password: str, sequence: int) -> None:
         command_id = BIND_IDS[kind] | c.RESPONSE_BIT

@@ -50,10 +50,9 @@ from simulator.smsc.ussd import UssdCentre, UssdSession, timeout_s_default
 logger = logging.getLogger(__name__)
 
 DEMO_SYSTEM_ID: Final = "aircharge"
-DEMO_PASSWORD: Final = "demo-smpp"  # noqa: S105 -- the demo account's, documented
+DEMO_PASSWORD: Final = "demosmpp"  # noqa: S105 -- the demo account's (secrets.smpp_password)
 DEFAULT_PORT: Final = 2775
 SERVICE_NUMBER: Final = "1888"
-password_chars_max: Final = 8  # SMPP 3.4: 9 octets with the NUL
 REGISTERED_DELIVERY_MASK: Final = 0x03  # SMPP 3.4 5.2.17 bits 1..0: 1 always, 2 on failure
 REGISTERED_DELIVERY_FAILURE: Final = 0x02
 
@@ -172,12 +171,7 @@ class Smsc:
         account = self.accounts.get(system_id)
         if account is None:
             return c.ESME_RINVSYSID
-        if password == account.password:
-            return c.ESME_ROK
-        # SMPP 3.4 allows 8 password characters; the demo's "demo-smpp" has 9. Compliant ESMEs
-        # (smpplib) cut it to 8, the codec refuses to send it: both must bind.
-        cut = account.password[:password_chars_max]
-        return c.ESME_ROK if password == cut else c.ESME_RINVPASWD
+        return c.ESME_ROK if password == account.password else c.ESME_RINVPASWD
 
     def handset(self, msisdn: str) -> Handset:
         """The handset for an address (MSISDN, short code, alphanumeric), created on first use."""

@@ -22,8 +22,8 @@ from simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID, Smsc, SmscConfig
 
 
 def bind_bytes(kind: BindKind, system_id: str, password: str, sequence: int) -> bytes:
-    """A bind PDU; built here because the demo password "demo-smpp" has 9 characters, one more
-    than SMPP 3.4 allows, and the codec's BindRequest refuses it."""
+    """A bind PDU built by hand, so a test can send what the codec would refuse (a password
+    longer than SMPP 3.4's 8 characters)."""
     body = b"".join((system_id.encode(), b"\0", password.encode(), b"\0", b"\0\x34\0\0\0"))
     return struct.pack("!IIII", 16 + len(body), BIND_IDS[kind], 0, sequence) + body
 

@@ -6,6 +6,7 @@ from channels.smpp import constants as c
 from channels.smpp.coding import encode_text
 from channels.smpp.pdu import BindRequest, DeliverSm, SubmitSm
 from simulator.smsc import (
+    DEMO_PASSWORD,
     Event,
     EventBus,
     MoSent,
@@ -72,7 +73,7 @@ async def test_codec_bind_with_the_password_cut_to_eight_characters():
     async with running_smsc() as smsc:
         esme = await Esme.connect(smsc.port)
         response = await esme.request(
-            BindRequest(kind="transmitter", system_id="aircharge", password="demo-smp")
+            BindRequest(kind="transmitter", system_id="aircharge", password=DEMO_PASSWORD)
         )
         assert response.status == c.ESME_ROK
 
