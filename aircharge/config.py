@@ -536,6 +536,9 @@ class SmppConfig(_Section):
     SECTION: ClassVar[str] = "smpp"
     DOC: ClassVar[str] = "The SMPP link to the SMSC (ESME), and an optional bind to a USSD centre."
 
+    enabled: bool = _setting(
+        True, _flag, "bind to the SMSC; false: no SMS channel (codes and history unavailable)"
+    )
     link: str = _setting("smsc", _text("expected a non-empty link name"), "name in logs, metrics")
     host: str = _setting("127.0.0.1", _host, "SMSC address")
     port: int = _setting(2775, _port, "SMSC port")

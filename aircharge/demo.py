@@ -2,7 +2,8 @@
 
 A new SQLite database seeded with the demo agents, the BOSS emulator with the demo
 subscribers (its own SQLite state file beside the database), the bank emulator notifying the
-platform of deposits (its SQLite file beside them), and the platform bound to both. Everything
+platform of deposits (its SQLite file beside them), the SMSC emulator (SMPP, with its HTTP
+control API for handsets), and the platform bound to all of them. Everything
 lives in one data directory that is wiped at each start, so every demo begins the same.
 """
 
@@ -19,6 +20,8 @@ from aircharge.demo_data import seed_demo
 from aircharge.platform import Listener, RunningPlatform, listen, start_platform
 from simulator.bank import BankState, Notifier, create_bank_app
 from simulator.boss import BossState, create_boss_app, open_boss_state, seed_demo_subscribers
+from simulator.smsc import Account, Smsc
+from simulator.smsc.control import create_control_app
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +39,14 @@ class DemoStack:
     bank: Listener
     bank_state: BankState
     bank_notifier: Notifier
+    smsc: Smsc
+    smsc_http: Listener
 
     async def close(self) -> None:
         await self.bank_notifier.close()
         await self.platform.close()
+        await self.smsc_http.runner.cleanup()
+        await self.smsc.close()
         await self.bank.runner.cleanup()
         self.bank_state.close()
         await self.boss.runner.cleanup()
@@ -81,8 +88,16 @@ async def start_demo(config: Config, data_dir: Path) -> DemoStack:
         await boss.runner.cleanup()
         boss_state.close()
         raise
+    try:
+        smsc, smsc_http = await _start_smsc(config)
+    except BaseException:
+        bank_state.close()
+        await boss.runner.cleanup()
+        boss_state.close()
+        raise
     config = replace(
         config,
+        smpp=replace(config.smpp, host=config.simulator.host, port=smsc.port, ussd_port=smsc.port),
         boss=replace(config.boss, url=boss.url),
         bank=replace(config.bank, url=bank.url),
         database=replace(config.database, url=f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"),
@@ -96,18 +111,45 @@ async def start_demo(config: Config, data_dir: Path) -> DemoStack:
             await engine.dispose()
         platform = await start_platform(config)
     except BaseException:
+        await smsc_http.runner.cleanup()
+        await smsc.close()
         await bank.runner.cleanup()
         bank_state.close()
         await boss.runner.cleanup()
         boss_state.close()
         raise
     bank_notifier.start(platform.url)
-    return DemoStack(data_dir, platform, boss, boss_state, bank, bank_state, bank_notifier)
+    return DemoStack(
+        data_dir, platform, boss, boss_state, bank, bank_state, bank_notifier, smsc, smsc_http
+    )
+
+
+async def _start_smsc(config: Config) -> tuple[Smsc, Listener]:
+    """The SMSC emulator with the platform's accounts (SMS bind, and the USSD centre bind
+    when configured), and its HTTP control API."""
+    smpp, secrets = config.smpp, config.secrets
+    accounts = [Account(smpp.system_id, secrets.smpp_password)]
+    if smpp.ussd_bind:
+        accounts = [
+            Account(smpp.system_id, secrets.smpp_password, ussd=False),
+            Account(smpp.ussd_system_id, secrets.smpp_ussd_password, sms=False),
+        ]
+    smsc = Smsc(accounts)
+    await smsc.start(config.simulator.host, config.simulator.smsc_port)
+    try:
+        control = await listen(
+            create_control_app(smsc), config.simulator.host, config.simulator.smsc_http_port
+        )
+    except BaseException:
+        await smsc.close()
+        raise
+    return smsc, control
 
 
 def banner(stack: DemoStack) -> str:
     """What the newcomer reads: where everything listens and a first thing to try."""
     platform, boss, bank = stack.platform.url, stack.boss.url, stack.bank.url
+    smsc = stack.smsc_http.url
     return "\n".join(
         [
             "aircharge demo is running (Ctrl-C to stop)",
@@ -116,6 +158,13 @@ def banner(stack: DemoStack) -> str:
             f" metrics {platform}/metrics",
             f"  BOSS emulator   {boss}/boss/   e.g. {boss}/boss/subscribers/13900000001",
             f"  bank emulator   {bank}/bank/   deposits notify {platform}/bank/notify",
+            f"  SMSC emulator   SMPP on port {stack.smsc.port}, handsets at {smsc}/smsc/",
+            "",
+            "Top up by SMS as the merchant, then read both phones' inboxes:",
+            f"  curl -s {smsc}/smsc/sms -H 'Content-Type: application/json'"
+            """ -d '{"from": "13800000003", "text": "CZ 13900000001 50 333333"}'""",
+            f"  curl -s {smsc}/smsc/handsets/13800000003/inbox;"
+            f" curl -s {smsc}/smsc/handsets/13900000001/inbox",
             "",
             "Dial *123# as the merchant 13800000003 (PIN 333333):",
             f"  curl -s {platform}/ussd/callback -d sessionId=s1 -d serviceCode='*123#'"

@@ -16,11 +16,12 @@ from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
+from channels.smpp.counters import SMPP_GAUGES
 from ledger.gateways.boss import (
     BossApplied,
     BossCancelled,
@@ -90,6 +91,21 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.smpp_events = Counter(
+            "aircharge_smpp_events",
+            "SMPP link events by link and kind: binds, bind failures, reconnects, drops, submits"
+            " ok/failed/throttled, window waits, MOs, receipts, USSD, enquire_link time-outs,"
+            " peer errors (channels.smpp.counters lists them)",
+            ["link", "event"],
+            registry=self.registry,
+        )
+        self.smpp_up = Gauge(
+            "aircharge_smpp_link_up",
+            "1 while the SMPP link is bound",
+            ["link"],
+            registry=self.registry,
+        )
+
     def watch_ledger(self, stats: Callable[[], WriterStats]) -> None:
         self.registry.register(_LedgerCollector(stats))
 
@@ -98,6 +114,17 @@ class Metrics:
 
     def observe_sms(self, event: str, count: int) -> None:
         self.sms_events.labels(event).inc(count)
+
+    def smpp_observer(self, link: str) -> Callable[[str, int], None]:
+        """The observer of one link's `SmppCounters`: `up` is a gauge, the rest counters."""
+
+        def observe(event: str, count: int) -> None:
+            if event in SMPP_GAUGES:
+                self.smpp_up.labels(link).set(count)
+            else:
+                self.smpp_events.labels(link, event).inc(count)
+
+        return observe
 
     def observe_sweep(self, report: SweepReport) -> None:
         for result, count in report._asdict().items():

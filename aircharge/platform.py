@@ -1,8 +1,9 @@
 """Wiring: the platform's parts built from a Config and served on loopback sockets.
 
-`start_platform` opens the database, the BOSS gateway and the HTTP server (USSD callback,
-bank notifications, /metrics, /healthz, the read-only API /api/v1; the admin and WAP join
-here in later work) and answers a handle whose `close()` undoes it all in reverse order.
+`start_platform` opens the database, the BOSS gateway, the SMS channel and its SMPP link(s)
+(`aircharge.sms`) and the HTTP server (USSD callback, bank notifications, /metrics, /healthz,
+the read-only API /api/v1; the admin and WAP join here in later work) and answers a handle
+whose `close()` undoes it all in reverse order.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aircharge.config import Config, ConfigError
 from aircharge.database import create_engine
 from aircharge.metrics import METRICS, MeteredBoss, Metrics
+from aircharge.sms import SmsWiring
 from channels.ussd.http import add_ussd_routes
 from channels.ussd.service import UssdService
 from channels.ussd.store import UssdSessionStore
@@ -132,6 +134,7 @@ class RunningPlatform:
     engine: AsyncEngine
     operations: OperationService
     http: Listener
+    sms: SmsWiring | None  # None when `smpp.enabled` is off
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
@@ -157,6 +160,7 @@ async def start_platform(config: Config) -> RunningPlatform:
     await boss.start()
     closers.append(boss.close)
     pin_key = config.secrets.pin_key.encode()
+    sms = SmsWiring.build(config, engine, catalogue, metrics) if config.smpp.enabled else None
     operations = OperationService(
         engine,
         MeteredBoss(boss, metrics),
@@ -181,6 +185,7 @@ async def start_platform(config: Config) -> RunningPlatform:
             config.commissions.level1_override_bp,
             config.commissions.level2_override_bp,
         ),
+        sms=None if sms is None else sms.notices,
     )
     try:
         await operations.start()
@@ -197,6 +202,9 @@ async def start_platform(config: Config) -> RunningPlatform:
             digest_key=b"ussd-text:" + pin_key,
             clock_ms=_clock_ms,
         )
+        if sms is not None:
+            closers.append(sms.close)
+            await sms.start(dialog_engine, operations, ussd)
         app = web.Application(middlewares=[metrics.middleware])
         app[METRICS] = metrics
         app[ENGINE] = engine
@@ -229,4 +237,4 @@ async def start_platform(config: Config) -> RunningPlatform:
         raise
     closers.append(http.runner.cleanup)
     log.info("platform HTTP listening on %s", http.url)
-    return RunningPlatform(config, engine, operations, http, closers)
+    return RunningPlatform(config, engine, operations, http, sms, closers)

@@ -25,7 +25,7 @@ DELIVERY_WAIT_S = 20.0
 async def test_a_bank_deposit_reaches_the_merchant_and_verifies(tmp_path: Path):
     config = Config(
         platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0),
+        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
     )
     stack = await start_demo(config, tmp_path / "demo")
     try:

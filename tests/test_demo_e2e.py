@@ -4,6 +4,7 @@ BOSS's balance over its API and the merchant's deposit over USSD and in the ledg
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -23,7 +24,8 @@ MERCHANT = "13800000003"
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[DemoStack]:
     config = Config(
-        platform=PlatformConfig(http_port=0), simulator=SimulatorConfig(boss_port=0, bank_port=0)
+        platform=PlatformConfig(http_port=0),
+        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
     )
     stack = await start_demo(config, tmp_path / "demo")
     try:
@@ -162,13 +164,27 @@ async def test_bad_input_gets_a_clear_message_and_moves_no_money(
     assert await deposit_text(http, demo, "ATU-Y") == "END 您的预存款余额500.00元，佣金余额0.00元。"
 
 
+async def sms_code(demo: DemoStack, msisdn: str) -> str:
+    """The confirmation code in the last SMS the handset received (waiting for it)."""
+    handset = demo.smsc.handset(msisdn)
+    async with asyncio.timeout(5):
+        while handset.last is None:  # noqa: ASYNC110 -- the emulator's inbox, not ours
+            await asyncio.sleep(0.01)
+    found = re.search(r"\d{6}", handset.last.text)
+    assert found is not None, handset.last.text
+    return found.group()
+
+
 async def test_non_agents_and_broken_requests(demo: DemoStack, http: aiohttp.ClientSession):
     subscriber = Handset(http, demo.platform.url, "ATU-S", "13900000001")
     assert await subscriber.dial() == "CON 自助服务\n1. 话费转赠\n2. 代缴话费\n3. 帮助"
     for value in ("1", "13900000002", "5"):
         await subscriber.send(value)
-    assert await subscriber.send("1") == "END 该业务暂未开通。"  # until transfers exist
-    assert await boss_balance(http, demo, "13900000002") == 1000
+    assert await subscriber.send("1") == "CON 验证码已通过短信发送，请输入验证码"
+    code = await sms_code(demo, "13900000001")  # over SMPP, through the SMSC emulator
+    assert (await subscriber.send(code)).startswith("END ")
+    assert await boss_balance(http, demo, "13900000002") == 1500
+    assert await boss_balance(http, demo, "13900000001") == 500
     phone = Handset(http, demo.platform.url, "ATU-B", MERCHANT)
     status, body = await phone.post("", serviceCode="*999#")
     assert (status, body) == (400, "bad request: unknown serviceCode '*999#'")
@@ -204,7 +220,7 @@ async def test_metrics_count_operations(demo: DemoStack, http: aiohttp.ClientSes
 async def test_callbacks_from_unlisted_gateways_are_refused(tmp_path: Path):
     config = Config(
         platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0),
+        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
         ussd=UssdConfig(allowed_gateways=("10.0.0.0/8",)),
     )
     stack = await start_demo(replace(config), tmp_path / "demo")

@@ -176,7 +176,7 @@ async def _platform_run(directory: Path, profile: str, sessions: int, duration_s
     big = 10**12
     config = Config(
         platform=PlatformConfig(http_port=0, log_level="WARNING"),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0),
+        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
         ussd=UssdConfig(profile=profile),
         limits=replace(
             LimitsConfig(), daily_amount_fen=big, daily_count=10**9, subscriber_daily_fen=big

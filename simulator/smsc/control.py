@@ -18,6 +18,8 @@ not come within `page_wait_s` is 504 (the platform is not bound, or too slow).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from typing import Any, Final
 
 from aiohttp import web
@@ -33,7 +35,12 @@ SESSIONS: web.AppKey[dict[int, UssdSession]] = web.AppKey("ussd_sessions")
 page_wait_s: Final = 10.0
 text_length_max: Final = 1_000  # characters in one MO (several concatenated parts)
 address_length_max: Final = 20
+_dumps: Final = functools.partial(json.dumps, ensure_ascii=False)  # Chinese readable in curl
 sessions_kept_max: Final = 1_000  # USSD sessions opened over HTTP; ended ones go first
+
+
+def _json(body: object, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=_dumps)
 
 
 def _address(value: object, field: str) -> str:
@@ -60,13 +67,13 @@ async def send_sms(request: web.Request) -> web.Response:
     sender = _address(body["from"], "from")
     to = _address(body.get("to", SERVICE_NUMBER), "to")
     mo = request.app[SMSC].send_sms(sender, _text(body["text"]), to)
-    return web.json_response({"reference": mo.reference, "parts": mo.parts}, status=202)
+    return _json({"reference": mo.reference, "parts": mo.parts}, status=202)
 
 
 async def inbox(request: web.Request) -> web.Response:
     handset = request.app[SMSC].handset(_address(request.match_info["msisdn"], "msisdn"))
     messages = [dataclasses.asdict(message) for message in handset.inbox]
-    return web.json_response({"received_total": handset.received_total, "messages": messages})
+    return _json({"received_total": handset.received_total, "messages": messages})
 
 
 async def _page(session: UssdSession) -> web.Response:
@@ -74,7 +81,7 @@ async def _page(session: UssdSession) -> web.Response:
         page = await session.next_page(page_wait_s)
     except TimeoutError:
         raise web.HTTPGatewayTimeout(text="no USSD page from the platform in time") from None
-    return web.json_response({"session": session.number, "text": page.text, "end": page.final})
+    return _json({"session": session.number, "text": page.text, "end": page.final})
 
 
 async def dial(request: web.Request) -> web.Response:
@@ -101,7 +108,7 @@ async def answer(request: web.Request) -> web.Response:
         raise web.HTTPConflict(text="the USSD session has ended")
     if body.get("abort") is True:
         session.abort()
-        return web.json_response({"session": session.number, "text": "", "end": True})
+        return _json({"session": session.number, "text": "", "end": True})
     session.reply(_text(body.get("text", "")))
     return await _page(session)
 
@@ -115,11 +122,11 @@ async def put_faults(request: web.Request) -> web.Response:
     except (TypeError, ValueError) as error:
         raise InvalidInputError(str(error)) from error
     request.app[SMSC].set_faults(faults)
-    return web.json_response(dataclasses.asdict(faults))
+    return _json(dataclasses.asdict(faults))
 
 
 async def get_faults(request: web.Request) -> web.Response:
-    return web.json_response(dataclasses.asdict(request.app[SMSC].faults))
+    return _json(dataclasses.asdict(request.app[SMSC].faults))
 
 
 def create_control_app(smsc: Smsc) -> web.Application:

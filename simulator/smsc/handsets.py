@@ -93,6 +93,22 @@ class MoMessage:
         return len(self.pdus)
 
 
+COUNTRY_CODE: Final = "86"
+national_mobile_length: Final = 11  # 1xx xxxx xxxx
+
+
+def international(address: str) -> str:
+    """A handset's address as the network carries it: a national mobile number (`139…`, 11
+    digits) gains the country code, `+` and spaces go; short codes and alphanumeric senders
+    stay as they are. So `13900000001`, `+86 139 0000 0001` and `8613900000001` are one phone."""
+    compact = address.replace(" ", "").removeprefix("+")
+    if not compact.isdigit():
+        return address
+    if len(compact) == national_mobile_length and compact.startswith("1"):
+        return COUNTRY_CODE + compact
+    return compact
+
+
 def address_ton_npi(address: str) -> tuple[int, int]:
     """Type of number for an address: international MSISDN, short code, alphanumeric."""
     if not address.isdigit():

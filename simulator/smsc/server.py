@@ -43,7 +43,7 @@ from simulator.smsc.events import (
     Unbound,
 )
 from simulator.smsc.faults import FaultPlan, Faults
-from simulator.smsc.handsets import Handset, InboxMessage, MoMessage, mo_pdus
+from simulator.smsc.handsets import Handset, InboxMessage, MoMessage, international, mo_pdus
 from simulator.smsc.link import CloseReason, EsmeLink, message_id_resp, window_max_default
 from simulator.smsc.ussd import UssdCentre, UssdSession, timeout_s_default
 
@@ -175,6 +175,7 @@ class Smsc:
 
     def handset(self, msisdn: str) -> Handset:
         """The handset for an address (MSISDN, short code, alphanumeric), created on first use."""
+        msisdn = international(msisdn)
         handset = self.handsets.get(msisdn)
         if handset is None:
             handset = self.handsets[msisdn] = Handset(msisdn, self.config.inbox_max)
@@ -191,6 +192,7 @@ class Smsc:
     ) -> MoMessage:
         """An MO from `sender`; `await mo.delivered` waits for every part's ESME_ROK."""
         handset = self.handset(sender)
+        sender = handset.msisdn
         reference = handset.next_reference()
         concat16 = handset.next_concat16() if udh16 else None
         data_coding, pdus = mo_pdus(sender, to, text, reference, concat16=concat16)
@@ -209,7 +211,7 @@ class Smsc:
 
     def dial(self, msisdn: str, service_code: str = "*123#") -> UssdSession:
         """Open a USSD session (PSSR indication) from `msisdn`."""
-        return self.ussd.dial(msisdn, service_code)
+        return self.ussd.dial(international(msisdn), service_code)
 
     # -- faults ------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ PROFILES = ("africastalking", "json")
 async def _stack(tmp_path: Path, profile: str, secret: str = "") -> DemoStack:
     config = Config(
         platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0),
+        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
         ussd=UssdConfig(profile=profile),
         secrets=replace(SecretsConfig(), ussd_secret=secret),
     )

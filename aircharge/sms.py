@@ -1,0 +1,124 @@
+"""Wiring of the SMS channel: the SMPP link(s), the outbox, the notices the ledger sends, and
+the MO service, in the order they depend on each other.
+
+1. `SmsWiring.build` makes the link (not connected yet), the outbox on it and the notices —
+   the operations service needs the notices (`SmsLink`) before it starts;
+2. `start` makes the MO service on the started operations, redoes what a crash interrupted
+   (`recover`: MOs acknowledged but not processed, MTs queued but not sent), and only then
+   connects the link, so no new MO arrives before the old ones are in hand; USSD over SMPP
+   goes to the same `UssdService` as the HTTP gateways (on the SMS bind, and on the optional
+   USSD centre bind);
+3. `close` unbinds first (no new MO), then lets the service and the outbox finish.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aircharge.config import Config
+from aircharge.metrics import Metrics
+from channels.smpp.counters import SmppCounters
+from channels.smpp.link import SmppLink
+from channels.sms.counters import SmsCounters
+from channels.sms.notices import SmsNotices
+from channels.sms.outbox import SmsOutbox
+from channels.sms.service import SmsService
+from channels.ussd.over_smpp import UssdOverSmpp
+from channels.ussd.service import UssdService
+from dialogs.catalogue import Catalogue
+from dialogs.engine import Engine
+from dialogs.events import Message
+from ledger.operations import OperationService
+
+
+def _clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class SmsWiring:
+    config: Config
+    engine: AsyncEngine
+    catalogue: Catalogue
+    link: SmppLink
+    outbox: SmsOutbox
+    notices: SmsNotices
+    counters: SmsCounters
+    ussd_link: SmppLink | None = None
+    service: SmsService | None = None
+    _started: list[SmppLink] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls, config: Config, engine: AsyncEngine, catalogue: Catalogue, metrics: Metrics
+    ) -> SmsWiring:
+        secrets, smpp = config.secrets, config.smpp
+        source = config.sms.service_number
+        link = SmppLink(
+            smpp.link_settings(secrets.smpp_password, source_addr=source),
+            counters=SmppCounters(metrics.smpp_observer(smpp.link)),
+        )
+        ussd_settings = smpp.ussd_link_settings(secrets.smpp_ussd_password, source_addr=source)
+        ussd_link = None
+        if ussd_settings is not None:
+            observer = metrics.smpp_observer(ussd_settings.name)
+            ussd_link = SmppLink(ussd_settings, counters=SmppCounters(observer))
+        counters = SmsCounters(metrics.observe_sms)
+        outbox = SmsOutbox(
+            engine,
+            link,
+            clock_ms=_clock_ms,
+            counters=counters,
+            receipt_retention_ms=config.sms.receipt_retention_s * 1000,
+        )
+        notices = SmsNotices(
+            db=engine,
+            outbox=outbox,
+            catalogue=catalogue,
+            default_language=config.platform.language,
+            receipts=config.sms.receipts,
+        )
+        return cls(config, engine, catalogue, link, outbox, notices, counters, ussd_link)
+
+    async def start(self, dialogs: Engine, operations: OperationService, ussd: UssdService) -> None:
+        config = self.config
+        self.service = SmsService(
+            engine=dialogs,
+            catalogue=self.catalogue,
+            operations=operations,
+            db=self.engine,
+            outbox=self.outbox,
+            settings=config.sms.settings(),
+            default_language=config.platform.language,
+            digest_key=b"sms-digest:" + config.secrets.pin_key.encode(),
+            clock_ms=_clock_ms,
+            counters=self.counters,
+        )
+        await self.outbox.start()
+        await self.service.start()
+        await self.service.recover()  # the outbox's too
+        unavailable = self.catalogue.text(
+            config.platform.language, Message("common.service_unavailable")
+        )
+        bridge = UssdOverSmpp(ussd, unavailable)
+        for link in (self.link, self.ussd_link):
+            if link is None:
+                continue
+            link.receiver, link.ussd = self.service, bridge
+            await link.start()
+            self._started.append(link)
+
+    async def close(self) -> None:
+        for link in reversed(self._started):
+            await link.close()
+        self._started.clear()
+        if self.service is not None:
+            await self.service.close()
+            self.service = None
+        await self.outbox.close()
+
+
+__all__ = ["SmsWiring"]
