@@ -57,7 +57,8 @@ async def received(handset: Handset, count: int, wait_s: float = 5.0) -> list[In
 
 async def settled(demo: DemoStack) -> None:
     """Every MO accepted so far processed and its replies handed to the SMSC."""
-    assert demo.platform.sms is not None and demo.platform.sms.service is not None
+    assert demo.platform.sms is not None
+    assert demo.platform.sms.service is not None
     await demo.platform.sms.service.idle()
 
 
@@ -66,7 +67,8 @@ async def test_a_topup_by_sms_tells_both_parties_in_chinese(demo: DemoStack) -> 
     await demo.smsc.send_sms(MERCHANT, f"CZ {PREPAID} 50 333333").delivered
     [reply] = await received(merchant, 1)
     [notice] = await received(subscriber, 1)
-    assert reply.text.startswith(f"充值成功：{PREPAID}到账50.00元") and "余额450.00元" in reply.text
+    assert reply.text.startswith(f"充值成功：{PREPAID}到账50.00元")
+    assert "余额450.00元" in reply.text
     assert notice.text.startswith(f"您的号码{PREPAID}已充值50.00元")
     assert (reply.data_coding, notice.data_coding, reply.sender) == (UCS2, UCS2, "1888")
     assert balance(demo, PREPAID) == 6_000
@@ -125,13 +127,15 @@ async def test_garbage_gets_help_and_short_codes_no_reply(demo: DemoStack) -> No
 async def test_ussd_over_smpp_tops_up(demo: DemoStack) -> None:
     session = demo.smsc.dial(MERCHANT, "*123#")
     menu = await session.next_page()
-    assert menu.text.startswith("代理商服务") and not menu.final
+    assert menu.text.startswith("代理商服务")
+    assert not menu.final
     for value in ("1", "13900000002", "20", "333333"):
         session.reply(value)
         assert not (await session.next_page()).final
     session.reply("1")
     done = await session.next_page()
-    assert done.final and done.text.startswith("充值成功")
+    assert done.final
+    assert done.text.startswith("充值成功")
     assert balance(demo, "13900000002") == 3_000
     aborted = demo.smsc.dial(MERCHANT, "*123*1#")  # a shortcut straight to the top-up
     assert (await aborted.next_page()).text == "请输入充值号码"
