@@ -1,4 +1,4 @@
-"""The `aircharge bench` sub-commands (ledger, chaos and ussd today; sms and ivr join later)."""
+"""The `aircharge bench` sub-commands (ledger, chaos, ussd and sms today; ivr joins later)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ import asyncpg
 from aircharge.bench.chaos import run_chaos
 from aircharge.bench.chaos import table as chaos_table
 from aircharge.bench.ledger import AGENTS, SHAPES, Storage, run_ledger_bench
+from aircharge.bench.sms import raw_figures, run_sms_bench
+from aircharge.bench.sms import table as sms_table
 from aircharge.bench.stats import table, write_json
 from aircharge.bench.ussd import run_ussd_bench
 from aircharge.bench.ussd import table as ussd_table
@@ -63,6 +65,16 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--profile", default="africastalking", help="africastalking, json (comma-separated)"
     )
     ussd.add_argument("--json", type=Path, help="also write the results as JSON")
+    sms = kinds.add_parser(
+        "sms", help="top-ups by SMS end to end over SMPP, and the link's raw submit_sm/s"
+    )
+    sms.add_argument("--rate", type=float, default=1_000.0, help="MOs offered per second")
+    sms.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    sms.add_argument("--merchants", type=int, default=2_000, help="merchants sending in turn")
+    sms.add_argument("--profile", action="store_true", help="the platform's CPU by component")
+    sms.add_argument("--raw", action="store_true", help="also the link's raw submit_sm/s")
+    sms.add_argument("--raw-messages", type=int, default=100_000, help="submit_sm per raw run")
+    sms.add_argument("--json", type=Path, help="also write the results as JSON")
 
 
 def _storages(names: list[str], postgres_url: str) -> list[Storage]:
@@ -94,6 +106,9 @@ def run_bench(args: argparse.Namespace) -> None:
         return
     if args.bench == "ussd":
         _run_ussd(args)
+        return
+    if args.bench == "sms":
+        _run_sms(args)
         return
     storages = _storages(_csv(args.storage), args.postgres_url)
     if any(s.postgres for s in storages) and not asyncio.run(
@@ -163,6 +178,39 @@ def _run_chaos(args: argparse.Namespace) -> None:
         args.json.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
     if not all(check.ok for check in checks):
         raise SystemExit(1)
+
+
+def _run_sms(args: argparse.Namespace) -> None:
+    if args.rate <= 0 or args.duration <= 0 or args.merchants < 1 or args.raw_messages < 1:
+        raise SystemExit(
+            "aircharge bench sms: --rate and --duration above 0, --merchants and --raw-messages"
+            " at least 1"
+        )
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    figures = asyncio.run(
+        run_sms_bench(args.rate, args.duration, args.merchants, profile=args.profile,
+                      progress=progress)
+    )  # fmt: skip
+    if args.raw:
+        progress(f"raw: {args.raw_messages:,} submit_sm against each SMSC")
+        raw = [figure.as_dict() for figure in raw_figures(args.raw_messages)]
+        figures = dataclasses.replace(figures, raw=raw)
+    print(sms_table(figures))
+    if args.json:
+        context = {
+            "bench": "sms",
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+        }
+        body = {"context": context, "figures": figures.as_dict()}
+        args.json.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}", file=sys.stderr)
+    if not figures.money_ok:
+        raise SystemExit("aircharge bench sms: money check failed (see the table)")
 
 
 def _run_ussd(args: argparse.Namespace) -> None:

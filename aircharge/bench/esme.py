@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import socket
 import struct
+import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Final
@@ -19,6 +22,7 @@ from typing import Any, Final
 from channels.smpp import constants as c
 from channels.smpp.link import LinkSettings, SmppLink
 from channels.smpp.pdu import BindResponse, SubmitSm
+from simulator.smsc.server import DEMO_PASSWORD, DEMO_SYSTEM_ID
 
 _HEADER: Final = struct.Struct("!IIII")
 messages_default: Final = 100_000
@@ -27,6 +31,7 @@ concurrency_default: Final = 256  # submitting tasks; the window caps what is in
 
 @dataclass(frozen=True, slots=True)
 class RawSubmitFigures:
+    target: str  # "emulator" (simulator.smsc) or "minimal" (answers and nothing else)
     messages: int
     window: int
     concurrency: int
@@ -80,11 +85,16 @@ def _serve(port_queue: Any) -> None:
     asyncio.run(main())
 
 
-async def _measure(port: int, messages: int, window: int, concurrency: int) -> RawSubmitFigures:
-    link = SmppLink(LinkSettings(port=port, password="bench", window=window))  # noqa: S106
+async def _measure(
+    target: str, port: int, messages: int, window: int, concurrency: int
+) -> RawSubmitFigures:
+    password = DEMO_PASSWORD if target == "emulator" else "bench"
+    link = SmppLink(
+        LinkSettings(port=port, system_id=DEMO_SYSTEM_ID, password=password, window=window)
+    )
     await link.start()
     if not await link.wait_up(5000):
-        raise RuntimeError("the fast SMSC did not bind")
+        raise RuntimeError(f"the {target} SMSC did not bind")
     pdu = SubmitSm(source_addr="1888", dest_addr_ton=1, dest_addr_npi=1,
                    destination_addr="8613900000001", short_message=b"Balance 50.00")  # fmt: skip
     failed = 0
@@ -102,23 +112,55 @@ async def _measure(port: int, messages: int, window: int, concurrency: int) -> R
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     seconds = time.perf_counter() - started
     await link.close()
-    return RawSubmitFigures(messages, window, concurrency, seconds, messages / seconds, failed)
+    figures = (seconds, messages / seconds, failed)
+    return RawSubmitFigures(target, messages, window, concurrency, *figures)
 
 
 def measure_raw_submit(
-    messages: int = messages_default, window: int = 64, concurrency: int = concurrency_default
+    messages: int = messages_default,
+    window: int = 64,
+    concurrency: int = concurrency_default,
+    target: str = "minimal",
 ) -> RawSubmitFigures:
-    """Submit `messages` single-part submit_sm through one link; figures for the report."""
+    """Submit `messages` single-part submit_sm through one link to the `target` SMSC (in a
+    process of its own); figures for the report."""
+    if target == "emulator":
+        return _against_emulator(messages, window, concurrency)
+    assert target == "minimal", target
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()
     server = context.Process(target=_serve, args=(ports,), daemon=True)
     server.start()
     try:
         port = ports.get(timeout=30)
-        return asyncio.run(_measure(port, messages, window, concurrency))
+        return asyncio.run(_measure(target, port, messages, window, concurrency))
     finally:
         server.terminate()
         server.join(5)
+
+
+def _against_emulator(messages: int, window: int, concurrency: int) -> RawSubmitFigures:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [sys.executable, "-m", "simulator.smsc", "--port", str(port)]
+    emulator = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the SMSC emulator did not start") from None
+                time.sleep(0.05)
+        return asyncio.run(_measure("emulator", port, messages, window, concurrency))
+    finally:
+        emulator.terminate()
+        emulator.wait(10)
 
 
 if __name__ == "__main__":

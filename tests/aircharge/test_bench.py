@@ -64,3 +64,27 @@ def test_bench_ussd_runs_tiny_and_writes_json(tmp_path: Path) -> None:
         assert row["journeys"] > 0
         assert row["requests"] >= 6 * row["journeys"]
         assert 0 < row["p50_ms"] <= row["p99_ms"]
+
+
+def test_bench_sms_runs_tiny_checks_the_money_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "sms.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "aircharge", "bench", "sms", "--rate", "20", "--duration", "1",
+            "--merchants", "30", "--profile", "--raw", "--raw-messages", "500",
+            "--json", str(out),
+        ],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "top-ups/s" in result.stdout
+    figures = json.loads(out.read_text(encoding="utf-8"))["figures"]
+    assert figures["mo_sent"] == figures["replies"] == 20
+    assert figures["money_ok"]
+    assert figures["boss_credited_fen"] == figures["expected_fen"] > 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    assert figures["rss_after_mb"] > 0
+    assert set(figures["cpu_s"]) == {"platform", "boss", "smsc+load"}
+    assert abs(sum(figures["components"].values()) - 1) < 0.01
+    assert [raw["target"] for raw in figures["raw"]] == ["emulator", "minimal"]
+    assert all(raw["failed"] == 0 and raw["submits_per_s"] > 0 for raw in figures["raw"])

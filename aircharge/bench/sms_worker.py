@@ -1,0 +1,194 @@
+"""The platform side of `aircharge bench sms`, in a process of its own so that it has a core
+of its own and its memory and CPU can be read apart from the load:
+
+    python -m aircharge.bench.sms_worker --dir DIR --boss-url URL --smsc-port PORT
+                                         --merchants N [--profile]
+
+Builds a fresh SQLite database with the demo agents and N extra merchants (PIN 333333, each
+funded well beyond the run), starts the platform bound to the SMSC emulator and the BOSS
+emulator, prints `ready`, and serves until a line `stop` (or the end of stdin). Then it
+prints one JSON line: the ledger's verification, the top-ups posted, and with `--profile`
+where the platform's CPU went, by component.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import sys
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aircharge.config import (
+    BossConfig,
+    Config,
+    DatabaseConfig,
+    LimitsConfig,
+    PlatformConfig,
+    SmppConfig,
+    SmsConfig,
+)
+from aircharge.database import create_engine, upgrade
+from aircharge.demo_data import seed_demo
+from aircharge.platform import start_platform
+from ledger.agents import Level, create_agent, find_agent
+from ledger.money import Msisdn
+from ledger.operations.context import utc_now
+from ledger.pins import PinKeys
+from ledger.platform_accounts import ensure_platform_accounts
+from ledger.schema import operations
+from ledger.transfers import Transaction, TransferRequest
+from ledger.verify import verify
+from ledger.writer import LedgerWriter
+
+MERCHANT_PIN: Final = "333333"
+PARENT: Final = Msisdn("8613800000002")  # the demo level-2 agent
+FUNDING_FEN: Final = 10**10  # per merchant: far beyond any run
+BIG: Final = 10**12
+# Where the CPU went, by the path of the function that spent it (self time).
+COMPONENTS: Final = (
+    ("/channels/smpp/", "SMPP link"),
+    ("/channels/sms/", "SMS channel"),
+    ("/channels/ussd/", "USSD channel"),
+    ("/dialogs/", "dialogs"),
+    ("/ledger/", "ledger"),
+    ("/aiohttp/", "HTTP (BOSS client)"),
+    ("/sqlalchemy/", "database (SQLAlchemy)"),
+    ("/aiosqlite/", "database (driver)"),
+    ("sqlite3", "database (driver)"),
+    ("/asyncio/", "event loop"),
+    ("/json/", "JSON"),
+)
+IDLE: Final = "<method 'poll' of 'select.epoll' objects>"  # waiting for I/O, not working
+
+
+def merchant_number(index: int) -> str:
+    """The bench merchants' national numbers: 135 0000 0000 and on."""
+    return f"135{index:08d}"
+
+
+def bench_config(directory: Path, boss_url: str, smsc_port: int) -> Config:
+    return Config(
+        platform=PlatformConfig(http_port=0, log_level="WARNING"),
+        database=DatabaseConfig(url=f"sqlite+aiosqlite:///{directory / 'aircharge.db'}"),
+        boss=BossConfig(url=boss_url),
+        smpp=SmppConfig(port=smsc_port),
+        sms=SmsConfig(replies_per_day_max=10**6),
+        limits=replace(
+            LimitsConfig(), daily_amount_fen=BIG, daily_count=10**9, subscriber_daily_fen=BIG
+        ),
+    )
+
+
+async def seed_merchants(engine: AsyncEngine, pin_keys: PinKeys, count: int) -> None:
+    """`count` merchants under the demo level-2 agent, each funded from the bank."""
+    now = utc_now()
+    async with engine.begin() as conn:
+        platform = await ensure_platform_accounts(conn, now)
+        parent = await find_agent(conn, PARENT)
+        assert parent is not None, "the demo agents are seeded first"
+        deposits = []
+        for index in range(count):
+            msisdn = Msisdn("86" + merchant_number(index))
+            agent = await create_agent(
+                conn, msisdn=msisdn, name=f"bench merchant {index}", level=Level.MERCHANT,
+                parent=parent, pin=MERCHANT_PIN, pin_keys=pin_keys, now=now,
+            )  # fmt: skip
+            deposits.append(
+                TransferRequest.single(
+                    f"bench:deposit:{msisdn}",
+                    platform.bank_clearing,
+                    agent.deposit_account_id,
+                    FUNDING_FEN,
+                    meta={"op": "bench_seed"},
+                )
+            )
+    writer = LedgerWriter(engine, label="bench-sms-seed")
+    await writer.start()
+    try:
+        (await writer.execute(Transaction(tuple(deposits)))).unwrap()
+    finally:
+        await writer.close()
+
+
+def components(profile: cProfile.Profile) -> dict[str, float]:
+    """Self time by component, as shares of the time the event loop's thread worked (its
+    waits in epoll left out) (0..1)."""
+    stats = pstats.Stats(profile)
+    spent: dict[str, float] = defaultdict(float)
+    for (path, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        if name == IDLE:
+            continue
+        label = next((name for part, name in COMPONENTS if part in path), "other")
+        spent[label] += row[2]  # tottime
+    total = sum(spent.values()) or 1.0
+    return {name: seconds / total for name, seconds in sorted(spent.items(), key=lambda i: -i[1])}
+
+
+async def serve(args: argparse.Namespace) -> dict[str, Any]:
+    config = bench_config(args.dir, args.boss_url, args.smsc_port)
+    engine = create_engine(config.database)
+    try:
+        await upgrade(engine)
+        await seed_demo(engine, config.secrets.pin_keys())
+        await seed_merchants(engine, config.secrets.pin_keys(), args.merchants)
+    finally:
+        await engine.dispose()
+    platform = await start_platform(config)
+    profile = cProfile.Profile() if args.profile else None
+    try:
+        assert platform.sms is not None
+        if not await platform.sms.link.wait_up(10_000):
+            raise RuntimeError("the platform did not bind to the SMSC emulator")
+        print("ready", flush=True)
+        if profile is not None:
+            profile.enable()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        while line and line.strip() != "stop":
+            line = await asyncio.to_thread(sys.stdin.readline)
+        if profile is not None:
+            profile.disable()
+    finally:
+        await platform.close()
+    engine = create_engine(config.database)
+    try:
+        report = await verify(engine)
+        async with engine.connect() as conn:
+            posted = (
+                await conn.execute(
+                    select(func.count(), func.coalesce(func.sum(operations.c.amount), 0)).where(
+                        operations.c.kind == "topup", operations.c.state == "posted"
+                    )
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    return {
+        "ledger_ok": report.ok,
+        "topups_posted": int(posted[0]),
+        "topups_posted_fen": int(posted[1]),
+        "components": components(profile) if profile is not None else {},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m aircharge.bench.sms_worker")
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--boss-url", required=True)
+    parser.add_argument("--smsc-port", type=int, required=True)
+    parser.add_argument("--merchants", type=int, default=1_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    print(json.dumps(asyncio.run(serve(args))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
