@@ -1,7 +1,7 @@
 """SMPP 3.4 for SMS and USSD links: our own small sans-IO codec.
 
 Decision: we own this codec rather than build on aiosmpplib (0.7.4), because its defects sit in
-its codec and its ESME alike (docs: /work/shared/notes/PROTOCOLS-AND-LIBRARIES.md, "SMPP 3.4"),
+its codec and its ESME alike (docs/sms.md; the project notes on SMPP 3.4),
 and patching around them would mean re-parsing every PDU anyway. Each defect, and how this
 package avoids it:
 
