@@ -20,6 +20,7 @@ from channels.schema import sms_mo
 from ledger.verify import verify
 from simulator.boss import Msisdn as BossMsisdn
 from simulator.smsc import Faults, Handset, InboxMessage, MoRedelivered
+from simulator.ussd_gateway import SmppUssdGateway
 
 MERCHANT = "13800000003"
 PREPAID = "13900000001"
@@ -125,22 +126,22 @@ async def test_garbage_gets_help_and_short_codes_no_reply(demo: DemoStack) -> No
 
 
 async def test_ussd_over_smpp_tops_up(demo: DemoStack) -> None:
-    session = demo.smsc.dial(MERCHANT, "*123#")
-    menu = await session.next_page()
-    assert menu.text.startswith("代理商服务")
-    assert not menu.final
+    gateway = SmppUssdGateway(demo.smsc)
+    session = await gateway.dial(MERCHANT, "*123#")
+    assert session.page.text.startswith("代理商服务")
+    assert not session.page.end
     for value in ("1", "13900000002", "20", "333333"):
-        session.reply(value)
-        assert not (await session.next_page()).final
-    session.reply("1")
-    done = await session.next_page()
-    assert done.final
+        assert not (await session.reply(value)).end
+    done = await session.reply("1")
+    assert done.end
     assert done.text.startswith("充值成功")
     assert balance(demo, "13900000002") == 3_000
-    aborted = demo.smsc.dial(MERCHANT, "*123*1#")  # a shortcut straight to the top-up
-    assert (await aborted.next_page()).text == "请输入充值号码"
-    aborted.abort()
-    assert not aborted.open
+    aborted = await gateway.dial(MERCHANT, "*123*1#")  # a shortcut straight to the top-up
+    assert aborted.page.text == "请输入充值号码"
+    await aborted.abort()
+    await asyncio.sleep(0.1)
+    retried = await gateway.dial(MERCHANT, "*123#")  # the aborted session left nothing open
+    assert retried.page.text.startswith("代理商服务")
 
 
 async def _stored_texts(demo: DemoStack) -> list[str]:

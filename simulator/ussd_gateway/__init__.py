@@ -1,5 +1,15 @@
-"""The USSD gateway emulator: speaks a gateway profile to the platform's `/ussd/callback`."""
+"""The USSD gateway emulator: speaks a gateway profile to the platform's `/ussd/callback`
+(`UssdGatewayEmulator`), or carries sessions over SMPP through the SMSC emulator
+(`SmppUssdGateway`), with one handset-side API."""
 
 from simulator.ussd_gateway.emulator import Page, Session, SessionEnded, UssdGatewayEmulator
+from simulator.ussd_gateway.smpp import SmppSession, SmppUssdGateway
 
-__all__ = ["Page", "Session", "SessionEnded", "UssdGatewayEmulator"]
+__all__ = [
+    "Page",
+    "Session",
+    "SessionEnded",
+    "SmppSession",
+    "SmppUssdGateway",
+    "UssdGatewayEmulator",
+]
