@@ -191,11 +191,16 @@ async def start_platform(config: Config) -> RunningPlatform:
         await operations.start()
         closers.append(operations.close)
         metrics.watch_ledger(operations.ledger_stats)
+        # The session store owns its connections (on SQLite a reader and a group-committing
+        # writer, each on a thread of its own, apart from the ledger's pool): one per
+        # process, shared by the callback and the housekeeping, closed after the HTTP server.
+        sessions = UssdSessionStore(engine)
+        closers.append(sessions.close)
         ussd = UssdService(
             engine=dialog_engine,
             catalogue=catalogue,
             operations=operations,
-            store=UssdSessionStore(engine),
+            store=sessions,
             service_code=config.ussd.service_code,
             session_timeout_ms=config.ussd.session_timeout_s * 1000,
             default_language=config.platform.language,
@@ -229,7 +234,7 @@ async def start_platform(config: Config) -> RunningPlatform:
         app.router.add_get("/healthz", _healthz)
         app.add_subapp(API_PREFIX, create_api(engine, config.secrets.api_token))
         http = await listen(app, config.platform.host, config.platform.http_port)
-        housekeeping = asyncio.create_task(_housekeeping(UssdSessionStore(engine)))
+        housekeeping = asyncio.create_task(_housekeeping(sessions))
         closers.append(lambda: _cancel(housekeeping))
     except BaseException:
         for closer in reversed(closers):

@@ -17,12 +17,14 @@ import asyncpg
 
 from aircharge.bench.chaos import run_chaos
 from aircharge.bench.chaos import table as chaos_table
+from aircharge.bench.cpu import table as cpu_table
 from aircharge.bench.ledger import AGENTS, SHAPES, Storage, run_ledger_bench
 from aircharge.bench.sms import raw_figures, run_sms_bench
 from aircharge.bench.sms import table as sms_table
 from aircharge.bench.stats import table, write_json
 from aircharge.bench.ussd import run_ussd_bench
 from aircharge.bench.ussd import table as ussd_table
+from aircharge.bench.ussd_load import JOURNEYS
 from channels.ussd.profiles import PROFILES
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -57,12 +59,24 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     chaos.add_argument("--seed", type=int, default=1, help="the plan's and the faults' seed")
     chaos.add_argument("--json", type=Path, help="also write the checks as JSON")
     ussd = kinds.add_parser(
-        "ussd", help="the USSD callback under concurrent top-up journeys, with its baseline"
+        "ussd", help="the USSD callback under concurrent journeys, with its baseline"
     )
     ussd.add_argument("--sessions", type=int, default=200, help="concurrent sessions")
-    ussd.add_argument("--duration", type=float, default=10.0, help="seconds per profile")
+    ussd.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
     ussd.add_argument(
         "--profile", default="africastalking", help="africastalking, json (comma-separated)"
+    )
+    ussd.add_argument(
+        "--journey", default="topup,menu", help="topup, menu (comma-separated; see docs)"
+    )
+    ussd.add_argument(
+        "--load-processes", type=int, default=1, help="processes the load is split over"
+    )
+    ussd.add_argument(
+        "--cpu-profile",
+        action="store_true",
+        help="run each platform cell again under cProfile; CPU by component in the output"
+        " (with --json, the raw profiles beside it as JSON.PROFILE.JOURNEY.pstats)",
     )
     ussd.add_argument("--json", type=Path, help="also write the results as JSON")
     sms = kinds.add_parser(
@@ -220,14 +234,36 @@ def _run_ussd(args: argparse.Namespace) -> None:
         raise SystemExit(
             f"aircharge bench ussd: unknown profile {unknown}; choose from {list(PROFILES)}"
         )
-    if args.sessions < 1 or args.duration <= 0:
-        raise SystemExit("aircharge bench ussd: --sessions at least 1, --duration above 0")
+    journeys = _csv(args.journey)
+    if not journeys or set(journeys) - set(JOURNEYS):
+        raise SystemExit(f"aircharge bench ussd: --journey is one or more of {list(JOURNEYS)}")
+    if args.sessions < 1 or args.duration <= 0 or args.load_processes < 1:
+        raise SystemExit(
+            "aircharge bench ussd: --sessions and --load-processes at least 1, --duration above 0"
+        )
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    rows = asyncio.run(run_ussd_bench(profiles, args.sessions, args.duration, progress))
-    print(ussd_table(rows))
+    report = asyncio.run(
+        run_ussd_bench(
+            profiles,
+            journeys,
+            args.sessions,
+            args.duration,
+            progress,
+            load_processes=args.load_processes,
+            cpu_profile=args.cpu_profile,
+            pstats_prefix=str(args.json) if args.json else None,
+        )
+    )
+    print(ussd_table(report.rows))
+    for cell in report.cpu:
+        print(
+            f"\nplatform process CPU, {cell['profile']} {cell['journey']} (under cProfile,"
+            f" {cell['cpu_us_per_request']:.0f} µs CPU a request):"
+        )
+        print(cpu_table(cell))
     if args.json:
         context = {
             "bench": "ussd",
@@ -236,8 +272,13 @@ def _run_ussd(args: argparse.Namespace) -> None:
             "cpus": os.cpu_count(),
             "sessions": args.sessions,
             "duration_s": args.duration,
-            "requests_per_journey": 6,
+            "load_processes": args.load_processes,
+            "requests_per_journey": {"topup": 6, "menu": "4 (africastalking), 5 (json)"},
         }
-        body = {"context": context, "rows": [dataclasses.asdict(row) for row in rows]}
+        body = {
+            "context": context,
+            "rows": [dataclasses.asdict(row) for row in report.rows],
+            "cpu": report.cpu,
+        }
         args.json.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)

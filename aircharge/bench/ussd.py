@@ -1,41 +1,67 @@
-"""`aircharge bench ussd`: the USSD callback under N concurrent top-up journeys.
+"""`aircharge bench ussd`: the USSD callback under N concurrent journeys.
 
-The platform runs as in the demo (SQLite with durable commits, the BOSS emulator on loopback,
-the merchant funded and the sales limits lifted so the journeys never run out); the load
-generator (`aircharge.bench.ussd_load`, the USSD gateway emulator) runs in a process of its
-own. Every journey is 6 requests: the dial and 5 answers (menu, number, amount, PIN,
-confirmation), the last of which tops up ¥1 through BOSS.
+Three kinds of process, so that each has a core to itself as far as two vCPUs allow:
+
+- this process runs the platform as `serve` would (SQLite with durable commits, the heap
+  settled after start, the merchant funded and the sales limits lifted so the journeys never
+  run out) and, for the baseline, a stub server;
+- the BOSS emulator (`python -m simulator.boss`) runs in a process of its own;
+- the load (`aircharge.bench.ussd_load`, the USSD gateway emulator) runs in
+  `load_processes` processes of its own, the sessions split between them.
+
+Journeys (see `ussd_load`): `topup` is 6 requests ending in a real ¥1 top-up through BOSS;
+`menu` walks the same menus up to the amount and then leaves, so no operation runs and the
+channel's own ceiling (HTTP, engine, session store) shows apart from the operations layer.
 
 Baseline, measured in the same run with the same load generator: a stub server in this
 process that parses each request with the same profile codec and answers a fixed page — the
 cost of HTTP and the codec alone, without the session store, the dialog engine or the ledger.
+
+With `cpu_profile`, each platform cell runs a second time under cProfile (its figures are
+not the table's): where this process's CPU went, by component (`aircharge.bench.cpu`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import aiohttp
 from aiohttp import web
 
+from aircharge.bench.cpu import CpuProfile
 from aircharge.bench.stats import percentile
 from aircharge.bench.ussd_load import MERCHANT
-from aircharge.config import Config, LimitsConfig, PlatformConfig, SimulatorConfig, UssdConfig
-from aircharge.demo import start_demo
-from aircharge.platform import listen
+from aircharge.config import (
+    BossConfig,
+    Config,
+    DatabaseConfig,
+    LimitsConfig,
+    PlatformConfig,
+    SmppConfig,
+    UssdConfig,
+)
+from aircharge.database import create_engine, upgrade
+from aircharge.demo_data import seed_demo
+from aircharge.platform import RunningPlatform, listen, start_platform
+from aircharge.runtime import settled_heap
 from channels.ussd.profiles import PROFILES
 from ledger.gateways.bank import BankNotification
 from ledger.money import CURRENCY, Fen
 from ledger.operations import OperationService
 
 FUNDING_FEN = 10**11
+boss_start_timeout_s: Final = 30.0
 Progress = Callable[[str], None]
 
 
@@ -43,6 +69,7 @@ Progress = Callable[[str], None]
 class UssdRow:
     target: str  # "platform" or "baseline"
     profile: str
+    journey: str  # "topup" or "menu"
     sessions: int
     seconds: float
     requests: int
@@ -54,9 +81,16 @@ class UssdRow:
     p99_ms: float
 
 
+@dataclass
+class UssdReport:
+    rows: list[UssdRow] = field(default_factory=list)
+    cpu: list[dict[str, Any]] = field(default_factory=list)  # one per profiled platform cell
+
+
 COLUMNS = (
     ("target", "{:<9}", "target"),
     ("profile", "{:<14}", "profile"),
+    ("journey", "{:<6}", "journey"),
     ("sessions", "{:>5}", "sess"),
     ("requests", "{:>8,}", "requests"),
     ("journeys", "{:>8,}", "journeys"),
@@ -66,6 +100,7 @@ COLUMNS = (
     ("p50_ms", "{:>7.2f}", "p50 ms"),
     ("p99_ms", "{:>7.2f}", "p99 ms"),
 )
+_TEXT_COLUMNS: Final = 3
 
 
 def table(rows: Sequence[UssdRow]) -> str:
@@ -77,7 +112,7 @@ def table(rows: Sequence[UssdRow]) -> str:
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(
-            value.ljust(width) if i < 2 else value.rjust(width)
+            value.ljust(width) if i < _TEXT_COLUMNS else value.rjust(width)
             for i, (value, width) in enumerate(zip(values, widths, strict=True))
         )
 
@@ -102,12 +137,20 @@ async def _fund(operations: OperationService) -> None:
     assert receipt.verdict == "credited", receipt
 
 
-async def _load(
-    url: str, profile: str, sessions: int, duration_s: float, baseline: bool
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class LoadPlan:
+    profile: str
+    journey: str
+    sessions: int
+    duration_s: float
+    processes: int
+
+
+async def _one_load(url: str, plan: LoadPlan, sessions: int, first: int, baseline: bool) -> Any:
     command = [
-        sys.executable, "-m", "aircharge.bench.ussd_load", "--url", url, "--profile", profile,
-        "--sessions", str(sessions), "--duration", str(duration_s),
+        sys.executable, "-m", "aircharge.bench.ussd_load", "--url", url,
+        "--profile", plan.profile, "--journey", plan.journey, "--sessions", str(sessions),
+        "--duration", str(plan.duration_s), "--first", str(first),
     ]  # fmt: skip
     if baseline:
         command.append("--baseline")
@@ -117,25 +160,48 @@ async def _load(
     out, err = await process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"the load generator failed: {err.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = json.loads(out)
-    return result
+    return json.loads(out)
 
 
-def _row(target: str, profile: str, sessions: int, result: dict[str, Any]) -> UssdRow:
+async def _load(url: str, plan: LoadPlan, baseline: bool) -> dict[str, Any]:
+    """The plan's sessions split over its processes, run at once, their results merged."""
+    processes = max(1, min(plan.processes, plan.sessions))
+    shares = [
+        plan.sessions // processes + (i < plan.sessions % processes) for i in range(processes)
+    ]
+    firsts = [sum(shares[:i]) for i in range(processes)]
+    results = await asyncio.gather(
+        *(_one_load(url, plan, n, first, baseline) for n, first in zip(shares, firsts, strict=True))
+    )
+    failures: dict[str, int] = {}
+    for result in results:
+        for reason, count in result["failures"].items():
+            failures[reason] = failures.get(reason, 0) + count
+    return {
+        "seconds": max(result["seconds"] for result in results),
+        "requests": sum(result["requests"] for result in results),
+        "journeys": sum(result["journeys"] for result in results),
+        "failures": failures,
+        "latencies_ms": [value for result in results for value in result["latencies_ms"]],
+    }
+
+
+def _row(target: str, plan: LoadPlan, result: dict[str, Any]) -> UssdRow:
     latencies = sorted(result["latencies_ms"])
     seconds = result["seconds"]
     return UssdRow(
         target=target,
-        profile=profile,
-        sessions=sessions,
+        profile=plan.profile,
+        journey=plan.journey,
+        sessions=plan.sessions,
         seconds=round(seconds, 2),
         requests=result["requests"],
         journeys=result["journeys"],
         failures=sum(result["failures"].values()),
         requests_per_s=result["requests"] / seconds,
         journeys_per_s=result["journeys"] / seconds,
-        p50_ms=percentile(latencies, 0.50),
-        p99_ms=percentile(latencies, 0.99),
+        p50_ms=percentile(latencies, 0.50) if latencies else 0.0,
+        p99_ms=percentile(latencies, 0.99) if latencies else 0.0,
     )
 
 
@@ -154,39 +220,134 @@ def _stub_app(profile: str) -> web.Application:
     return app
 
 
-async def run_ussd_bench(
-    profiles: Sequence[str], sessions: int, duration_s: float, progress: Progress
-) -> list[UssdRow]:
-    rows: list[UssdRow] = []
-    for profile in profiles:
-        stub = await listen(_stub_app(profile), "127.0.0.1", 0)
-        try:
-            result = await _load(f"{stub.url}/ussd/callback", profile, sessions, duration_s, True)
-        finally:
-            await stub.runner.cleanup()
-        rows.append(_row("baseline", profile, sessions, result))
-        progress(f"baseline {profile}: {rows[-1].requests_per_s:,.0f} requests/s")
-        with tempfile.TemporaryDirectory(prefix="aircharge-bench-ussd-") as directory:
-            rows.append(await _platform_run(Path(directory), profile, sessions, duration_s))
-        progress(f"platform {profile}: {rows[-1].requests_per_s:,.0f} requests/s")
-    return rows
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
-async def _platform_run(directory: Path, profile: str, sessions: int, duration_s: float) -> UssdRow:
+@contextlib.asynccontextmanager
+async def _boss_process(state: Path) -> AsyncIterator[str]:
+    """The BOSS emulator in a process of its own; yields its URL once it answers."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator.boss", "--state", str(state), "--port", str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + boss_start_timeout_s
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if process.returncode is not None:
+                    raise RuntimeError("the BOSS emulator process ended at start")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{url}/boss/subscribers/13900000001") as response:
+                        if response.status == 200:
+                            break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the BOSS emulator did not start in time")
+                await asyncio.sleep(0.1)
+        yield url
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def _platform(directory: Path, profile: str, boss_url: str) -> AsyncIterator[RunningPlatform]:
     big = 10**12
     config = Config(
         platform=PlatformConfig(http_port=0, log_level="WARNING"),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
+        smpp=SmppConfig(enabled=False),  # USSD over HTTP only: no SMSC in this bench
+        database=DatabaseConfig(url=f"sqlite+aiosqlite:///{directory / 'aircharge.db'}"),
+        boss=BossConfig(url=boss_url),
         ussd=UssdConfig(profile=profile),
         limits=replace(
             LimitsConfig(), daily_amount_fen=big, daily_count=10**9, subscriber_daily_fen=big
         ),
     )
-    stack = await start_demo(config, directory)
+    engine = create_engine(config.database)
     try:
-        await _fund(stack.platform.operations)
-        url = f"{stack.platform.url}/ussd/callback"
-        result = await _load(url, profile, sessions, duration_s, False)
+        await upgrade(engine)
+        await seed_demo(engine, config.secrets.pin_keys())
     finally:
-        await stack.close()
-    return _row("platform", profile, sessions, result)
+        await engine.dispose()
+    platform = await start_platform(config)
+    try:
+        await _fund(platform.operations)
+        yield platform
+    finally:
+        await platform.close()
+
+
+async def _baseline(plan: LoadPlan) -> UssdRow:
+    stub = await listen(_stub_app(plan.profile), "127.0.0.1", 0)
+    try:
+        result = await _load(f"{stub.url}/ussd/callback", plan, True)
+    finally:
+        await stub.runner.cleanup()
+    return _row("baseline", plan, result)
+
+
+async def run_ussd_bench(
+    profiles: Sequence[str],
+    journeys: Sequence[str],
+    sessions: int,
+    duration_s: float,
+    progress: Progress,
+    *,
+    load_processes: int = 1,
+    cpu_profile: bool = False,
+    pstats_prefix: str | None = None,
+) -> UssdReport:
+    report = UssdReport()
+    for profile in profiles:
+        plans = [LoadPlan(profile, j, sessions, duration_s, load_processes) for j in journeys]
+        for plan in plans:
+            report.rows.append(await _baseline(plan))
+            progress(
+                f"baseline {profile} {plan.journey}: {report.rows[-1].requests_per_s:,.0f} req/s"
+            )
+        with tempfile.TemporaryDirectory(prefix="aircharge-bench-ussd-") as name:
+            directory = Path(name)
+            async with (
+                _boss_process(directory / "boss.db") as boss_url,
+                _platform(directory, profile, boss_url) as platform,
+            ):
+                url = f"{platform.url}/ussd/callback"
+                for plan in plans:
+                    with settled_heap():
+                        result = await _load(url, plan, False)
+                    report.rows.append(_row("platform", plan, result))
+                    progress(
+                        f"platform {profile} {plan.journey}:"
+                        f" {report.rows[-1].requests_per_s:,.0f} req/s"
+                    )
+                    if cpu_profile:
+                        report.cpu.append(await _profiled(url, plan, pstats_prefix))
+    return report
+
+
+async def _profiled(url: str, plan: LoadPlan, pstats_prefix: str | None) -> dict[str, Any]:
+    profile = CpuProfile()
+    with settled_heap():
+        profile.start()
+        try:
+            result = await _load(url, plan, False)
+        finally:
+            profile.stop()
+    if pstats_prefix is not None:
+        profile.dump(f"{pstats_prefix}.{plan.profile}.{plan.journey}.pstats")
+    summary = profile.summary()
+    row = _row("platform", plan, result)
+    return {
+        "profile": plan.profile,
+        "journey": plan.journey,
+        "requests": row.requests,
+        "requests_per_s_profiled": round(row.requests_per_s, 1),
+        "cpu_us_per_request": round(summary["process_cpu_s"] / max(1, row.requests) * 1e6, 1),
+        **summary,
+    }

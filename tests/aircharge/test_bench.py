@@ -49,21 +49,33 @@ def test_bench_ussd_runs_tiny_and_writes_json(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             sys.executable, "-m", "aircharge", "bench", "ussd", "--sessions", "3",
-            "--duration", "1", "--profile", "africastalking,json", "--json", str(out),
+            "--duration", "1", "--profile", "africastalking,json", "--journey", "topup,menu",
+            "--load-processes", "2", "--cpu-profile", "--json", str(out),
         ],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:3] == ["target", "profile", "sess"]
+    assert lines[0].split()[:4] == ["target", "profile", "journey", "sess"]
     report = json.loads(out.read_text(encoding="utf-8"))
-    cells = {(row["target"], row["profile"]) for row in report["rows"]}
-    assert cells == {(t, p) for t in ("baseline", "platform") for p in ("africastalking", "json")}
+    cells = {(row["target"], row["profile"], row["journey"]) for row in report["rows"]}
+    assert cells == {
+        (t, p, j)
+        for t in ("baseline", "platform")
+        for p in ("africastalking", "json")
+        for j in ("topup", "menu")
+    }
     for row in report["rows"]:
         assert row["failures"] == 0
         assert row["journeys"] > 0
-        assert row["requests"] >= 6 * row["journeys"]
+        per_journey = 6 if row["journey"] == "topup" else 4
+        assert row["requests"] >= per_journey * row["journeys"]
         assert 0 < row["p50_ms"] <= row["p99_ms"]
+    assert len(report["cpu"]) == 4  # one profiled run per platform cell
+    for cell in report["cpu"]:
+        names = {component["component"] for component in cell["components"]}
+        assert "session store" in names or cell["requests"] == 0
+        assert cell["process_cpu_s"] > 0
 
 
 def test_bench_sms_runs_tiny_checks_the_money_and_writes_json(tmp_path: Path) -> None:

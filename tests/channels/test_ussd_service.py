@@ -38,6 +38,7 @@ class Rig:
     service: UssdService
     clock: Clock
     world: World
+    store: UssdSessionStore
 
     async def send(self, session: str, text: str, phone: str = "+8613800000003") -> str:
         page = await self.service.handle(UssdRequest(session, "*123#", phone, "46000", text))
@@ -45,13 +46,17 @@ class Rig:
 
 
 def _service(
-    world: World, clock: Clock, dialog_engine: Engine, catalogue: Catalogue
+    world: World,
+    clock: Clock,
+    dialog_engine: Engine,
+    catalogue: Catalogue,
+    store: UssdSessionStore,
 ) -> UssdService:
     return UssdService(
         engine=dialog_engine,
         catalogue=catalogue,
         operations=world.operations,
-        store=UssdSessionStore(world.engine),
+        store=store,
         service_code="*123#",
         session_timeout_ms=TIMEOUT_MS,
         default_language="zh-CN",
@@ -64,8 +69,12 @@ def _service(
 async def rig(engine: AsyncEngine) -> AsyncIterator[Rig]:
     clock = Clock()
     async with open_world(engine) as world:
-        service = _service(world, clock, Engine(load_flows()), Catalogue.load())
-        yield Rig(service, clock, world)
+        store = UssdSessionStore(world.engine)
+        try:
+            service = _service(world, clock, Engine(load_flows()), Catalogue.load(), store)
+            yield Rig(service, clock, world, store)
+        finally:
+            await store.close()
 
 
 async def test_a_silent_session_expires(rig: Rig) -> None:
@@ -125,7 +134,10 @@ async def test_a_long_menu_pages_with_98_and_0(rig: Rig) -> None:
     }
     long_engine = Engine({"agent_main": parse_flow(LONG_MENU, "long.yaml")})
     service = Rig(
-        _service(rig.world, rig.clock, long_engine, Catalogue(texts)), rig.clock, rig.world
+        _service(rig.world, rig.clock, long_engine, Catalogue(texts), rig.store),
+        rig.clock,
+        rig.world,
+        rig.store,
     )
     first = await service.send("p", "")
     assert first.endswith("98. 更多")
@@ -150,9 +162,15 @@ async def test_old_sessions_are_purged_and_recent_ones_kept(rig: Rig, engine: As
     rig.clock.now_ms += 10_000
     await rig.send("new", "")
     store = UssdSessionStore(engine)
-    assert await store.purge(older_than_ms=rig.clock.now_ms - 5_000) == 1
-    assert await store.load("old") is None
-    assert await store.load("new") is not None
+    try:
+        assert await store.purge(older_than_ms=rig.clock.now_ms - 5_000) == 1
+        assert await store.load("old") is None
+        assert await store.load("new") is not None
+    finally:
+        await store.close()
+    assert rig.store.cached("new") is not None  # the cache holds what the service wrote
+    assert await rig.store.purge(older_than_ms=rig.clock.now_ms + 1) == 1
+    assert rig.store.cached("new") is None
 
 
 # --- neutral turns, as SMPP and the JSON profile bring them -----------------------------------
