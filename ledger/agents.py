@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
@@ -47,21 +48,26 @@ class Agent:
         return self.status == "active"
 
 
-def _agent(row: Row[Any]) -> Agent:
+def agent_from_row(row: Mapping[Any, Any]) -> Agent:
+    """An agent from its `agents` row's columns, by name."""
     return Agent(
-        id=row.id,
-        msisdn=Msisdn(row.msisdn),
-        name=row.name,
-        level=Level(row.level),
-        parent_id=row.parent_id,
-        status=row.status,
-        language=row.language,
-        deposit_account_id=AccountId(row.deposit_account_id),
-        commission_account_id=AccountId(row.commission_account_id),
-        pin_hash=row.pin_hash,
-        pin_failures=row.pin_failures,
-        pin_locked_until=row.pin_locked_until,
+        id=row["id"],
+        msisdn=Msisdn(row["msisdn"]),
+        name=row["name"],
+        level=Level(row["level"]),
+        parent_id=row["parent_id"],
+        status=row["status"],
+        language=row["language"],
+        deposit_account_id=AccountId(row["deposit_account_id"]),
+        commission_account_id=AccountId(row["commission_account_id"]),
+        pin_hash=row["pin_hash"],
+        pin_failures=row["pin_failures"],
+        pin_locked_until=row["pin_locked_until"],
     )
+
+
+def _agent(row: Row[Any]) -> Agent:
+    return agent_from_row(row._mapping)
 
 
 async def find_agent(conn: AsyncConnection, msisdn: Msisdn) -> Agent | None:

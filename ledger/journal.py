@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, insert, true, update
+from sqlalchemy import Connection, Insert, Table, Update, and_, bindparam, insert, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ledger import chain, errors
 from ledger.accounts import LIMITED_SHARD, AccountFlag
-from ledger.batch import Accepted, AccountState, BatchState, Outcome, PendingState
+from ledger.batch import CX, DP, DX, Accepted, AccountState, BatchState, Outcome, PendingState
 from ledger.chain import link
 from ledger.clock import from_micros, micros
 from ledger.money import AccountId, Fen
@@ -117,13 +117,28 @@ def results(
     written = chained.written
     for outcome in outcomes:
         if isinstance(outcome, Accepted):
-            answers.append(TransactionResult(next(accepted)))
+            stored = next(accepted)
+            answers.append(TransactionResult(stored, available=_available(state, stored)))
         elif isinstance(outcome, errors.LedgerError):
             answers.append(TransactionResult(error=outcome))
         else:
             found = tuple(state.existing.get(key) or written[key] for key in outcome.keys)
             answers.append(TransactionResult(found, replayed=True))
     return answers
+
+
+def _available(state: BatchState, stored: tuple[Transfer, ...]) -> dict[AccountId, int]:
+    """What the limited accounts of an accepted transaction may still have debited, as of
+    the batch's end (balances are authoritative in the state for limited accounts)."""
+    found: dict[AccountId, int] = {}
+    accounts = state.accounts
+    for transfer in stored:
+        for account_id in (transfer.debit_account_id, transfer.credit_account_id):
+            account = accounts.get(account_id)
+            if account is not None and account.limit_debits:
+                balance = account.balance
+                found[account_id] = balance[CX] - balance[DX] - balance[DP]
+    return found
 
 
 # -- reads ----------------------------------------------------------------------------------
@@ -325,12 +340,8 @@ def _write_records(
             if isinstance(record, RecordInsert):
                 inserts.setdefault(record.table, []).append(dict(record.values))
             elif isinstance(record, RecordUpdate):
-                table = record.table
-                conn.execute(
-                    update(table)
-                    .where(table.c[record.key_column] == record.key_value)
-                    .values(**record.values)
-                )
+                statement = _update_statement(record.table, record.key_column, tuple(record.values))
+                conn.execute(statement, {**record.values, "_key": record.key_value})
             elif not _add_under_caps(conn, record):
                 raise GuardRefused(position, record.limit)
     for table, rows in inserts.items():
@@ -343,20 +354,49 @@ def _add_under_caps(conn: Connection, record: RecordAdd) -> bool:
     (0 when the guard held the row back), read inside the same transaction."""
     if not record.fits_alone():
         return False
-    table = record.table
-    upsert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
-    statement = upsert.values({**record.key, **record.add}).on_conflict_do_update(
-        index_elements=list(record.key),
-        set_={column: table.c[column] + upsert.excluded[column] for column in record.add},
+    statement = _add_statement(
+        conn.dialect.name, record.table, tuple(record.key), tuple(record.add), tuple(record.caps)
+    )
+    params = {
+        **record.key,
+        **record.add,
+        **{f"_cap_{column}": cap for column, cap in record.caps.items()},
+    }
+    return conn.execute(statement, params).rowcount == 1
+
+
+# Statements of records, built once per shape: building one (and its cache key) per record
+# cost about 0.1 ms each on the writer's thread, a third of a top-up batch's commit (measured).
+@functools.lru_cache(maxsize=64)
+def _update_statement(table: Table, key_column: str, columns: tuple[str, ...]) -> Update:
+    return (
+        update(table)
+        .where(table.c[key_column] == bindparam("_key"))
+        .values({column: bindparam(column) for column in columns})
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _add_statement(
+    dialect: str,
+    table: Table,
+    keys: tuple[str, ...],
+    adds: tuple[str, ...],
+    caps: tuple[str, ...],
+) -> Insert:
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    values: dict[str, Any] = {column: bindparam(column) for column in (*keys, *adds)}
+    return upsert.values(values).on_conflict_do_update(
+        index_elements=list(keys),
+        set_={column: table.c[column] + upsert.excluded[column] for column in adds},
         where=and_(
             true(),
             *(
-                table.c[column] + upsert.excluded[column] <= cap
-                for column, cap in record.caps.items()
+                table.c[column] + upsert.excluded[column] <= bindparam(f"_cap_{column}")
+                for column in caps
             ),
         ),
     )
-    return conn.execute(statement).rowcount == 1
 
 
 def register_writer(conn: Connection, label: str, now: datetime) -> int:

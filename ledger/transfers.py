@@ -159,10 +159,18 @@ class Transfer(NamedTuple):
         )
 
 
+NO_BALANCES: Final[Mapping[AccountId, int]] = MappingProxyType({})
+
+
 class TransactionResult(NamedTuple):
+    """`available`: for a transaction accepted now, what each limited account it touched may
+    still have debited as of the end of its batch (what a re-read just after the commit could
+    at best answer); empty for replays and refusals."""
+
     transfers: tuple[Transfer, ...] = ()
     error: LedgerError | None = None
     replayed: bool = False
+    available: Mapping[AccountId, int] = NO_BALANCES
 
     @property
     def ok(self) -> bool:

@@ -1,4 +1,5 @@
-"""The `aircharge bench` sub-commands (ledger, chaos, ussd and sms today; ivr joins later)."""
+"""The `aircharge bench` sub-commands (ledger, ops, chaos, ussd and sms today; ivr joins
+later)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from aircharge.bench.chaos import run_chaos
 from aircharge.bench.chaos import table as chaos_table
 from aircharge.bench.cpu import table as cpu_table
 from aircharge.bench.ledger import AGENTS, SHAPES, Storage, run_ledger_bench
+from aircharge.bench.ops import AGENTS as OPS_AGENTS
+from aircharge.bench.ops import run_ops_bench
+from aircharge.bench.ops import table as ops_table
 from aircharge.bench.sms import raw_figures, run_sms_bench
 from aircharge.bench.sms import table as sms_table
 from aircharge.bench.stats import table, write_json
@@ -58,6 +62,17 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     chaos.add_argument("--kills", type=int, default=2, help="times the platform is killed")
     chaos.add_argument("--seed", type=int, default=1, help="the plan's and the faults' seed")
     chaos.add_argument("--json", type=Path, help="also write the checks as JSON")
+    ops = kinds.add_parser(
+        "ops", help="whole top-up operations (OperationService) against the BOSS emulator"
+    )
+    ops.add_argument("--storage", default="sqlite-durable,postgresql", help="comma-separated")
+    ops.add_argument("--concurrency", default="1,64,256", help="comma-separated")
+    ops.add_argument(
+        "--operations", type=int, default=8_000, help="per cell (a tenth at concurrency 1)"
+    )
+    ops.add_argument("--agents", type=int, default=OPS_AGENTS, help="merchants selling in turn")
+    ops.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    ops.add_argument("--json", type=Path, help="also write the results as JSON")
     ussd = kinds.add_parser(
         "ussd", help="the USSD callback under concurrent journeys, with its baseline"
     )
@@ -114,6 +129,13 @@ async def _postgres_reachable(url: str) -> bool:
     return True
 
 
+def _reachable(storages: list[Storage], postgres_url: str) -> list[Storage]:
+    if any(s.postgres for s in storages) and not asyncio.run(_postgres_reachable(postgres_url)):
+        print(f"PostgreSQL not reachable at {postgres_url}: skipped", file=sys.stderr)
+        return [s for s in storages if not s.postgres]
+    return storages
+
+
 def run_bench(args: argparse.Namespace) -> None:
     if args.bench == "chaos":
         _run_chaos(args)
@@ -124,12 +146,10 @@ def run_bench(args: argparse.Namespace) -> None:
     if args.bench == "sms":
         _run_sms(args)
         return
-    storages = _storages(_csv(args.storage), args.postgres_url)
-    if any(s.postgres for s in storages) and not asyncio.run(
-        _postgres_reachable(args.postgres_url)
-    ):
-        print(f"PostgreSQL not reachable at {args.postgres_url}: skipped", file=sys.stderr)
-        storages = [s for s in storages if not s.postgres]
+    storages = _reachable(_storages(_csv(args.storage), args.postgres_url), args.postgres_url)
+    if args.bench == "ops":
+        _run_ops(args, storages)
+        return
     shapes = _csv(args.shapes)
     if not set(shapes) <= set(SHAPES):
         raise SystemExit(f"aircharge bench: shapes are {sorted(SHAPES)}")
@@ -162,6 +182,34 @@ def run_bench(args: argparse.Namespace) -> None:
             "repeat": args.repeat,
         }
         write_json(args.json, rows, context)
+        print(f"wrote {args.json}", file=sys.stderr)
+
+
+def _run_ops(args: argparse.Namespace, storages: list[Storage]) -> None:
+    if args.operations < 1 or args.agents < 1:
+        raise SystemExit("aircharge bench ops: --operations and --agents at least 1")
+    concurrencies = [int(c) for c in _csv(args.concurrency)]
+    per_cell = int(args.operations)
+
+    def operations(concurrency: int) -> int:
+        return per_cell if concurrency > 1 else max(1, per_cell // 10)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    rows = asyncio.run(run_ops_bench(storages, concurrencies, operations, args.agents, progress))
+    print(ops_table(rows))
+    if args.json:
+        context = {
+            "bench": "ops",
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "operations_per_cell": per_cell,
+            "agents": int(args.agents),
+        }
+        body = {"context": context, "rows": [dataclasses.asdict(row) for row in rows]}
+        args.json.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)
 
 

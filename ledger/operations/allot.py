@@ -48,14 +48,14 @@ async def _move(ctx: OperationContext, request: OperationRequest, kind: str) -> 
         return OperationOutcome("bad_request")
     target, amount, credential = asked.target, asked.amount, asked.credential
     content_hash = request_hash(kind, request.actor, target, amount)
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         existing = await find_by_key(conn, request.key)
     if existing is not None:
         return await _replay(ctx, existing, content_hash)
     parent = await authenticate(ctx, request.actor, credential, request.source)
     if isinstance(parent, OperationOutcome):
         return parent
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         child = await find_agent(conn, target)
     if child is None or child.parent_id != parent.id:
         return OperationOutcome("not_your_agent", {"msisdn": target})
@@ -89,7 +89,7 @@ async def _move(ctx: OperationContext, request: OperationRequest, kind: str) -> 
         values = {"available_fen": result.error.available, "amount_fen": amount}
         return OperationOutcome("insufficient_funds", values)
     if isinstance(result.error, errors.RecordRefused):  # the same key, committed meanwhile
-        async with ctx.engine.connect() as conn:
+        async with ctx.reader.connect() as conn:
             raced = await find_by_key(conn, request.key)
         if raced is None:
             raise result.error
@@ -102,7 +102,7 @@ async def _move(ctx: OperationContext, request: OperationRequest, kind: str) -> 
 async def _values(
     ctx: OperationContext, parent: Agent, ref: str, target: Msisdn, amount: int
 ) -> dict[str, Value]:
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         deposit = await get_account(conn, parent.deposit_account_id)
     return {"ref": ref, "msisdn": target, "amount_fen": amount, "balance_fen": deposit.available}
 
@@ -110,7 +110,7 @@ async def _values(
 async def _replay(ctx: OperationContext, row: Row[object], content_hash: str) -> OperationOutcome:
     if row.request_hash != content_hash:
         return OperationOutcome("conflict", {"ref": row.ref})
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         parent = await get_agent(conn, row.agent_id)
     assert parent is not None, "an allotment's record names its agent"
     return OperationOutcome(OK, await _values(ctx, parent, row.ref, Msisdn(row.msisdn), row.amount))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, select, update
@@ -42,12 +43,34 @@ async def authenticate(
 ) -> Agent | OperationOutcome:
     """The acting agent when known, active, not locked and the PIN matches; else the
     refusal, with wrong PINs counted (see the module docstring)."""
+    async with ctx.reader.connect() as conn:
+        agent = await find_agent(conn, actor)
+        count = await source_count(conn, source)
+    return await decide(ctx, agent, count, actor, credential, source)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCount:
+    """A channel source's wrong PINs in its current window (its `pin_throttle` row)."""
+
+    failures: int
+    window_start: datetime
+
+
+async def decide(
+    ctx: OperationContext,
+    agent: Agent | None,
+    count: SourceCount | None,
+    actor: Msisdn,
+    credential: str,
+    source: str,
+) -> Agent | OperationOutcome:
+    """`authenticate` given what it reads: the agent by number and its source's count, as
+    read in this operation (never kept from an earlier one: status, lock and PIN decide
+    about money)."""
     now = ctx.clock()
     policy = ctx.pin_policy
-    async with ctx.engine.connect() as conn:
-        agent = await find_agent(conn, actor)
-        throttled = await _throttled(conn, source, now, policy)
-    if throttled:
+    if _throttled(count, now, policy):
         log.warning("PIN attempts from %s throttled", source)
         return OperationOutcome("too_many_attempts", {"minutes": policy.source_window_minutes})
     if agent is None:
@@ -112,13 +135,17 @@ async def _wrong(
     return OperationOutcome("pin_locked", {"minutes": policy.lockout_minutes})
 
 
-async def _throttled(conn: AsyncConnection, source: str, now: datetime, policy: PinPolicy) -> bool:
+async def source_count(conn: AsyncConnection, source: str) -> SourceCount | None:
     row = (
         await conn.execute(select(pin_throttle).where(pin_throttle.c.source == source[:64]))
     ).first()
-    if row is None or row.window_start <= now - timedelta(minutes=policy.source_window_minutes):
+    return None if row is None else SourceCount(row.failures, row.window_start)
+
+
+def _throttled(count: SourceCount | None, now: datetime, policy: PinPolicy) -> bool:
+    if count is None or count.window_start <= now - timedelta(minutes=policy.source_window_minutes):
         return False
-    return bool(row.failures >= policy.source_failures_max)
+    return count.failures >= policy.source_failures_max
 
 
 async def _count_source(ctx: OperationContext, source: str, now: datetime) -> None:
@@ -144,4 +171,4 @@ async def _count_source_in(
     )
 
 
-__all__ = ["authenticate"]
+__all__ = ["SourceCount", "authenticate", "decide", "source_count"]

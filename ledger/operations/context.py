@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ledger import sqlite
 from ledger.commissions import CommissionPlan
 from ledger.gateways.boss import BossGateway
 from ledger.limits import LimitDefaults
@@ -41,6 +42,12 @@ class OperationContext:
     clock: Clock
     commissions: CommissionPlan
     sms: SmsLink | None = None  # the SMS link, if the platform has one
+    # The same engine for transactions that only read: on SQLite they take no lock
+    # (`ledger.sqlite.reader`). Anything that writes goes through `engine` or the writer.
+    reader: AsyncEngine = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reader", sqlite.reader(self.engine))
 
 
 async def notify(

@@ -45,7 +45,7 @@ async def deposit(ctx: OperationContext, notification: BankNotification) -> Depo
     key = deposit_key(notification.txn_id)
     content_hash = notification.content_hash()
     number = notification.agent_number
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         existing = await find_by_key(conn, key)
         if existing is not None:
             return _replay(existing, content_hash)
@@ -80,7 +80,7 @@ async def deposit(ctx: OperationContext, notification: BankNotification) -> Depo
     result = await ctx.writer.execute(Transaction((transfer,), (record,)))
     if isinstance(result.error, errors.RecordRefused):
         # A concurrent delivery of the same txn id committed first: answer what it recorded.
-        async with ctx.engine.connect() as conn:
+        async with ctx.reader.connect() as conn:
             raced = await find_by_key(conn, key)
         if raced is None:
             raise result.error

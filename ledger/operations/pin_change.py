@@ -25,7 +25,7 @@ async def change_pin(ctx: OperationContext, request: OperationRequest) -> Operat
     new_credential = param_str(request.params, "new_pin")
     if old is None or new_credential is None:
         return OperationOutcome("bad_request")
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         done = (
             await conn.execute(select(audit_log.c.id).where(audit_log.c.key == request.key))
         ).first()

@@ -21,7 +21,7 @@ async def balance(ctx: OperationContext, request: OperationRequest) -> Operation
     agent = await authenticate(ctx, request.actor, credential, request.source)
     if isinstance(agent, OperationOutcome):
         return agent
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         found = await get_accounts(conn, [agent.deposit_account_id, agent.commission_account_id])
         deposit, commission = found[agent.deposit_account_id], found[agent.commission_account_id]
     return OperationOutcome(
@@ -54,7 +54,7 @@ async def history(ctx: OperationContext, request: OperationRequest) -> Operation
         .order_by(operations.c.created_at.desc(), operations.c.id.desc())
         .limit(history_items_max)
     )
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         rows = (await conn.execute(query)).all()
         deposit = await get_account(conn, agent.deposit_account_id)
     items = tuple(

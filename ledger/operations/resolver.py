@@ -153,7 +153,7 @@ class Resolver:
             .order_by(operations.c.state, operations.c.created_at, operations.c.id)
             .limit(self._policy.cases_per_sweep)
         )
-        async with self._ctx.engine.connect() as conn:
+        async with self._ctx.reader.connect() as conn:
             return list((await conn.execute(query)).all())
 
     async def _lease(self, operation_id: int, now: datetime) -> bool:
@@ -192,7 +192,7 @@ class Resolver:
         elif row.kind == TRANSFER:
             outcome = await settle_transfer(ctx, ref, decided)
         else:
-            async with ctx.engine.connect() as conn:
+            async with ctx.reader.connect() as conn:
                 reserved = await reserved_from_row(conn, row)
             outcome = await settle(ctx, reserved, decided, late=True)
         log.info("resolver: %s settled as %s (after %d attempts)", ref, outcome.code, row.attempts)

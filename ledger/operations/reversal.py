@@ -57,7 +57,7 @@ async def reversal(ctx: OperationContext, request: OperationRequest) -> Operatio
     if original_ref is None or credential is None or len(original_ref) > 32:
         return OperationOutcome("bad_request")
     content_hash = request_hash(KIND, request.actor, original_ref, 0)
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         existing = await find_by_key(conn, request.key)
     if existing is not None:
         if existing.request_hash != content_hash:
@@ -67,7 +67,7 @@ async def reversal(ctx: OperationContext, request: OperationRequest) -> Operatio
     if isinstance(agent, OperationOutcome):
         return agent
     now = ctx.clock()
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         sale = await find_by_ref(conn, original_ref)
         legs = () if sale is None else await _commission_legs(conn, original_ref)
     if sale is None or sale.kind not in SALE_KINDS or sale.agent_id != agent.id:
@@ -118,7 +118,7 @@ async def reversal(ctx: OperationContext, request: OperationRequest) -> Operatio
         return OperationOutcome("not_reversible", {"ref": original_ref})
     held.unwrap()
     result = await ctx.boss.reversal(ref, original_ref)
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         row = await find_by_ref(conn, ref)
     assert row is not None
     return await settle_reversal(ctx, row, result)
@@ -130,7 +130,7 @@ async def settle_reversal(
     """Post or void what the reversal holds as BOSS decided; unknown leaves it for the
     resolver. Keyed by the reversal's reference, so the live path and the resolver agree."""
     now = ctx.clock()
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         held = await _held(conn, row.ref)
         agent = await get_agent(conn, row.agent_id)
     assert agent is not None
@@ -153,7 +153,7 @@ async def settle_reversal(
             )
         settled = await ctx.writer.execute(Transaction(resolutions, tuple(records)))
         if isinstance(settled.error, errors.AlreadyResolved):  # the resolver, or the live path
-            async with ctx.engine.connect() as conn:
+            async with ctx.reader.connect() as conn:
                 current = await find_by_ref(conn, row.ref)
             assert current is not None
             state, reason = current.state, current.reason
@@ -190,7 +190,7 @@ async def _held(conn: AsyncConnection, ref: str) -> list[str]:
 
 
 async def _balance(ctx: OperationContext, agent: Agent) -> dict[str, Value]:
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         deposit = await get_account(conn, agent.deposit_account_id)
     return {"balance_fen": deposit.available}
 

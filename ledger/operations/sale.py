@@ -30,7 +30,7 @@ from ledger.clock import business_day
 from ledger.commissions import commission_legs, shares
 from ledger.gateways.boss import BossApplied, BossFailed, BossResult
 from ledger.money import Fen, Msisdn
-from ledger.operations.auth import authenticate
+from ledger.operations.auth import decide
 from ledger.operations.context import OperationContext, money_params, notify
 from ledger.operations.contract import OperationOutcome, OperationRequest, Value
 from ledger.operations.records import (
@@ -42,6 +42,7 @@ from ledger.operations.records import (
     recorded_values,
     request_hash,
 )
+from ledger.operations.sale_reads import read_for_sale
 from ledger.schema import operations
 from ledger.transfers import Record, RecordUpdate, Transaction, TransferRequest
 
@@ -57,6 +58,9 @@ class Reserved:
     amount: Fen
     day: date  # whose daily counters it took from
     kind: str  # topup | billpay
+    # The agent's ancestors as read with it before the reservation (who earns the overrides);
+    # None: read them when the sale is posted (the resolver settling a recorded sale).
+    above: tuple[Agent, ...] | None = None
 
 
 SALE_KINDS: Final = ("topup", "billpay")
@@ -97,21 +101,28 @@ async def _reserve(
 ) -> Reserved | OperationOutcome:
     now = ctx.clock()
     day = business_day(now)
-    async with ctx.engine.connect() as conn:
-        existing = await find_by_key(conn, request.key)
+    async with ctx.reader.connect() as conn:
+        read = await read_for_sale(
+            conn,
+            key=request.key,
+            actor=request.actor,
+            source=request.source,
+            target=target,
+            day=day,
+            defaults=ctx.limits,
+        )
+        existing = await find_by_key(conn, request.key) if read.replay else None
     if existing is not None:
         return _replay(existing, content_hash)
-    agent = await authenticate(ctx, request.actor, credential, request.source)
+    agent = await decide(ctx, read.agent, read.source, request.actor, credential, request.source)
     if isinstance(agent, OperationOutcome):
         return agent
     if int(agent.level) not in ctx.limits.selling_levels:
         return OperationOutcome("not_allowed_to_sell")
-    async with ctx.engine.connect() as conn:
-        rule = await limits.rule_for(conn, agent, ctx.limits)
-        sold = await limits.usage(conn, limits.agent_subject(agent), day)
-        received = await limits.usage(conn, limits.subscriber_subject(target), day)
+    rule = read.rule
+    assert rule is not None, "read with the agent"
     subscriber_cap = ctx.limits.subscriber_daily_fen
-    refused = limits.refusal(rule, amount, sold, received, subscriber_cap)
+    refused = limits.refusal(rule, amount, read.sold, read.received, subscriber_cap)
     if refused is not None:
         return OperationOutcome(refused.code, refused.values)
     ref = new_reference(now)
@@ -144,7 +155,7 @@ async def _reserve(
     if isinstance(result.error, errors.LimitExceeded):  # a concurrent sale took the rest
         if result.error.limit == limits.SUBSCRIBER_DAILY:
             return OperationOutcome("subscriber_daily_reached", {"limit_fen": subscriber_cap})
-        async with ctx.engine.connect() as conn:
+        async with ctx.reader.connect() as conn:
             sold = await limits.usage(conn, limits.agent_subject(agent), day)
         refused = limits.refusal(rule, amount, sold, limits.Usage(), subscriber_cap)
         if refused is None:  # the count, not the amount
@@ -152,7 +163,7 @@ async def _reserve(
         return OperationOutcome(refused.code, refused.values)
     if isinstance(result.error, errors.RecordRefused):
         # A concurrent request with the same key committed first: answer what it recorded.
-        async with ctx.engine.connect() as conn:
+        async with ctx.reader.connect() as conn:
             raced = await find_by_key(conn, request.key)
         if raced is None:
             raise result.error
@@ -161,7 +172,7 @@ async def _reserve(
     log.info(
         "%s %s reserved: agent=%s msisdn=%s amount=%d", kind, ref, agent.msisdn, target, amount
     )
-    return Reserved(ref, reservation.key, agent, target, amount, day, kind)
+    return Reserved(ref, reservation.key, agent, target, amount, day, kind, read.above)
 
 
 async def settle(
@@ -190,13 +201,15 @@ async def settle(
         transaction = Transaction((resolution, *legs), (record, *counters))
         settled = await ctx.writer.execute(transaction)
         if isinstance(settled.error, errors.AlreadyResolved):
-            async with ctx.engine.connect() as conn:
+            async with ctx.reader.connect() as conn:
                 row = await find_by_ref(conn, ref)
             assert row is not None
             return outcome_of(row.state, row.reason, recorded_values(row))
         settled.unwrap()
+        available = settled.available.get(reserved.agent.deposit_account_id)
         await _tell(ctx, reserved, state, late)
     else:
+        available = None
         state, reason = "unknown", getattr(result, "detail", "unknown")
         async with ctx.engine.begin() as conn:  # unless the resolver settled it meanwhile
             await conn.execute(
@@ -204,14 +217,16 @@ async def settle(
                 .where(operations.c.ref == ref, operations.c.state == "reserved")
                 .values(state=state, reason=reason[:64], updated_at=now)
             )
-    async with ctx.engine.connect() as conn:
-        deposit = await get_account(conn, reserved.agent.deposit_account_id)
+    if available is None:  # the writer answers it with the post or void; else read it
+        async with ctx.reader.connect() as conn:
+            deposit = await get_account(conn, reserved.agent.deposit_account_id)
+        available = deposit.available
     log.info("sale %s %s%s", ref, state, f" ({reason})" if reason else "")
     values: dict[str, Value] = {
         "ref": ref,
         "msisdn": reserved.target,
         "amount_fen": reserved.amount,
-        "balance_fen": deposit.available,
+        "balance_fen": available,
     }
     return outcome_of(state, reason, values)
 
@@ -240,8 +255,10 @@ async def reserved_from_row(conn: AsyncConnection, row: Row[object]) -> Reserved
 
 async def _commissions(ctx: OperationContext, reserved: Reserved) -> tuple[TransferRequest, ...]:
     """The commission legs of a posted sale, in the post's own transaction."""
-    async with ctx.engine.connect() as conn:
-        above = await ancestors(conn, reserved.agent)
+    above = reserved.above
+    if above is None:
+        async with ctx.reader.connect() as conn:
+            above = tuple(await ancestors(conn, reserved.agent))
     earned = shares(ctx.commissions, reserved.agent, above, reserved.amount)
     meta = {"msisdn": reserved.target}
     return commission_legs(reserved.ref, ctx.platform.commission_expense, earned, meta)

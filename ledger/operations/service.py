@@ -10,6 +10,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ledger import sqlite
 from ledger.agents import Agent, find_agent
 from ledger.commissions import DEMO_PLAN, CommissionPlan
 from ledger.gateways.bank import BankNotification, DepositReceipt
@@ -75,6 +76,7 @@ class OperationService:
         """`resolver`: how the resolver sweeps in the background; None runs no background
         sweep (`resolve_due` still works a sweep on demand)."""
         self._engine = engine
+        self._reader = sqlite.reader(engine)
         self._boss = boss
         self._pin_keys = pin_keys
         self._pin_policy = pin_policy
@@ -129,7 +131,7 @@ class OperationService:
 
     async def open_outcomes(self) -> int:
         """How many operations wait on an outcome (the resolver's cases, and those in flight)."""
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             return await open_outcomes(conn)
 
     async def resolve_due(self) -> SweepReport:
@@ -139,7 +141,7 @@ class OperationService:
         return await self._resolver.sweep()
 
     async def find_agent(self, msisdn: Msisdn) -> Agent | None:
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             return await find_agent(conn, msisdn)
 
     def protect_pin(self, actor: Msisdn, credential: str) -> str:

@@ -69,7 +69,7 @@ async def transfer_request(ctx: OperationContext, request: OperationRequest) -> 
         code = "amount_below_min" if amount < limits.op_min_fen else "amount_above_max"
         return OperationOutcome(code, {"min_fen": limits.op_min_fen, "max_fen": limits.op_max_fen})
     values: dict[str, Value] = {"msisdn": target, "amount_fen": amount}
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         asked = (
             await conn.execute(
                 select(confirmation_codes.c.id).where(
@@ -111,7 +111,7 @@ async def transfer_confirm(ctx: OperationContext, request: OperationRequest) -> 
     typed = None if credential is None else unseal(ctx.pin_keys, request.actor, credential)
     if typed is None:
         return OperationOutcome("wrong_code")
-    async with ctx.engine.connect() as conn:
+    async with ctx.reader.connect() as conn:
         existing = await find_by_key(conn, request.key)
         if existing is not None:
             return outcome_of(existing.state, existing.reason, recorded_values(existing))

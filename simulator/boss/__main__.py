@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"python -m simulator.boss: {error}")
     try:
         seed_demo_subscribers(state)
-        web.run_app(create_boss_app(state), host=args.host, port=args.port)
+        # No access log: a line per request at INFO cost more than the request itself.
+        web.run_app(create_boss_app(state), host=args.host, port=args.port, access_log=None)
     finally:
         state.close()
 

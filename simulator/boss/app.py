@@ -7,14 +7,16 @@ answer the reference's state: 200, or 404 when a status query finds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from simulator.boss.durable import GroupCommit
 from simulator.boss.faults import FaultConfig, FaultInjector
 from simulator.boss.model import BossOperation, Lookup, Outcome, OutcomeStatus, Subscriber
 from simulator.boss.state import BossState
+from simulator.boss.store import BossStore
 from simulator.boss.validation import (
     InvalidInputError,
     check_fields,
@@ -27,6 +29,7 @@ from simulator.http_input import invalid_input_middleware, json_body
 
 STATE_KEY = web.AppKey("boss_state", BossState)
 FAULTS_KEY = web.AppKey("boss_faults", FaultInjector)
+COMMITS_KEY = web.AppKey("boss_commits", GroupCommit)
 
 _T = TypeVar("_T")
 
@@ -44,6 +47,9 @@ def create_boss_app(state: BossState) -> web.Application:
     app[STATE_KEY] = state
     app[FAULTS_KEY] = FaultInjector()
     app.on_shutdown.append(_close_faults)
+    if isinstance(state.sink, BossStore):
+        app[COMMITS_KEY] = GroupCommit(state.sink)
+        app.cleanup_ctx.append(_group_commits)
     app.router.add_post("/boss/recharge", post_recharge)
     app.router.add_get("/boss/recharge/{ref}", get_status)
     app.router.add_post("/boss/recharge/{ref}/cancel", post_cancel)
@@ -55,6 +61,20 @@ def create_boss_app(state: BossState) -> web.Application:
     app.router.add_put("/boss/faults", put_faults)
     app.router.add_get("/boss/faults", get_faults)
     return app
+
+
+async def _group_commits(app: web.Application) -> AsyncIterator[None]:
+    commits = app[COMMITS_KEY]
+    commits.start()
+    yield
+    commits.stop()
+
+
+async def _durable(request: web.Request) -> None:
+    """Wait until everything decided so far is on disk (the state file's group commit)."""
+    commits = request.app.get(COMMITS_KEY)
+    if commits is not None:
+        await commits.durable()
 
 
 async def _close_faults(app: web.Application) -> None:
@@ -112,7 +132,9 @@ async def post_cancel(request: web.Request) -> web.Response:
 async def _mutate(
     request: web.Request, apply: Callable[[], _T], answer: Callable[[_T], web.Response]
 ) -> web.Response:
-    return await request.app[FAULTS_KEY].run(apply, answer)
+    response = await request.app[FAULTS_KEY].run(apply, answer)
+    await _durable(request)  # no answer before its event is on disk
+    return response
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -121,12 +143,14 @@ async def _mutate(
 async def get_status(request: web.Request) -> web.Response:
     """GET /boss/recharge/{ref}: any kind of reference; 404 when not found."""
     ref = parse_ref(request.match_info["ref"])
+    await _durable(request)  # never report what a crash could take back
     return _lookup_response(request.app[STATE_KEY].status(ref))
 
 
 async def get_subscriber(request: web.Request) -> web.Response:
     """GET /boss/subscribers/{msisdn}."""
     msisdn = parse_msisdn(request.match_info["msisdn"])
+    await _durable(request)
     subscriber = request.app[STATE_KEY].subscriber(msisdn)
     if subscriber is None:
         return web.json_response({"error": "unknown_subscriber", "msisdn": msisdn}, status=404)
@@ -136,6 +160,7 @@ async def get_subscriber(request: web.Request) -> web.Response:
 async def get_records(request: web.Request) -> web.Response:
     """GET /boss/records?date=YYYY-MM-DD: the day's applied operations as CSV."""
     day = parse_date(request.query.get("date"))
+    await _durable(request)
     text = request.app[STATE_KEY].records(day)
     return web.Response(text=text, content_type="text/csv", charset="utf-8")
 

@@ -87,6 +87,11 @@ class BossState:
         state._sink = sink
         return state
 
+    @property
+    def sink(self) -> EventSink | None:
+        """Where committed events go (the state file), if anywhere."""
+        return self._sink
+
     def close(self) -> None:
         """Close the sink (the state file), if any."""
         if self._sink is not None:

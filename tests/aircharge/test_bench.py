@@ -100,3 +100,30 @@ def test_bench_sms_runs_tiny_checks_the_money_and_writes_json(tmp_path: Path) ->
     assert abs(sum(figures["components"].values()) - 1) < 0.01
     assert [raw["target"] for raw in figures["raw"]] == ["emulator", "minimal"]
     assert all(raw["failed"] == 0 and raw["submits_per_s"] > 0 for raw in figures["raw"])
+
+
+def test_bench_ops_runs_tiny_and_writes_json(tmp_path: Path) -> None:
+    storages = "sqlite-durable"
+    if os.environ.get("CI"):
+        require_postgres()
+        storages += ",postgresql"
+    out = tmp_path / "ops.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "aircharge", "bench", "ops", "--operations", "30",
+            "--concurrency", "1,8", "--agents", "3", "--storage", storages, "--json", str(out),
+        ],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["storage", "conc", "ops"]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    cells = {(row["storage"], row["concurrency"]) for row in report["rows"]}
+    assert cells == {(s, c) for s in storages.split(",") for c in (1, 8)}
+    for row in report["rows"]:
+        assert row["failures"] == 0, row["outcomes"]
+        assert row["operations"] == (30 if row["concurrency"] > 1 else 3)
+        assert row["ops_per_s"] > 0
+        assert 0 < row["p50_ms"] <= row["p99_ms"]
+    assert len(lines) == 2 + len(cells)

@@ -1,0 +1,284 @@
+"""`aircharge bench ops`: whole top-up operations, the path every channel takes.
+
+Each operation is `OperationService.execute(OperationRequest("topup", …))`: the PIN checked,
+limits, the reservation committed, BOSS asked over HTTP, the post with its commissions
+committed, the answer with the agent's balance. Cells: storage (SQLite with durable commits,
+PostgreSQL when reachable) × concurrency (tasks executing at once).
+
+- Each cell gets a fresh database: the demo tree's level-1 and level-2 agents and `agents`
+  merchants under them, every deposit funded from bank clearing, the sales limits lifted
+  (so no operation is refused), one `OperationService` of this process.
+- The BOSS emulator runs in a process of its own (`python -m simulator.boss`, on a free
+  port, with a state file, as an operator would run it), started once for the run; its ten
+  demo prepaid subscribers receive the top-ups.
+- Operations go to the merchants in turn, a subscriber each in turn; each has its own
+  idempotency key. `ops/s` counts operations answered `ok` per second of the cell; any
+  other answer is counted in `fail` (and should be 0). `p50`/`p99`: latency of one
+  operation as its caller sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aircharge.bench.ledger import Database, Storage
+from aircharge.bench.stats import percentile
+from aircharge.runtime import settled_heap
+from ledger.agents import Agent, Level, create_agent
+from ledger.gateways.boss_http import HttpBossGateway
+from ledger.limits import LimitDefaults
+from ledger.money import Msisdn
+from ledger.operations import OperationRequest, OperationService
+from ledger.pins import PinKeys
+from ledger.platform_accounts import ensure_platform_accounts
+from ledger.transfers import Transaction, TransferRequest
+from ledger.writer import LedgerWriter
+
+AGENTS = 50  # merchants selling in turn
+PIN = "135790"
+FUNDING_FEN = 10**11
+AMOUNT_FEN = 1_000  # ¥10.00 a top-up
+SUBSCRIBERS = tuple(Msisdn(f"86139000000{n:02d}") for n in range(1, 11))  # BOSS demo prepaid
+BOSS_TIMEOUT_MS = 10_000
+BOSS_START_S = 20.0
+WARMUP_OPERATIONS = 50
+LIMITS = LimitDefaults(
+    op_min_fen=1,
+    op_max_fen=10**7,
+    daily_amount_fen=10**12,
+    daily_count=10**9,
+    subscriber_daily_fen=10**12,
+)
+PIN_KEYS = PinKeys.single(b"bench-ops-pin-key")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class OpsRow:
+    storage: str
+    concurrency: int
+    operations: int
+    failures: int
+    seconds: float
+    ops_per_s: float
+    p50_ms: float
+    p99_ms: float
+    commits: int  # ledger commits in the cell
+    outcomes: dict[str, int]
+
+
+COLUMNS = (
+    ("storage", "{:<15}", "storage"),
+    ("concurrency", "{:>5}", "conc"),
+    ("operations", "{:>7,}", "ops"),
+    ("failures", "{:>5,}", "fail"),
+    ("ops_per_s", "{:>8,.0f}", "ops/s"),
+    ("p50_ms", "{:>8.2f}", "p50 ms"),
+    ("p99_ms", "{:>8.2f}", "p99 ms"),
+    ("commits", "{:>7,}", "commits"),
+)
+
+
+def table(rows: Sequence[OpsRow]) -> str:
+    cells = [[fmt.format(getattr(row, name)).strip() for name, fmt, _ in COLUMNS] for row in rows]
+    widths = [
+        max([len(title)] + [len(line[i]) for line in cells])
+        for i, (_, _, title) in enumerate(COLUMNS)
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.ljust(width) if i < 1 else value.rjust(width)
+            for i, (value, width) in enumerate(zip(values, widths, strict=True))
+        )
+
+    header = line([title for _, _, title in COLUMNS])
+    return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
+
+
+# -- the BOSS emulator, in a process of its own -----------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class BossProcess:
+    """`python -m simulator.boss` on a free loopback port with a state file in `directory`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._state = directory / "boss.db"
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> BossProcess:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "simulator.boss", "--state", str(self._state),
+            "--port", str(self.port),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + BOSS_START_S
+        async with aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    async with session.get(f"{self.url}/boss/faults") as response:
+                        if response.status == 200:
+                            return self
+                except aiohttp.ClientError:
+                    pass
+                if self._process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the BOSS emulator did not start on port {self.port}")
+                await asyncio.sleep(0.05)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+
+
+# -- one cell ---------------------------------------------------------------------------------
+
+
+async def _seed(engine: AsyncEngine, agents: int) -> list[Agent]:
+    """The demo tree's upper levels and `agents` merchants under them, all funded."""
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        platform = await ensure_platform_accounts(conn, now)
+
+        async def agent(number: str, level: Level, parent: Agent | None) -> Agent:
+            return await create_agent(
+                conn,
+                msisdn=Msisdn(number),
+                name=f"bench {number}",
+                level=level,
+                parent=parent,
+                pin=PIN,
+                pin_keys=PIN_KEYS,
+                now=now,
+            )
+
+        top = await agent("8613800000001", Level.LEVEL_1, None)
+        middle = await agent("8613800000002", Level.LEVEL_2, top)
+        merchants = [await agent(f"86135{n:08d}", Level.MERCHANT, middle) for n in range(agents)]
+    writer = LedgerWriter(engine, label="bench-ops-funding")
+    await writer.start()
+    try:
+        funding = tuple(
+            TransferRequest.single(
+                f"fund:{a.msisdn}", platform.bank_clearing, a.deposit_account_id, FUNDING_FEN
+            )
+            for a in (top, middle, *merchants)
+        )
+        (await writer.execute(Transaction(funding))).unwrap()
+    finally:
+        await writer.close()
+    return merchants
+
+
+def _request(merchants: Sequence[Agent], cell: str, i: int) -> OperationRequest:
+    params: dict[str, str | int] = {
+        "msisdn": SUBSCRIBERS[i % len(SUBSCRIBERS)],
+        "amount_fen": AMOUNT_FEN,
+        "pin": PIN,
+    }
+    actor = merchants[i % len(merchants)].msisdn
+    return OperationRequest("topup", actor, params, f"{cell}:{i}", "bench")
+
+
+async def _run_cell(
+    storage: Storage,
+    boss_url: str,
+    concurrency: int,
+    operations: int,
+    agents: int,
+    directory: Path,
+) -> OpsRow:
+    async with Database(storage, directory) as engine:
+        merchants = await _seed(engine, agents)
+        boss = HttpBossGateway(boss_url, BOSS_TIMEOUT_MS)
+        await boss.start()
+        service = OperationService(engine, boss, PIN_KEYS, LIMITS)
+        await service.start()
+        try:
+            cell = f"{storage.name}-{concurrency}-{time.time_ns()}"
+            for i in range(WARMUP_OPERATIONS):  # connections, caches, statement texts
+                await service.execute(_request(merchants, f"{cell}-warm", i))
+            commits_before = service.ledger_stats().commits
+            counter = itertools.count()
+            latencies: list[float] = []
+            outcomes: Counter[str] = Counter()
+
+            async def worker() -> None:
+                while (i := next(counter)) < operations:
+                    started = time.perf_counter()
+                    outcome = await service.execute(_request(merchants, cell, i))
+                    latencies.append(time.perf_counter() - started)
+                    outcomes[outcome.code] += 1
+
+            with settled_heap():  # as `aircharge serve` runs once started
+                started = time.perf_counter()
+                await asyncio.gather(*(worker() for _ in range(concurrency)))
+                seconds = time.perf_counter() - started
+            commits = service.ledger_stats().commits - commits_before
+        finally:
+            await service.close()
+            await boss.close()
+    latencies.sort()
+    ok = outcomes["ok"]
+    return OpsRow(
+        storage=storage.name,
+        concurrency=concurrency,
+        operations=operations,
+        failures=operations - ok,
+        seconds=round(seconds, 3),
+        ops_per_s=ok / seconds if seconds else 0.0,
+        p50_ms=percentile(latencies, 0.5) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        commits=commits,
+        outcomes=dict(outcomes),
+    )
+
+
+async def run_ops_bench(
+    storages: Sequence[Storage],
+    concurrencies: Sequence[int],
+    operations: Callable[[int], int],
+    agents: int,
+    progress: Progress,
+) -> list[OpsRow]:
+    rows: list[OpsRow] = []
+    with tempfile.TemporaryDirectory(prefix="aircharge-bench-ops-") as name:
+        directory = Path(name)
+        async with BossProcess(directory) as boss:
+            progress(f"BOSS emulator at {boss.url}")
+            for storage in storages:
+                for concurrency in concurrencies:
+                    row = await _run_cell(
+                        storage, boss.url, concurrency, operations(concurrency), agents, directory
+                    )
+                    progress(
+                        f"{storage.name} conc {concurrency}: {row.ops_per_s:,.0f} ops/s,"
+                        f" p50 {row.p50_ms:.1f} ms, p99 {row.p99_ms:.1f} ms, {row.outcomes}"
+                    )
+                    rows.append(row)
+    return rows
+
+
+__all__ = ["AGENTS", "BossProcess", "OpsRow", "run_ops_bench", "table"]
