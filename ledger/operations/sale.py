@@ -113,7 +113,7 @@ async def _reserve(
         )
         existing = await find_by_key(conn, request.key) if read.replay else None
     if existing is not None:
-        return _replay(existing, content_hash)
+        return await _replay(ctx, existing, content_hash)
     agent = await decide(ctx, read.agent, read.source, request.actor, credential, request.source)
     if isinstance(agent, OperationOutcome):
         return agent
@@ -167,7 +167,7 @@ async def _reserve(
             raced = await find_by_key(conn, request.key)
         if raced is None:
             raise result.error
-        return _replay(raced, content_hash)
+        return await _replay(ctx, raced, content_hash)
     result.unwrap()
     log.info(
         "%s %s reserved: agent=%s msisdn=%s amount=%d", kind, ref, agent.msisdn, target, amount
@@ -204,7 +204,7 @@ async def settle(
             async with ctx.reader.connect() as conn:
                 row = await find_by_ref(conn, ref)
             assert row is not None
-            return outcome_of(row.state, row.reason, recorded_values(row))
+            return await _replay(ctx, row, row.request_hash)
         settled.unwrap()
         available = settled.available.get(reserved.agent.deposit_account_id)
         await _tell(ctx, reserved, state, late)
@@ -264,7 +264,14 @@ async def _commissions(ctx: OperationContext, reserved: Reserved) -> tuple[Trans
     return commission_legs(reserved.ref, ctx.platform.commission_expense, earned, meta)
 
 
-def _replay(row: Row[object], content_hash: str) -> OperationOutcome:
+async def _replay(ctx: OperationContext, row: Row[object], content_hash: str) -> OperationOutcome:
+    """The recorded answer, with the agent's balance now (as a first answer carries one: the
+    channels' receipts show it). Replays are rare: the extra read is no cost."""
     if row.request_hash != content_hash:
         return OperationOutcome("conflict", {"ref": row.ref})
-    return outcome_of(row.state, row.reason, recorded_values(row))
+    values = recorded_values(row)
+    async with ctx.reader.connect() as conn:
+        agent = await get_agent(conn, row.agent_id)
+        if agent is not None:
+            values["balance_fen"] = (await get_account(conn, agent.deposit_account_id)).available
+    return outcome_of(row.state, row.reason, values)

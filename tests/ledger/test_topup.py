@@ -25,6 +25,8 @@ async def test_topup_posts_and_credits_boss_once_even_when_replayed(world: World
     assert outcome.values["balance_fen"] == 45_000
     again = await world.topup("k1", PREPAID, 5000)
     assert (again.code, again.values["ref"]) == ("ok", outcome.values["ref"])
+    # the replay shows the balance as the first answer did (receipts print it)
+    assert again.values["balance_fen"] == outcome.values["balance_fen"]
     deposit = await world.deposit()
     assert (deposit.balance, deposit.available) == (45_000, 45_000)
     assert world.boss_balance(PREPAID) == 1000 + 5000
