@@ -12,6 +12,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import asyncpg
@@ -25,7 +26,7 @@ from aircharge.bench.ops import run_ops_bench
 from aircharge.bench.ops import table as ops_table
 from aircharge.bench.sms import raw_figures, run_sms_bench
 from aircharge.bench.sms import table as sms_table
-from aircharge.bench.stats import table, write_json
+from aircharge.bench.stats import table
 from aircharge.bench.ussd import run_ussd_bench
 from aircharge.bench.ussd import table as ussd_table
 from aircharge.bench.ussd_load import JOURNEYS
@@ -106,6 +107,25 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     sms.add_argument("--json", type=Path, help="also write the results as JSON")
 
 
+def _write_report(
+    path: Path, bench: str, context: Mapping[str, object], body: Mapping[str, object]
+) -> None:
+    """The JSON report of a bench: where it ran, its settings, and its figures (dataclass
+    rows are written as objects)."""
+    where = {
+        "bench": bench,
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+    figures = dict(body)
+    if isinstance(rows := figures.get("rows"), list):
+        figures["rows"] = [dataclasses.asdict(row) for row in rows]
+    report = {"context": where | dict(context), **figures}
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def _storages(names: list[str], postgres_url: str) -> list[Storage]:
     known = {
         "sqlite-durable": Storage("sqlite-durable", "sqlite", "FULL"),
@@ -172,17 +192,8 @@ def run_bench(args: argparse.Namespace) -> None:
     )
     print(table(rows))
     if args.json:
-        context = {
-            "bench": "ledger",
-            "python": sys.version.split()[0],
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "operations_per_cell": per_cell,
-            "agents": int(args.agents),
-            "repeat": args.repeat,
-        }
-        write_json(args.json, rows, context)
-        print(f"wrote {args.json}", file=sys.stderr)
+        context = {"operations_per_cell": per_cell, "agents": int(args.agents)}
+        _write_report(args.json, "ledger", context | {"repeat": args.repeat}, {"rows": rows})
 
 
 def _run_ops(args: argparse.Namespace, storages: list[Storage]) -> None:
@@ -200,17 +211,8 @@ def _run_ops(args: argparse.Namespace, storages: list[Storage]) -> None:
     rows = asyncio.run(run_ops_bench(storages, concurrencies, operations, args.agents, progress))
     print(ops_table(rows))
     if args.json:
-        context = {
-            "bench": "ops",
-            "python": sys.version.split()[0],
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "operations_per_cell": per_cell,
-            "agents": int(args.agents),
-        }
-        body = {"context": context, "rows": [dataclasses.asdict(row) for row in rows]}
-        args.json.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}", file=sys.stderr)
+        context = {"operations_per_cell": per_cell, "agents": int(args.agents)}
+        _write_report(args.json, "ops", context, {"rows": rows})
 
 
 def _run_chaos(args: argparse.Namespace) -> None:
@@ -262,15 +264,7 @@ def _run_sms(args: argparse.Namespace) -> None:
         figures = dataclasses.replace(figures, raw=raw)
     print(sms_table(figures))
     if args.json:
-        context = {
-            "bench": "sms",
-            "python": sys.version.split()[0],
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-        }
-        body = {"context": context, "figures": figures.as_dict()}
-        args.json.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}", file=sys.stderr)
+        _write_report(args.json, "sms", {}, {"figures": figures.as_dict()})
     if not figures.money_ok:
         raise SystemExit("aircharge bench sms: money check failed (see the table)")
 
@@ -314,19 +308,9 @@ def _run_ussd(args: argparse.Namespace) -> None:
         print(cpu_table(cell))
     if args.json:
         context = {
-            "bench": "ussd",
-            "python": sys.version.split()[0],
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
             "sessions": args.sessions,
             "duration_s": args.duration,
             "load_processes": args.load_processes,
             "requests_per_journey": {"topup": 6, "menu": "4 (africastalking), 5 (json)"},
         }
-        body = {
-            "context": context,
-            "rows": [dataclasses.asdict(row) for row in report.rows],
-            "cpu": report.cpu,
-        }
-        args.json.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}", file=sys.stderr)
+        _write_report(args.json, "ussd", context, {"rows": report.rows, "cpu": report.cpu})

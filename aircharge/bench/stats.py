@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import statistics
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -90,10 +88,3 @@ def table(rows: Sequence[Row]) -> str:
 
     header = line(HEADERS)
     return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
-
-
-def write_json(path: Path, rows: Sequence[Row], context: Mapping[str, object]) -> None:
-    path.write_text(
-        json.dumps({"context": context, "rows": [asdict(r) for r in rows]}, indent=2) + "\n",
-        encoding="utf-8",
-    )
