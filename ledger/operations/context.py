@@ -42,6 +42,8 @@ class OperationContext:
     clock: Clock
     commissions: CommissionPlan
     sms: SmsLink | None = None  # the SMS link, if the platform has one
+    # Short indexed reads on the loop's own thread (SQLite files; None elsewhere).
+    loop_reads: sqlite.LoopReader | None = None
     # The same engine for transactions that only read: on SQLite they take no lock
     # (`ledger.sqlite.reader`). Anything that writes goes through `engine` or the writer.
     reader: AsyncEngine = field(init=False, repr=False, compare=False)

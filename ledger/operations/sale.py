@@ -15,6 +15,7 @@ answers the recorded outcome and sends nothing; different content answers `confl
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -42,7 +43,7 @@ from ledger.operations.records import (
     recorded_values,
     request_hash,
 )
-from ledger.operations.sale_reads import read_for_sale
+from ledger.operations.sale_reads import SaleAsk, read_for_sale, read_for_sale_now
 from ledger.schema import operations
 from ledger.transfers import Record, RecordUpdate, Transaction, TransferRequest
 
@@ -101,19 +102,19 @@ async def _reserve(
 ) -> Reserved | OperationOutcome:
     now = ctx.clock()
     day = business_day(now)
-    async with ctx.reader.connect() as conn:
-        read = await read_for_sale(
-            conn,
-            key=request.key,
-            actor=request.actor,
-            source=request.source,
-            target=target,
-            day=day,
-            defaults=ctx.limits,
+    ask = SaleAsk(request.key, request.actor, request.source, target, day)
+    if ctx.loop_reads is not None:
+        read = ctx.loop_reads.run(
+            functools.partial(read_for_sale_now, ask=ask, defaults=ctx.limits)
         )
-        existing = await find_by_key(conn, request.key) if read.replay else None
-    if existing is not None:
-        return await _replay(ctx, existing, content_hash)
+    else:
+        async with ctx.reader.connect() as conn:
+            read = await read_for_sale(conn, ask, ctx.limits)
+    if read.replay:
+        async with ctx.reader.connect() as conn:
+            existing = await find_by_key(conn, request.key)
+        if existing is not None:
+            return await _replay(ctx, existing, content_hash)
     agent = await decide(ctx, read.agent, read.source, request.actor, credential, request.source)
     if isinstance(agent, OperationOutcome):
         return agent

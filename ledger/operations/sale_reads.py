@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Date, Integer, Select, String, bindparam, cast, literal, select
+from sqlalchemy import Connection, Date, Integer, Select, String, bindparam, cast, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
 
@@ -100,24 +100,37 @@ def _query() -> Select[Any]:
 _QUERY: Final = _query()
 
 
-async def read_for_sale(
-    conn: AsyncConnection,
-    *,
-    key: str,
-    actor: Msisdn,
-    source: str,
-    target: Msisdn,
-    day: date,
-    defaults: LimitDefaults,
-) -> SaleReads:
-    params = {
-        "actor": actor,
-        "day": day,
-        "subscriber": limits.subscriber_subject(target),
-        "source": source[:64],
-        "key": key,
-    }
-    row = (await conn.execute(_QUERY, params)).one()
+@dataclass(frozen=True, slots=True)
+class SaleAsk:
+    """What a sale reads by: its key, agent, source, subscriber and business day."""
+
+    key: str
+    actor: Msisdn
+    source: str
+    target: Msisdn
+    day: date
+
+    def params(self) -> dict[str, object]:
+        return {
+            "actor": self.actor,
+            "day": self.day,
+            "subscriber": limits.subscriber_subject(self.target),
+            "source": self.source[:64],
+            "key": self.key,
+        }
+
+
+async def read_for_sale(conn: AsyncConnection, ask: SaleAsk, defaults: LimitDefaults) -> SaleReads:
+    row = (await conn.execute(_QUERY, ask.params())).one()
+    return _decode(row, defaults)
+
+
+def read_for_sale_now(conn: Connection, ask: SaleAsk, defaults: LimitDefaults) -> SaleReads:
+    """The same read on a synchronous connection (`ledger.sqlite.LoopReader`)."""
+    return _decode(conn.execute(_QUERY, ask.params()).one(), defaults)
+
+
+def _decode(row: Any, defaults: LimitDefaults) -> SaleReads:
     agent = _agent_of(row, "a")
     above = tuple(found for found in (_agent_of(row, "p"), _agent_of(row, "g")) if found)
     source_count = (
@@ -153,4 +166,4 @@ def _usage(amount: int | None, count: int | None) -> Usage:
     return Usage() if amount is None else Usage(amount, count or 0)
 
 
-__all__ = ["SaleReads", "read_for_sale"]
+__all__ = ["SaleAsk", "SaleReads", "read_for_sale", "read_for_sale_now"]

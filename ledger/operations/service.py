@@ -77,6 +77,7 @@ class OperationService:
         sweep (`resolve_due` still works a sweep on demand)."""
         self._engine = engine
         self._reader = sqlite.reader(engine)
+        self._loop_reads = sqlite.LoopReader.for_engine(engine)
         self._boss = boss
         self._pin_keys = pin_keys
         self._pin_policy = pin_policy
@@ -108,6 +109,7 @@ class OperationService:
             self._clock,
             self._commissions,
             self._sms,
+            self._loop_reads,
         )
         self._resolver = Resolver(
             self._context,
@@ -127,6 +129,8 @@ class OperationService:
             await self._resolver.close()
             self._resolver = None
         await self._writer.close()
+        if self._loop_reads is not None:
+            self._loop_reads.dispose()
         self._context = None
 
     async def open_outcomes(self) -> int:
