@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger import audit
@@ -72,6 +72,12 @@ def _agent(row: Row[Any]) -> Agent:
 
 async def find_agent(conn: AsyncConnection, msisdn: Msisdn) -> Agent | None:
     row = (await conn.execute(select(agents).where(agents.c.msisdn == msisdn))).first()
+    return None if row is None else _agent(row)
+
+
+def find_agent_now(conn: Connection, msisdn: Msisdn) -> Agent | None:
+    """`find_agent` on a synchronous connection (`ledger.sqlite.LoopReader`)."""
+    row = conn.execute(select(agents).where(agents.c.msisdn == msisdn)).first()
     return None if row is None else _agent(row)
 
 

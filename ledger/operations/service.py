@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -11,7 +12,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger import sqlite
-from ledger.agents import Agent, find_agent
+from ledger.agents import Agent, find_agent, find_agent_now
 from ledger.commissions import DEMO_PLAN, CommissionPlan
 from ledger.gateways.bank import BankNotification, DepositReceipt
 from ledger.gateways.boss import BossGateway
@@ -145,6 +146,8 @@ class OperationService:
         return await self._resolver.sweep()
 
     async def find_agent(self, msisdn: Msisdn) -> Agent | None:
+        if self._loop_reads is not None:  # asked on every SMS and every USSD dial
+            return self._loop_reads.run(functools.partial(find_agent_now, msisdn=msisdn))
         async with self._reader.connect() as conn:
             return await find_agent(conn, msisdn)
 
