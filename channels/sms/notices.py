@@ -2,7 +2,8 @@
 recipient's language and queued through the outbox.
 
 Language: an agent's own; anyone else's is the platform default (BOSS holds a subscriber's
-language; asking it is future work). A code's clear text goes to the outbox's memory only:
+language; asking it is future work). Read through `AgentLanguages` (up to 30 s old: a
+language picks words, never money). A code's clear text goes to the outbox's memory only:
 its row holds the text masked, and no log line carries it.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels.sms.languages import AgentLanguages
 from channels.sms.outbox import SmsOutbox
 from channels.sms.records import MT_CODE, MT_NOTICE, Reply
 from channels.sms.texts import code_text, masked, notice_text
@@ -41,11 +43,16 @@ class SmsNotices:
         self._catalogue = catalogue
         self._default_language = default_language
         self._receipts = receipts
+        self._languages = AgentLanguages(self._agent_language)
 
-    async def language_of(self, msisdn: Msisdn) -> str:
+    async def _agent_language(self, msisdn: Msisdn) -> str | None:
         async with self._db.connect() as conn:
             agent = await find_agent(conn, msisdn)
-        return agent.language if agent is not None else self._default_language
+        return None if agent is None else agent.language
+
+    async def language_of(self, msisdn: Msisdn) -> str:
+        language = await self._languages.agent_language(msisdn)
+        return self._default_language if language is None else language
 
     async def send_code(self, msisdn: Msisdn, code: str) -> None:
         text = code_text(self._catalogue, await self.language_of(msisdn), code)

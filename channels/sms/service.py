@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from channels.sms.batcher import Batcher
 from channels.sms.contract import TON_ALPHANUMERIC, InboundSms
 from channels.sms.counters import SmsCounters
+from channels.sms.languages import AgentLanguages
 from channels.sms.outbox import SmsOutbox
 from channels.sms.records import (
     DUPLICATE,
@@ -146,6 +147,7 @@ class SmsService:
         window = settings.duplicate_window_ms
         self._mos = Batcher(db, functools.partial(write_mos, window_ms=window), name="mo")
         self._finishes = Batcher(db, self._write_finishes, name="mo-finish")
+        self._languages = AgentLanguages(self._agent_language)
         self._work: asyncio.Queue[StoredMo] = asyncio.Queue(processing_queue_max)
         self._workers: list[asyncio.Task[None]] = []
 
@@ -295,10 +297,16 @@ class SmsService:
         day = business_day(datetime.fromtimestamp(self._clock_ms() / 1000, UTC))
         return await write_finishes(conn, items, day, self._settings.replies_per_day_max)
 
-    async def _language(self, actor: Msisdn) -> tuple[list[str], str]:
+    async def _agent_language(self, actor: Msisdn) -> str | None:
         agent = await self._operations.find_agent(actor)
-        if agent is not None:
-            return [AGENT_FLOW], agent.language
+        return None if agent is None else agent.language
+
+    async def _language(self, actor: Msisdn) -> tuple[list[str], str]:
+        """The flows and language for the sender, from a cache up to 30 s old: they pick the
+        menu and the words, never money (an operation authenticates its actor in the ledger)."""
+        language = await self._languages.agent_language(actor)
+        if language is not None:
+            return [AGENT_FLOW], language
         return [SUBSCRIBER_FLOW], self._default_language
 
     async def _answer(self, mo: StoredMo, actor: Msisdn, parsed: Command | ParseError) -> _Answer:

@@ -5,12 +5,12 @@ direct queries of the hot path. Every statement here is served by an index of
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Row, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -132,20 +132,22 @@ async def take_confirmation(
     return None if command is None else str(command)
 
 
-async def _count_replies(conn: AsyncConnection, msisdn: str, day: date, added: int) -> int:
-    """Add `added` replies to the number's count of the day, atomically; the new count."""
-    values = {"msisdn": msisdn, "day": day, "count": added}
+async def _count_replies(
+    conn: AsyncConnection, added: Mapping[str, int], day: date
+) -> dict[str, int]:
+    """Add replies to each number's count of the day, atomically, in one statement; the new
+    counts. (Each number once per statement: PostgreSQL would refuse a row hit twice.)"""
+    rows = [{"msisdn": msisdn, "day": day, "count": n} for msisdn, n in sorted(added.items())]
     keys = [sms_reply_counts.c.msisdn, sms_reply_counts.c.day]
-    increment = {"count": sms_reply_counts.c.count + added}
-    if conn.dialect.name == "postgresql":
-        pg = postgresql.insert(sms_reply_counts).values(values)
-        upsert = pg.on_conflict_do_update(index_elements=keys, set_=increment)
-        result = await conn.execute(upsert.returning(sms_reply_counts.c.count))
-    else:
-        lite = sqlite.insert(sms_reply_counts).values(values)
-        upsert_lite = lite.on_conflict_do_update(index_elements=keys, set_=increment)
-        result = await conn.execute(upsert_lite.returning(sms_reply_counts.c.count))
-    return int(result.scalar_one())
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(sms_reply_counts).values(rows)
+    upsert = statement.on_conflict_do_update(
+        index_elements=keys, set_={"count": sms_reply_counts.c.count + statement.excluded.count}
+    )
+    returned = await conn.execute(
+        upsert.returning(sms_reply_counts.c.msisdn, sms_reply_counts.c.count)
+    )
+    return {str(msisdn): int(count) for msisdn, count in returned.all()}
 
 
 async def write_finishes(
@@ -153,32 +155,31 @@ async def write_finishes(
 ) -> list[Finished]:
     """Mark MOs processed, count their replies against the daily cap, queue the replies and
     store the confirmations they offer; an MO already processed gets nothing a second time."""
-    ids = [item.mo_id for item in items]
-    open_ids = set(
-        (
-            await conn.execute(
-                select(sms_mo.c.id)
-                .where(sms_mo.c.id.in_(ids), sms_mo.c.state == "received")
-                .with_for_update()
-            )
+    by_id = {item.mo_id: item for item in items}
+    # One statement marks the batch processed and says which MOs were still open (a recovery
+    # or another process may have finished some first).
+    finished = await conn.execute(
+        update(sms_mo)
+        .where(sms_mo.c.id.in_(by_id), sms_mo.c.state == "received")
+        .values(
+            state="processed",
+            outcome=case({i: item.outcome for i, item in by_id.items()}, value=sms_mo.c.id),
+            processed_ms=case(
+                {i: item.processed_ms for i, item in by_id.items()}, value=sms_mo.c.id
+            ),
         )
-        .scalars()
-        .all()
+        .returning(sms_mo.c.id)
     )
+    open_ids = set(finished.scalars().all())
     live = [item for item in items if item.mo_id in open_ids]
     if not live:
         return [Finished(False, None, False) for _ in items]
-    await conn.execute(
-        update(sms_mo)
-        .where(sms_mo.c.id == bindparam("b_id"), sms_mo.c.state == "received")
-        .values(state="processed", outcome=bindparam("b_outcome"), processed_ms=bindparam("b_ms")),
-        [{"b_id": i.mo_id, "b_outcome": i.outcome, "b_ms": i.processed_ms} for i in live],
-    )
     wanted = Counter(item.reply.recipient for item in live if item.reply is not None)
     allowance: dict[str, int] = {}
-    for msisdn, added in sorted(wanted.items()):
-        total = await _count_replies(conn, msisdn, day, added)
-        allowance[msisdn] = max(0, replies_per_day_max - (total - added))
+    if wanted:
+        totals = await _count_replies(conn, wanted, day)
+        for msisdn, added in wanted.items():
+            allowance[msisdn] = max(0, replies_per_day_max - (totals[msisdn] - added))
     confirmations = [
         {
             "sender": c.sender,
@@ -301,40 +302,45 @@ FINAL_FAILURES: Final = frozenset({"UNDELIV", "REJECTD", "DELETED", "UNKNOWN", E
 
 async def write_receipts(conn: AsyncConnection, items: Sequence[ReceiptUpdate]) -> list[bool]:
     """Record receipts on their parts; an MT whose parts are all DELIVRD is delivered, one
-    with any final failure failed (EXPIRED: expired). False for a receipt matching no part."""
+    with any final failure failed (EXPIRED: expired). False for a receipt matching no part.
+
+    Three statements a batch: every part of the MTs the receipts touch (one read), the
+    receipts' parts updated, the MTs that reached a final state updated."""
     ids = {item.message_id for item in items}
-    found = dict(
-        (
-            await conn.execute(
-                select(sms_mt_parts.c.message_id, sms_mt_parts.c.mt_id).where(
-                    sms_mt_parts.c.message_id.in_(ids)
-                )
-            )
-        ).all()
+    touched = select(sms_mt_parts.c.mt_id).where(sms_mt_parts.c.message_id.in_(ids))
+    query = select(sms_mt_parts.c.message_id, sms_mt_parts.c.mt_id, sms_mt_parts.c.state).where(
+        sms_mt_parts.c.mt_id.in_(touched)
     )
-    known = [item for item in items if item.message_id in found]
-    if known:
+    parts: dict[str, tuple[int, str | None]] = {
+        message_id: (mt_id, state) for message_id, mt_id, state in (await conn.execute(query))
+    }
+    known = [item for item in items if item.message_id in parts]
+    if not known:
+        return [False for _ in items]
+    latest = {item.message_id: item.state[:16] for item in known}  # the last receipt wins
+    await conn.execute(
+        update(sms_mt_parts)
+        .where(sms_mt_parts.c.message_id == bindparam("b_id"))
+        .values(state=bindparam("b_state")),
+        [{"b_id": message_id, "b_state": state} for message_id, state in latest.items()],
+    )
+    states: dict[int, list[str | None]] = {}
+    for message_id, (mt_id, state) in parts.items():
+        states.setdefault(mt_id, []).append(latest.get(message_id, state))
+    now_ms = max(item.now_ms for item in items)
+    finals = [
+        {"b_id": mt_id, "b_state": final, "b_ms": now_ms}
+        for mt_id in sorted({parts[item.message_id][0] for item in known})
+        if (final := _mt_state(states[mt_id])) is not None
+    ]
+    if finals:
         await conn.execute(
-            update(sms_mt_parts)
-            .where(sms_mt_parts.c.message_id == bindparam("b_id"))
-            .values(state=bindparam("b_state")),
-            [{"b_id": item.message_id, "b_state": item.state[:16]} for item in known],
+            update(sms_mt)
+            .where(sms_mt.c.id == bindparam("b_id"), sms_mt.c.state == "submitted")
+            .values(state=bindparam("b_state"), updated_ms=bindparam("b_ms")),
+            finals,
         )
-    now_ms = max((item.now_ms for item in items), default=0)
-    for mt_id in sorted({found[item.message_id] for item in known}):
-        states = (
-            (await conn.execute(select(sms_mt_parts.c.state).where(sms_mt_parts.c.mt_id == mt_id)))
-            .scalars()
-            .all()
-        )
-        final = _mt_state(states)
-        if final is not None:
-            await conn.execute(
-                update(sms_mt)
-                .where(sms_mt.c.id == mt_id, sms_mt.c.state == "submitted")
-                .values(state=final, updated_ms=now_ms)
-            )
-    return [item.message_id in found for item in items]
+    return [item.message_id in parts for item in items]
 
 
 def _mt_state(part_states: Sequence[str | None]) -> str | None:
