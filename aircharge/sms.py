@@ -31,6 +31,7 @@ from channels.ussd.service import UssdService
 from dialogs.catalogue import Catalogue
 from dialogs.engine import Engine
 from dialogs.events import Message
+from ledger.jobs import Jobs, open_jobs
 from ledger.operations import OperationService
 
 
@@ -50,6 +51,7 @@ class SmsWiring:
     ussd_link: SmppLink | None = None
     service: SmsService | None = None
     _started: list[SmppLink] = field(default_factory=list)
+    _jobs: Jobs | None = None
 
     @classmethod
     def build(
@@ -97,8 +99,10 @@ class SmsWiring:
             clock_ms=_clock_ms,
             counters=self.counters,
         )
-        await self.outbox.start()
-        await self.service.start()
+        # One writer thread (on SQLite) for all of the channel's batched writes.
+        self._jobs = await open_jobs(self.engine, "sms-writes")
+        await self.outbox.start(self._jobs)
+        await self.service.start(self._jobs)
         await self.service.recover()  # the outbox's too
         unavailable = self.catalogue.text(
             config.platform.language, Message("common.service_unavailable")
@@ -119,6 +123,9 @@ class SmsWiring:
             await self.service.close()
             self.service = None
         await self.outbox.close()
+        if self._jobs is not None:
+            await self._jobs.close()
+            self._jobs = None
 
 
 __all__ = ["SmsWiring"]

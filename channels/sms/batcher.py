@@ -6,22 +6,30 @@ At a thousand MOs a second, one transaction per MO through SQLAlchemy async and 
 hands the lot to `write` inside one transaction and answers each caller with its result. A
 failed batch fails each of its callers with the same error; the next batch is independent.
 The queue is bounded: when it is full, `submit` waits (back-pressure on whoever calls).
+
+`write` is a plain function of a synchronous connection, run as one job of `ledger.jobs`: on
+a SQLite file, on one thread holding one connection, so a whole batch is one hand-off rather
+than one per statement, and the channel's batchers share that thread (their transactions
+queue behind each other instead of meeting at SQLite's lock); on PostgreSQL, through the
+async engine's `run_sync`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection
+
+from ledger.jobs import Jobs
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-Write = Callable[[AsyncConnection, Sequence[Item]], Awaitable[Sequence[Result]]]
+Write = Callable[[Connection, Sequence[Item]], Sequence[Result]]
 
 batch_max_default: Final = 256  # items per transaction
 queue_max_default: Final = 4096  # items waiting for a transaction
@@ -30,7 +38,6 @@ queue_max_default: Final = 4096  # items waiting for a transaction
 class Batcher(Generic[Item, Result]):
     def __init__(
         self,
-        engine: AsyncEngine,
         write: Write[Item, Result],
         *,
         name: str,
@@ -38,7 +45,7 @@ class Batcher(Generic[Item, Result]):
         queue_max: int = queue_max_default,
     ) -> None:
         assert 0 < batch_max <= queue_max
-        self._engine = engine
+        self._jobs: Jobs | None = None
         self._write = write
         self._name = name
         self._batch_max = batch_max
@@ -46,8 +53,10 @@ class Batcher(Generic[Item, Result]):
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # transactions committed (for tests and benchmarks)
 
-    def start(self) -> None:
+    def start(self, jobs: Jobs) -> None:
+        """Write through `jobs` (`ledger.jobs.open_jobs`; its owner closes it after this)."""
         assert self._task is None, "started twice"
+        self._jobs = jobs
         self._task = asyncio.create_task(self._run(), name=f"sms-batcher-{self._name}")
 
     async def close(self) -> None:
@@ -79,8 +88,8 @@ class Batcher(Generic[Item, Result]):
     async def _commit(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         items = [item for item, _ in batch]
         try:
-            async with self._engine.begin() as conn:
-                results = await self._write(conn, items)
+            assert self._jobs is not None, "Batcher.start() was not called"
+            results = await self._jobs.submit(lambda connection: self._write(connection, items))
         except Exception as exc:  # every caller of the batch learns it; the loop goes on
             log.exception("sms %s: a batch of %d failed", self._name, len(items))
             for _, future in batch:

@@ -38,6 +38,7 @@ from channels.sms.store import (
     write_mts,
     write_receipts,
 )
+from ledger.jobs import Jobs, open_jobs
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,19 @@ class SmsOutbox:
         self._attempts = attempts
         self._backoff_ms = backoff_ms
         self._queue: asyncio.Queue[OutboundSms] = asyncio.Queue(send_queue_max)
-        self._new = Batcher(engine, write_mts, name="mt-queue")
-        self._updates = Batcher(engine, write_mt_updates, name="mt-update")
-        self._receipts = Batcher(engine, write_receipts, name="receipts")
+        self._new = Batcher(write_mts, name="mt-queue")
+        self._updates = Batcher(write_mt_updates, name="mt-update")
+        self._receipts = Batcher(write_receipts, name="receipts")
+        self._own_jobs: Jobs | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self) -> None:
+    async def start(self, jobs: Jobs | None = None) -> None:
+        """Start sending; writes go through `jobs` (shared with the MO service by the
+        composition root), or through jobs of the outbox's own."""
+        if jobs is None:
+            jobs = self._own_jobs = await open_jobs(self._engine, "sms-outbox")
         for batcher in (self._new, self._updates, self._receipts):
-            batcher.start()
+            batcher.start(jobs)
         self._tasks = [
             asyncio.create_task(self._sender(), name=f"sms-sender-{n}")
             for n in range(self._concurrency)
@@ -96,6 +102,9 @@ class SmsOutbox:
         self._tasks = []
         for batcher in (self._new, self._updates, self._receipts):
             await batcher.close()
+        if self._own_jobs is not None:
+            await self._own_jobs.close()
+            self._own_jobs = None
 
     async def idle(self) -> None:
         """Wait until every MT handed over so far has had its last attempt (tests)."""

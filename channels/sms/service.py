@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.sms.batcher import Batcher
 from channels.sms.contract import TON_ALPHANUMERIC, InboundSms
@@ -82,6 +83,7 @@ from dialogs.grammar import Command, ParseError, mask_pins, parse_command, pin_m
 from dialogs.inputs import parse_msisdn
 from dialogs.render.sms import render_sms, sms_help
 from ledger.clock import business_day
+from ledger.jobs import Jobs, open_jobs
 from ledger.money import Msisdn
 from ledger.operations import OperationRequest, OperationService
 
@@ -145,15 +147,20 @@ class SmsService:
         self._clock_ms = clock_ms
         self._counters = counters
         window = settings.duplicate_window_ms
-        self._mos = Batcher(db, functools.partial(write_mos, window_ms=window), name="mo")
-        self._finishes = Batcher(db, self._write_finishes, name="mo-finish")
+        self._mos = Batcher(functools.partial(write_mos, window_ms=window), name="mo")
+        self._finishes = Batcher(self._write_finishes, name="mo-finish")
+        self._own_jobs: Jobs | None = None
         self._languages = AgentLanguages(self._agent_language)
         self._work: asyncio.Queue[StoredMo] = asyncio.Queue(processing_queue_max)
         self._workers: list[asyncio.Task[None]] = []
 
-    async def start(self) -> None:
-        self._mos.start()
-        self._finishes.start()
+    async def start(self, jobs: Jobs | None = None) -> None:
+        """Start the workers; writes go through `jobs` (shared with the outbox by the
+        composition root), or through jobs of the service's own."""
+        if jobs is None:
+            jobs = self._own_jobs = await open_jobs(self._db, "sms-writes")
+        self._mos.start(jobs)
+        self._finishes.start(jobs)
         self._workers = [
             asyncio.create_task(self._worker(), name=f"sms-mo-{n}")
             for n in range(processing_concurrency_max)
@@ -167,6 +174,9 @@ class SmsService:
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
         await self._finishes.close()
+        if self._own_jobs is not None:
+            await self._own_jobs.close()
+            self._own_jobs = None
 
     async def idle(self) -> None:
         """Wait until every MO accepted so far is processed and its reply handed over (tests)."""
@@ -291,11 +301,9 @@ class SmsService:
         if finished.mt_id is not None:
             await self._outbox.send(finished.mt_id, reply)
 
-    async def _write_finishes(
-        self, conn: AsyncConnection, items: Sequence[Finish]
-    ) -> list[Finished]:
+    def _write_finishes(self, conn: Connection, items: Sequence[Finish]) -> list[Finished]:
         day = business_day(datetime.fromtimestamp(self._clock_ms() / 1000, UTC))
-        return await write_finishes(conn, items, day, self._settings.replies_per_day_max)
+        return write_finishes(conn, items, day, self._settings.replies_per_day_max)
 
     async def _agent_language(self, actor: Msisdn) -> str | None:
         agent = await self._operations.find_agent(actor)

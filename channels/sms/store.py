@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Row, bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.schema import sms_confirmations, sms_mo, sms_mt, sms_mt_parts, sms_reply_counts
 from channels.sms.records import (
@@ -33,9 +33,7 @@ class Accepted:
     outcome: str | None
 
 
-async def write_mos(
-    conn: AsyncConnection, items: Sequence[NewMo], window_ms: int
-) -> list[Accepted]:
+def write_mos(conn: Connection, items: Sequence[NewMo], window_ms: int) -> list[Accepted]:
     """Store a batch of MOs; a re-delivery (same link, sender, reference and text inside the
     window, earlier or in this batch) is stored `ignored` and never processed."""
     digests = {item.delivery_digest for item in items if item.delivery_digest is not None}
@@ -45,7 +43,7 @@ async def write_mos(
         query = select(sms_mo.c.delivery_digest, sms_mo.c.received_ms).where(
             sms_mo.c.delivery_digest.in_(digests), sms_mo.c.received_ms >= since
         )
-        for digest, received_ms in (await conn.execute(query)).all():
+        for digest, received_ms in conn.execute(query).all():
             seen[digest] = max(seen.get(digest, received_ms), received_ms)
     rows = []
     for item in items:
@@ -77,7 +75,7 @@ async def write_mos(
             }
         )
     statement = insert(sms_mo).returning(sms_mo.c.id, sort_by_parameter_order=True)
-    ids = (await conn.execute(statement, rows)).scalars().all()
+    ids = (conn.execute(statement, rows)).scalars().all()
     return [Accepted(id, row["state"], row["outcome"]) for id, row in zip(ids, rows, strict=True)]
 
 
@@ -132,9 +130,7 @@ async def take_confirmation(
     return None if command is None else str(command)
 
 
-async def _count_replies(
-    conn: AsyncConnection, added: Mapping[str, int], day: date
-) -> dict[str, int]:
+def _count_replies(conn: Connection, added: Mapping[str, int], day: date) -> dict[str, int]:
     """Add replies to each number's count of the day, atomically, in one statement; the new
     counts. (Each number once per statement: PostgreSQL would refuse a row hit twice.)"""
     rows = [{"msisdn": msisdn, "day": day, "count": n} for msisdn, n in sorted(added.items())]
@@ -144,21 +140,19 @@ async def _count_replies(
     upsert = statement.on_conflict_do_update(
         index_elements=keys, set_={"count": sms_reply_counts.c.count + statement.excluded.count}
     )
-    returned = await conn.execute(
-        upsert.returning(sms_reply_counts.c.msisdn, sms_reply_counts.c.count)
-    )
+    returned = conn.execute(upsert.returning(sms_reply_counts.c.msisdn, sms_reply_counts.c.count))
     return {str(msisdn): int(count) for msisdn, count in returned.all()}
 
 
-async def write_finishes(
-    conn: AsyncConnection, items: Sequence[Finish], day: date, replies_per_day_max: int
+def write_finishes(
+    conn: Connection, items: Sequence[Finish], day: date, replies_per_day_max: int
 ) -> list[Finished]:
     """Mark MOs processed, count their replies against the daily cap, queue the replies and
     store the confirmations they offer; an MO already processed gets nothing a second time."""
     by_id = {item.mo_id: item for item in items}
     # One statement marks the batch processed and says which MOs were still open (a recovery
     # or another process may have finished some first).
-    finished = await conn.execute(
+    finished = conn.execute(
         update(sms_mo)
         .where(sms_mo.c.id.in_(by_id), sms_mo.c.state == "received")
         .values(
@@ -177,7 +171,7 @@ async def write_finishes(
     wanted = Counter(item.reply.recipient for item in live if item.reply is not None)
     allowance: dict[str, int] = {}
     if wanted:
-        totals = await _count_replies(conn, wanted, day)
+        totals = _count_replies(conn, wanted, day)
         for msisdn, added in wanted.items():
             allowance[msisdn] = max(0, replies_per_day_max - (totals[msisdn] - added))
     confirmations = [
@@ -194,7 +188,7 @@ async def write_finishes(
         if (c := item.confirmation) is not None
     ]
     if confirmations:
-        await conn.execute(insert(sms_confirmations), confirmations)
+        conn.execute(insert(sms_confirmations), confirmations)
     results: dict[int, Finished] = {}
     queued: list[tuple[int, dict[str, object]]] = []
     for item in live:
@@ -208,7 +202,7 @@ async def write_finishes(
         allowance[reply.recipient] -= 1
         queued.append((item.mo_id, _mt_row(reply, item.mo_id, item.processed_ms)))
     if queued:
-        mt_ids = await _insert_mts(conn, [row for _, row in queued])
+        mt_ids = _insert_mts(conn, [row for _, row in queued])
         for (mo_id, _), mt_id in zip(queued, mt_ids, strict=True):
             results[mo_id] = Finished(True, mt_id, False)
     return [results.get(item.mo_id, Finished(False, None, False)) for item in items]
@@ -229,9 +223,9 @@ def _mt_row(reply: Reply, mo_id: int | None, now_ms: int) -> dict[str, object]:
     }
 
 
-async def _insert_mts(conn: AsyncConnection, rows: list[dict[str, object]]) -> list[int]:
+def _insert_mts(conn: Connection, rows: list[dict[str, object]]) -> list[int]:
     statement = insert(sms_mt).returning(sms_mt.c.id, sort_by_parameter_order=True)
-    return list((await conn.execute(statement, rows)).scalars().all())
+    return list((conn.execute(statement, rows)).scalars().all())
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,9 +234,9 @@ class NewMt:
     now_ms: int
 
 
-async def write_mts(conn: AsyncConnection, items: Sequence[NewMt]) -> list[int]:
+def write_mts(conn: Connection, items: Sequence[NewMt]) -> list[int]:
     """Queue MTs that answer no MO (notices, codes); their outbox ids."""
-    return await _insert_mts(conn, [_mt_row(item.reply, None, item.now_ms) for item in items])
+    return _insert_mts(conn, [_mt_row(item.reply, None, item.now_ms) for item in items])
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,8 +251,8 @@ class MtUpdate:
     now_ms: int
 
 
-async def write_mt_updates(conn: AsyncConnection, items: Sequence[MtUpdate]) -> list[None]:
-    await conn.execute(
+def write_mt_updates(conn: Connection, items: Sequence[MtUpdate]) -> list[None]:
+    conn.execute(
         update(sms_mt)
         .where(sms_mt.c.id == bindparam("b_id"))
         .values(
@@ -284,7 +278,7 @@ async def write_mt_updates(conn: AsyncConnection, items: Sequence[MtUpdate]) -> 
         for message_id in i.message_ids
     ]
     if parts:
-        await conn.execute(insert(sms_mt_parts), parts)
+        conn.execute(insert(sms_mt_parts), parts)
     return [None for _ in items]
 
 
@@ -300,7 +294,7 @@ EXPIRED: Final = "EXPIRED"
 FINAL_FAILURES: Final = frozenset({"UNDELIV", "REJECTD", "DELETED", "UNKNOWN", EXPIRED})
 
 
-async def write_receipts(conn: AsyncConnection, items: Sequence[ReceiptUpdate]) -> list[bool]:
+def write_receipts(conn: Connection, items: Sequence[ReceiptUpdate]) -> list[bool]:
     """Record receipts on their parts; an MT whose parts are all DELIVRD is delivered, one
     with any final failure failed (EXPIRED: expired). False for a receipt matching no part.
 
@@ -312,13 +306,13 @@ async def write_receipts(conn: AsyncConnection, items: Sequence[ReceiptUpdate]) 
         sms_mt_parts.c.mt_id.in_(touched)
     )
     parts: dict[str, tuple[int, str | None]] = {
-        message_id: (mt_id, state) for message_id, mt_id, state in (await conn.execute(query))
+        message_id: (mt_id, state) for message_id, mt_id, state in conn.execute(query)
     }
     known = [item for item in items if item.message_id in parts]
     if not known:
         return [False for _ in items]
     latest = {item.message_id: item.state[:16] for item in known}  # the last receipt wins
-    await conn.execute(
+    conn.execute(
         update(sms_mt_parts)
         .where(sms_mt_parts.c.message_id == bindparam("b_id"))
         .values(state=bindparam("b_state")),
@@ -334,7 +328,7 @@ async def write_receipts(conn: AsyncConnection, items: Sequence[ReceiptUpdate]) 
         if (final := _mt_state(states[mt_id])) is not None
     ]
     if finals:
-        await conn.execute(
+        conn.execute(
             update(sms_mt)
             .where(sms_mt.c.id == bindparam("b_id"), sms_mt.c.state == "submitted")
             .values(state=bindparam("b_state"), updated_ms=bindparam("b_ms")),

@@ -13,6 +13,7 @@ from channels.schema import sms_mo, sms_mt
 from channels.sms.contract import SubmitFailed
 from dialogs.catalogue import Catalogue
 from dialogs.render.sms import sms_segments
+from ledger.jobs import open_jobs
 from ledger.operations.sms import NOTICES
 from ledger.verify import verify
 from tests.channels.sms.rig import MERCHANT, Rig, open_rig
@@ -123,9 +124,11 @@ async def test_recover_processes_an_mo_stored_before_a_crash_exactly_once(
     engine: AsyncEngine,
 ) -> None:
     async with open_rig(engine, start=False) as rig:
-        rig.service._mos.start()  # store only: the crash comes before processing
+        jobs = await open_jobs(engine, "test-sms")
+        rig.service._mos.start(jobs)  # store only: the crash comes before processing
         await rig.service.accept(rig.mo(TOPUP))
         await rig.service._mos.close()
+        await jobs.close()
         assert await _applied(rig) == 0
     async with open_rig(engine) as rig:
         assert await rig.service.recover() == 1
