@@ -86,6 +86,7 @@ from ledger.clock import business_day
 from ledger.jobs import Jobs, open_jobs
 from ledger.money import Msisdn
 from ledger.operations import OperationRequest, OperationService
+from ledger.sqlite import LoopReader
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class SmsService:
         self._mos = Batcher(functools.partial(write_mos, window_ms=window), name="mo")
         self._finishes = Batcher(self._write_finishes, name="mo-finish")
         self._own_jobs: Jobs | None = None
+        self._loop_reads = LoopReader.for_engine(db)
         self._languages = AgentLanguages(self._agent_language)
         self._work: asyncio.Queue[StoredMo] = asyncio.Queue(processing_queue_max)
         self._workers: list[asyncio.Task[None]] = []
@@ -177,6 +179,8 @@ class SmsService:
         if self._own_jobs is not None:
             await self._own_jobs.close()
             self._own_jobs = None
+        if self._loop_reads is not None:
+            self._loop_reads.dispose()
 
     async def idle(self) -> None:
         """Wait until every MO accepted so far is processed and its reply handed over (tests)."""
@@ -327,7 +331,7 @@ class SmsService:
                 self._counters.add("mo_confirmed")
                 return await self._run(mo, actor, flows, language, confirmed)
         if mo.content_digest is not None and await repeats_earlier(
-            self._db, mo, self._settings.duplicate_window_ms
+            self._db, self._loop_reads, mo, self._settings.duplicate_window_ms
         ):
             return self._duplicate(mo, actor, language)
         return await self._run(mo, actor, flows, language, parsed)

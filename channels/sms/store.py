@@ -24,6 +24,7 @@ from channels.sms.records import (
     Reply,
     StoredMo,
 )
+from ledger.sqlite import LoopReader, reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +93,9 @@ async def pending_mos(engine: AsyncEngine, after_id: int, limit: int) -> list[St
     return [StoredMo(row.id, "", row.command, row.content_digest, row.received_ms) for row in rows]
 
 
-async def repeats_earlier(engine: AsyncEngine, mo: StoredMo, window_ms: int) -> bool:
-    """Whether an earlier MO of the same sender and command inside the window ran (or is
-    still running) its operation."""
+def _repeats_query(mo: StoredMo, window_ms: int) -> Any:
     assert mo.content_digest is not None
-    query = (
+    return (
         select(sms_mo.c.id)
         .where(
             sms_mo.c.content_digest == mo.content_digest,
@@ -106,7 +105,18 @@ async def repeats_earlier(engine: AsyncEngine, mo: StoredMo, window_ms: int) -> 
         )
         .limit(1)
     )
-    async with engine.connect() as conn:
+
+
+async def repeats_earlier(
+    engine: AsyncEngine, loop_reads: LoopReader | None, mo: StoredMo, window_ms: int
+) -> bool:
+    """Whether an earlier MO of the same sender and command inside the window ran (or is
+    still running) its operation. Asked for every money MO: on a SQLite file it reads on the
+    loop's own thread (`ledger.sqlite.LoopReader`), elsewhere without the write lock."""
+    query = _repeats_query(mo, window_ms)
+    if loop_reads is not None:
+        return loop_reads.run(lambda conn: conn.execute(query).first() is not None)
+    async with reader(engine).connect() as conn:
         return (await conn.execute(query)).first() is not None
 
 
