@@ -162,6 +162,8 @@ class SmppLink:
         self._reference = self._rng.randrange(256)
         self._session: EsmeSession | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._out: bytearray | None = None  # frames of this loop turn, not yet written
+        self._out_writer: asyncio.StreamWriter | None = None
         self._up = asyncio.Event()
         self._window_waiters: deque[asyncio.Future[None]] = deque()
         self._bind_result: asyncio.Future[int] | None = None
@@ -187,12 +189,30 @@ class SmppLink:
             await asyncio.wait_for(self._up.wait(), timeout_ms / 1000)
         return self.up
 
+    def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        """Frames of one turn of the event loop go out in one write: one `send` for many
+        submit_sm and deliver_sm_resp, not one each (they were ~10 % of the process's CPU at
+        a few hundred messages a second). Order is kept; frames for a connection that has
+        closed meanwhile are dropped with it (their requests fail as in flight)."""
+        if self._out is not None and self._out_writer is not writer:
+            self._flush()
+        if self._out is None:
+            self._out, self._out_writer = bytearray(), writer
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out += data
+
+    def _flush(self) -> None:
+        out, writer = self._out, self._out_writer
+        self._out = self._out_writer = None
+        if out and writer is not None and not writer.is_closing():
+            writer.write(out)
+
     async def close(self) -> None:
         """Unbind (waiting `unbind_timeout_ms` for unbind_resp), then close the connection."""
         self._closing = True
         session, writer = self._session, self._writer
         if session is not None and writer is not None and session.state == "bound":
-            writer.write(session.unbind(self._clock_ms()))
+            self._send(writer, session.unbind(self._clock_ms()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._connection_done.wait(), self.settings.unbind_timeout_ms / 1000
@@ -316,7 +336,7 @@ class SmppLink:
     ) -> None:
         out = session.data_to_send()
         if out and not writer.is_closing():
-            writer.write(out)
+            self._send(writer, out)
         freed = False
         for event in events:
             if type(event) is Response:
@@ -399,7 +419,7 @@ class SmppLink:
             except LocalProtocolError:
                 continue  # the link went down or another part took the slot meanwhile
             assert self._writer is not None, "a bound session has a writer"
-            self._writer.write(frame)
+            self._send(self._writer, frame)
             try:
                 response = await future
             except TimeoutError:
@@ -471,7 +491,7 @@ class SmppLink:
             self.counters.add("mo_rejected")
             status = c.ESME_RX_T_APPN
         if session.state != "closed" and not writer.is_closing():
-            writer.write(session.deliver_sm_resp(event.sequence, status))
+            self._send(writer, session.deliver_sm_resp(event.sequence, status))
 
     async def _mo(self, pdu: DeliverSm, event: DeliverReceived) -> int:
         name = self.settings.name
