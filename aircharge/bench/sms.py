@@ -45,6 +45,7 @@ AMOUNTS_YUAN: Final = 500  # amounts cycle 1..500 yuan, then the number changes
 warmup_s_default: Final = 3.0
 drain_s_max: Final = 30.0  # after the last MO, wait this long at most for the replies
 start_s_max: Final = 120.0
+rss_interval_s: Final = 10.0
 
 Progress = Callable[[str], None]
 
@@ -62,6 +63,7 @@ class SmsFigures:
     messages: int  # MO and MT handled by the platform in the measured run
     rss_before_mb: float
     rss_after_mb: float
+    rss_samples_mb: list[float]  # the platform's, every `rss_interval_s` during the run
     cpu_s: dict[str, float]
     components: dict[str, float]
     boss_credited_fen: int
@@ -100,6 +102,12 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+async def _sample_rss(pid: int, samples: list[float]) -> None:
+    while True:
+        samples.append(round(_rss_mb(pid), 1))
+        await asyncio.sleep(rss_interval_s)
 
 
 async def _boss_balances(http: aiohttp.ClientSession, url: str) -> int:
@@ -194,8 +202,11 @@ async def run_sms_bench(
             count = int(rate * duration_s)
             progress(f"sending {count:,} MOs at {rate:,.0f}/s")
             started = time.perf_counter()
+            samples: list[float] = []
+            sampler = asyncio.create_task(_sample_rss(worker.pid, samples))
             await send_mo_at_rate(smsc, senders, text, rate, count)
             await _drain(smsc, senders, warmup + count, drain_s_max)
+            sampler.cancel()
             elapsed = time.perf_counter() - started
             replies = _replies(smsc, senders) - replies_before
             cpu = {name: _process_cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
@@ -226,6 +237,7 @@ async def run_sms_bench(
         messages=messages,
         rss_before_mb=round(rss_before, 1),
         rss_after_mb=round(rss_after, 1),
+        rss_samples_mb=samples,
         cpu_s={name: round(seconds, 2) for name, seconds in cpu.items()},
         components={name: round(share, 3) for name, share in report["components"].items()},
         boss_credited_fen=credited,
@@ -261,6 +273,10 @@ def table(figures: SmsFigures) -> str:
         ("MO -> reply p50 / p99 ms", f"{figures.p50_ms:,.1f} / {figures.p99_ms:,.1f}"),
         ("messages (MO + MT)", f"{figures.messages:,}"),
         ("platform RSS before / after MB", f"{figures.rss_before_mb} / {figures.rss_after_mb}"),
+        (
+            f"platform RSS every {rss_interval_s:.0f} s MB",
+            " ".join(f"{mb:.0f}" for mb in figures.rss_samples_mb),
+        ),
         ("CPU s " + ", ".join(figures.cpu_s), " / ".join(map(str, figures.cpu_s.values()))),
         ("BOSS credited = MOs' amounts", f"{figures.boss_credited_fen == figures.expected_fen}"),
         ("ledger verifies", str(figures.ledger_ok)),

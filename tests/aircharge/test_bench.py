@@ -96,6 +96,8 @@ def test_bench_sms_runs_tiny_checks_the_money_and_writes_json(tmp_path: Path) ->
     assert figures["boss_credited_fen"] == figures["expected_fen"] > 0
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
     assert figures["rss_after_mb"] > 0
+    assert figures["rss_samples_mb"]
+    assert all(mb > 0 for mb in figures["rss_samples_mb"])
     assert set(figures["cpu_s"]) == {"platform", "boss", "smsc+load"}
     assert abs(sum(figures["components"].values()) - 1) < 0.01
     assert [raw["target"] for raw in figures["raw"]] == ["emulator", "minimal"]
