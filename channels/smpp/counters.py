@@ -6,9 +6,9 @@ gets its new value, 1 bound or 0 not)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Final
+
+from channels.counters import Counters, Observer
 
 SMPP_EVENTS: Final = (
     "binds",  # bind answered ESME_ROK
@@ -28,30 +28,10 @@ SMPP_EVENTS: Final = (
 )
 SMPP_GAUGES: Final = ("up",)
 
-Observer = Callable[[str, int], None]
 
-
-class SmppCounters:
+class SmppCounters(Counters):
     def __init__(self, observer: Observer | None = None) -> None:
-        self._counts = dict.fromkeys(SMPP_EVENTS + SMPP_GAUGES, 0)
-        self._observer = observer
-
-    def add(self, event: str, count: int = 1) -> None:
-        assert event in SMPP_EVENTS, f"unknown SMPP event {event!r}"
-        if count <= 0:
-            return
-        self._counts[event] += count
-        if self._observer is not None:
-            self._observer(event, count)
-
-    def set(self, gauge: str, value: int) -> None:
-        assert gauge in SMPP_GAUGES, f"unknown SMPP gauge {gauge!r}"
-        self._counts[gauge] = value
-        if self._observer is not None:
-            self._observer(gauge, value)
-
-    def snapshot(self) -> Mapping[str, int]:
-        return MappingProxyType(dict(self._counts))
+        super().__init__(SMPP_EVENTS, SMPP_GAUGES, observer)
 
 
 __all__ = ["SMPP_EVENTS", "SMPP_GAUGES", "Observer", "SmppCounters"]

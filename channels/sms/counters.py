@@ -3,9 +3,9 @@ passes an observer that feeds its Prometheus counters, as it does for the other 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Final
+
+from channels.counters import Counters, Observer
 
 SMS_EVENTS: Final = (
     "mo_received",  # every MO accepted (stored)
@@ -23,24 +23,10 @@ SMS_EVENTS: Final = (
     "replies_capped",  # a reply not sent: the number reached its daily cap
 )
 
-Observer = Callable[[str, int], None]
 
-
-class SmsCounters:
+class SmsCounters(Counters):
     def __init__(self, observer: Observer | None = None) -> None:
-        self._counts = dict.fromkeys(SMS_EVENTS, 0)
-        self._observer = observer
-
-    def add(self, event: str, count: int = 1) -> None:
-        assert event in self._counts, f"unknown SMS event {event!r}"
-        if count <= 0:
-            return
-        self._counts[event] += count
-        if self._observer is not None:
-            self._observer(event, count)
-
-    def snapshot(self) -> Mapping[str, int]:
-        return MappingProxyType(dict(self._counts))
+        super().__init__(SMS_EVENTS, observer=observer)
 
 
 __all__ = ["SMS_EVENTS", "Observer", "SmsCounters"]
