@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
+from aircharge.bench.processes import free_port
 from channels.smpp import constants as c
 from channels.smpp.link import LinkSettings, SmppLink
 from channels.smpp.pdu import BindResponse, SubmitSm
@@ -140,9 +141,7 @@ def measure_raw_submit(
 
 
 def _against_emulator(messages: int, window: int, concurrency: int) -> RawSubmitFigures:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     command = [sys.executable, "-m", "simulator.smsc", "--port", str(port)]
     emulator = subprocess.Popen(  # noqa: S603 -- our own interpreter and module
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -31,10 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aircharge.bench.ledger import Database, Storage
+from aircharge.bench.processes import boss_process
 from aircharge.bench.stats import percentile
 from aircharge.runtime import settled_heap
 from ledger.agents import Agent, Level, create_agent
@@ -53,7 +51,6 @@ FUNDING_FEN = 10**11
 AMOUNT_FEN = 1_000  # ¥10.00 a top-up
 SUBSCRIBERS = tuple(Msisdn(f"86139000000{n:02d}") for n in range(1, 11))  # BOSS demo prepaid
 BOSS_TIMEOUT_MS = 10_000
-BOSS_START_S = 20.0
 WARMUP_OPERATIONS = 50
 LIMITS = LimitDefaults(
     op_min_fen=1,
@@ -107,50 +104,6 @@ def table(rows: Sequence[OpsRow]) -> str:
 
     header = line([title for _, _, title in COLUMNS])
     return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
-
-
-# -- the BOSS emulator, in a process of its own -----------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class BossProcess:
-    """`python -m simulator.boss` on a free loopback port with a state file in `directory`."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._state = directory / "boss.db"
-        self._process: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> BossProcess:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "simulator.boss", "--state", str(self._state),
-            "--port", str(self.port),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + BOSS_START_S
-        async with aiohttp.ClientSession() as session:
-            while True:
-                try:
-                    async with session.get(f"{self.url}/boss/faults") as response:
-                        if response.status == 200:
-                            return self
-                except aiohttp.ClientError:
-                    pass
-                if self._process.returncode is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the BOSS emulator did not start on port {self.port}")
-                await asyncio.sleep(0.05)
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._process is not None and self._process.returncode is None:
-            self._process.terminate()
-            await self._process.wait()
 
 
 # -- one cell ---------------------------------------------------------------------------------
@@ -266,7 +219,7 @@ async def run_ops_bench(
     rows: list[OpsRow] = []
     with tempfile.TemporaryDirectory(prefix="aircharge-bench-ops-") as name:
         directory = Path(name)
-        async with BossProcess(directory) as boss:
+        async with boss_process(directory / "boss.db") as boss:
             progress(f"BOSS emulator at {boss.url}")
             for storage in storages:
                 for concurrency in concurrencies:
@@ -281,4 +234,4 @@ async def run_ops_bench(
     return rows
 
 
-__all__ = ["AGENTS", "BossProcess", "OpsRow", "run_ops_bench", "table"]
+__all__ = ["AGENTS", "OpsRow", "run_ops_bench", "table"]

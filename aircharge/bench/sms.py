@@ -20,11 +20,8 @@ only answers (`aircharge.bench.esme`), the link's own ceiling.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +33,7 @@ from typing import Any, Final
 import aiohttp
 
 from aircharge.bench.esme import RawSubmitFigures, measure_raw_submit
+from aircharge.bench.processes import boss_process
 from aircharge.bench.sms_worker import merchant_number
 from simulator.smsc import Smsc, SmscConfig, send_mo_at_rate
 
@@ -86,12 +84,6 @@ def command(turn: int) -> tuple[str, int]:
     return f"CZ {target} {amount} 333333", amount * 100
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _process_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -116,16 +108,6 @@ async def _boss_balances(http: aiohttp.ClientSession, url: str) -> int:
         async with http.get(f"{url}/boss/subscribers/{msisdn}") as response:
             total += int((await response.json())["balance"])
     return total
-
-
-async def _wait_boss(url: str) -> None:
-    async with aiohttp.ClientSession() as http, asyncio.timeout(30):
-        while True:
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"{url}/boss/subscribers/{PREPAID[0]}") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
 
 
 def _replies(smsc: Smsc, senders: list[str]) -> int:
@@ -161,69 +143,62 @@ async def run_sms_bench(
         return body
 
     with tempfile.TemporaryDirectory(prefix="aircharge-bench-sms-") as directory:
-        boss_url = f"http://127.0.0.1:{_free_port()}"
-        boss = subprocess.Popen(  # noqa: ASYNC220, S603 -- our own interpreter, started once
-            [sys.executable, "-m", "simulator.boss", "--port", boss_url.rsplit(":", 1)[1]],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        smsc = Smsc(config=SmscConfig(inbox_max=1))
-        await smsc.start("127.0.0.1", 0)
-        worker: asyncio.subprocess.Process | None = None
-        try:
-            await _wait_boss(boss_url)
-            worker_args = [
-                "-m", "aircharge.bench.sms_worker", "--dir", directory, "--boss-url", boss_url,
-                "--smsc-port", str(smsc.port), "--merchants", str(merchants),
-            ]  # fmt: skip
-            if profile:
-                worker_args.append("--profile")
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable, *worker_args,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            assert worker.stdout is not None
-            assert worker.stdin is not None
-            progress(f"platform starting with {merchants:,} merchants")
-            async with asyncio.timeout(start_s_max):
-                while (await worker.stdout.readline()).strip() != b"ready":
-                    if worker.returncode is not None:
-                        raise RuntimeError("the platform worker stopped before it was ready")
-            progress(f"warming up for {warmup_s:.0f} s")
-            warmup = int(rate * warmup_s)
-            await send_mo_at_rate(smsc, senders, text, rate, warmup)
-            await _drain(smsc, senders, warmup, drain_s_max)
-            smsc.latency.reset()
-            replies_before = _replies(smsc, senders)
-            pids = {"platform": worker.pid, "boss": boss.pid, "smsc+load": os.getpid()}
-            cpu_before = {name: _process_cpu_s(pid) for name, pid in pids.items()}
-            rss_before = _rss_mb(worker.pid)
-            submits_before = smsc.submits
-            count = int(rate * duration_s)
-            progress(f"sending {count:,} MOs at {rate:,.0f}/s")
-            started = time.perf_counter()
-            samples: list[float] = []
-            sampler = asyncio.create_task(_sample_rss(worker.pid, samples))
-            await send_mo_at_rate(smsc, senders, text, rate, count)
-            await _drain(smsc, senders, warmup + count, drain_s_max)
-            sampler.cancel()
-            elapsed = time.perf_counter() - started
-            replies = _replies(smsc, senders) - replies_before
-            cpu = {name: _process_cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
-            rss_after = _rss_mb(worker.pid)
-            messages = count + (smsc.submits - submits_before)
-            worker.stdin.write(b"stop\n")
-            await worker.stdin.drain()
-            report = await _report(worker)
-            async with aiohttp.ClientSession() as http:
-                credited = await _boss_balances(http, boss_url) - PREPAID_START_FEN * len(PREPAID)
-        finally:
-            if worker is not None and worker.returncode is None:
-                worker.kill()
-                await worker.wait()
-            await smsc.close()
-            boss.terminate()
-            boss.wait(10)
+        async with boss_process(None) as boss:
+            smsc = Smsc(config=SmscConfig(inbox_max=1))
+            await smsc.start("127.0.0.1", 0)
+            worker: asyncio.subprocess.Process | None = None
+            try:
+                worker_args = [
+                    "-m", "aircharge.bench.sms_worker", "--dir", directory, "--boss-url", boss.url,
+                    "--smsc-port", str(smsc.port), "--merchants", str(merchants),
+                ]  # fmt: skip
+                if profile:
+                    worker_args.append("--profile")
+                worker = await asyncio.create_subprocess_exec(
+                    sys.executable, *worker_args,
+                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                assert worker.stdout is not None
+                assert worker.stdin is not None
+                progress(f"platform starting with {merchants:,} merchants")
+                async with asyncio.timeout(start_s_max):
+                    while (await worker.stdout.readline()).strip() != b"ready":
+                        if worker.returncode is not None:
+                            raise RuntimeError("the platform worker stopped before it was ready")
+                progress(f"warming up for {warmup_s:.0f} s")
+                warmup = int(rate * warmup_s)
+                await send_mo_at_rate(smsc, senders, text, rate, warmup)
+                await _drain(smsc, senders, warmup, drain_s_max)
+                smsc.latency.reset()
+                replies_before = _replies(smsc, senders)
+                pids = {"platform": worker.pid, "boss": boss.pid, "smsc+load": os.getpid()}
+                cpu_before = {name: _process_cpu_s(pid) for name, pid in pids.items()}
+                rss_before = _rss_mb(worker.pid)
+                submits_before = smsc.submits
+                count = int(rate * duration_s)
+                progress(f"sending {count:,} MOs at {rate:,.0f}/s")
+                started = time.perf_counter()
+                samples: list[float] = []
+                sampler = asyncio.create_task(_sample_rss(worker.pid, samples))
+                await send_mo_at_rate(smsc, senders, text, rate, count)
+                await _drain(smsc, senders, warmup + count, drain_s_max)
+                sampler.cancel()
+                elapsed = time.perf_counter() - started
+                replies = _replies(smsc, senders) - replies_before
+                cpu = {name: _process_cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
+                rss_after = _rss_mb(worker.pid)
+                messages = count + (smsc.submits - submits_before)
+                worker.stdin.write(b"stop\n")
+                await worker.stdin.drain()
+                report = await _report(worker)
+                async with aiohttp.ClientSession() as http:
+                    balances = await _boss_balances(http, boss.url)
+                credited = balances - PREPAID_START_FEN * len(PREPAID)
+            finally:
+                if worker is not None and worker.returncode is None:
+                    worker.kill()
+                    await worker.wait()
+                await smsc.close()
     latency = smsc.latency
     return SmsFigures(
         rate_offered=rate,

@@ -26,20 +26,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import aiohttp
 from aiohttp import web
 
 from aircharge.bench.cpu import CpuProfile
+from aircharge.bench.processes import boss_process
 from aircharge.bench.stats import percentile
 from aircharge.bench.ussd_load import MERCHANT
 from aircharge.config import (
@@ -61,7 +59,6 @@ from ledger.money import CURRENCY, Fen
 from ledger.operations import OperationService
 
 FUNDING_FEN = 10**11
-boss_start_timeout_s: Final = 30.0
 Progress = Callable[[str], None]
 
 
@@ -220,42 +217,6 @@ def _stub_app(profile: str) -> web.Application:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.asynccontextmanager
-async def _boss_process(state: Path) -> AsyncIterator[str]:
-    """The BOSS emulator in a process of its own; yields its URL once it answers."""
-    port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator.boss", "--state", str(state), "--port", str(port),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + boss_start_timeout_s
-        async with aiohttp.ClientSession() as http:
-            while True:
-                if process.returncode is not None:
-                    raise RuntimeError("the BOSS emulator process ended at start")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{url}/boss/subscribers/13900000001") as response:
-                        if response.status == 200:
-                            break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the BOSS emulator did not start in time")
-                await asyncio.sleep(0.1)
-        yield url
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
-
-
 @contextlib.asynccontextmanager
 async def _platform(directory: Path, profile: str, boss_url: str) -> AsyncIterator[RunningPlatform]:
     big = 10**12
@@ -314,8 +275,8 @@ async def run_ussd_bench(
         with tempfile.TemporaryDirectory(prefix="aircharge-bench-ussd-") as name:
             directory = Path(name)
             async with (
-                _boss_process(directory / "boss.db") as boss_url,
-                _platform(directory, profile, boss_url) as platform,
+                boss_process(directory / "boss.db") as boss,
+                _platform(directory, profile, boss.url) as platform,
             ):
                 url = f"{platform.url}/ussd/callback"
                 for plan in plans:

@@ -1,0 +1,63 @@
+"""The emulators a bench runs in processes of their own, so that they do not share the
+platform's core: a free loopback port, and the BOSS emulator started and waited for."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import aiohttp
+
+boss_start_s_max: Final = 30.0
+
+
+def free_port() -> int:
+    """A loopback port free now (the caller binds it soon after)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Emulator:
+    url: str
+    pid: int  # for the bench's CPU figures
+
+
+@contextlib.asynccontextmanager
+async def boss_process(state: Path | None) -> AsyncIterator[Emulator]:
+    """`python -m simulator.boss` with its state file (None: in memory); yields it once it
+    answers, and stops it after."""
+    port = free_port()
+    arguments = ["--port", str(port)] + ([] if state is None else ["--state", str(state)])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator.boss", *arguments,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + boss_start_s_max
+        async with aiohttp.ClientSession() as http:
+            while True:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{url}/boss/faults") as response:
+                        if response.status == 200:
+                            break
+                if process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the BOSS emulator did not start on port {port}")
+                await asyncio.sleep(0.05)
+        yield Emulator(url, process.pid)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+__all__ = ["Emulator", "boss_process", "free_port"]
