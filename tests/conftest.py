@@ -13,13 +13,15 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from aircharge.config import DatabaseConfig
+from aircharge.config import Config, DatabaseConfig, PlatformConfig, SimulatorConfig
 from aircharge.database import create_engine, upgrade
+from aircharge.demo import DemoStack, start_demo
 
 POSTGRES_DSN = os.environ.get(
     "AIRCHARGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
@@ -92,3 +94,25 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     """A migrated, empty database of each kind."""
     async with migrated_engine(request.param, tmp_path) as created:
         yield created
+
+
+def loopback_config(**sections: Any) -> Config:
+    """The demo's configuration with every listener on a free port, so tests run side by
+    side; `sections` replace whole sections (`ussd=UssdConfig(...)`)."""
+    return Config(
+        platform=PlatformConfig(http_port=0),
+        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
+        **sections,
+    )
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[DemoStack]:
+    """A fresh demo world on free ports, its SMPP link bound."""
+    stack = await start_demo(loopback_config(), tmp_path / "demo")
+    try:
+        if stack.platform.sms is not None:
+            await stack.platform.sms.link.wait_up(5_000)
+        yield stack
+    finally:
+        await stack.close()

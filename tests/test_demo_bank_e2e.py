@@ -13,21 +13,17 @@ from typing import Any
 
 import aiohttp
 
-from aircharge.config import Config, PlatformConfig, SimulatorConfig
 from aircharge.demo import DATABASE_FILE, banner, start_demo
 from ledger.accounts import get_account
 from ledger.money import Msisdn
+from tests.conftest import loopback_config
 from tests.test_demo_e2e import Handset
 
 DELIVERY_WAIT_S = 20.0
 
 
 async def test_a_bank_deposit_reaches_the_merchant_and_verifies(tmp_path: Path):
-    config = Config(
-        platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
-    )
-    stack = await start_demo(config, tmp_path / "demo")
+    stack = await start_demo(loopback_config(), tmp_path / "demo")
     try:
         assert f"{stack.bank.url}/bank/" in banner(stack)
         async with aiohttp.ClientSession() as http:

@@ -7,31 +7,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from aircharge.config import Config, PlatformConfig, SimulatorConfig, UssdConfig
+from aircharge.config import UssdConfig
 from aircharge.demo import DemoStack, start_demo
 from ledger.accounts import get_account
 from ledger.money import Msisdn
+from tests.conftest import loopback_config
 
 MERCHANT = "13800000003"
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[DemoStack]:
-    config = Config(
-        platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
-    )
-    stack = await start_demo(config, tmp_path / "demo")
-    try:
-        yield stack
-    finally:
-        await stack.close()
 
 
 class Handset:
@@ -218,12 +205,8 @@ async def test_metrics_count_operations(demo: DemoStack, http: aiohttp.ClientSes
 
 
 async def test_callbacks_from_unlisted_gateways_are_refused(tmp_path: Path):
-    config = Config(
-        platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
-        ussd=UssdConfig(allowed_gateways=("10.0.0.0/8",)),
-    )
-    stack = await start_demo(replace(config), tmp_path / "demo")
+    config = loopback_config(ussd=UssdConfig(allowed_gateways=("10.0.0.0/8",)))
+    stack = await start_demo(config, tmp_path / "demo")
     try:
         async with aiohttp.ClientSession() as http:
             status, body = await Handset(http, stack.platform.url, "s", MERCHANT).post("")

@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
-from aircharge.config import Config, PlatformConfig, SimulatorConfig
-from aircharge.demo import DemoStack, start_demo
+from aircharge.demo import DemoStack
 from channels.schema import sms_mo
 from ledger.verify import verify
 from simulator.boss import Msisdn as BossMsisdn
@@ -25,21 +21,6 @@ from simulator.ussd_gateway import SmppUssdGateway
 MERCHANT = "13800000003"
 PREPAID = "13900000001"
 UCS2 = 0x08
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[DemoStack]:
-    config = Config(
-        platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
-    )
-    stack = await start_demo(config, tmp_path / "demo")
-    try:
-        assert stack.platform.sms is not None
-        await stack.platform.sms.link.wait_up(5_000)
-        yield stack
-    finally:
-        await stack.close()
 
 
 def balance(demo: DemoStack, msisdn: str) -> int:

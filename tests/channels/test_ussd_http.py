@@ -14,12 +14,13 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from aircharge.config import Config, PlatformConfig, SecretsConfig, SimulatorConfig, UssdConfig
+from aircharge.config import SecretsConfig, UssdConfig
 from aircharge.demo import DemoStack, start_demo
 from channels.schema import ussd_sessions
 from channels.ussd.profiles import UssdGatewayReplyError
 from channels.ussd.signature import SIGNATURE_HEADER, sign
 from simulator.ussd_gateway import Page, UssdGatewayEmulator
+from tests.conftest import loopback_config
 
 MERCHANT = "13800000003"
 SECRET = "ussd-test-secret"
@@ -27,11 +28,8 @@ PROFILES = ("africastalking", "json")
 
 
 async def _stack(tmp_path: Path, profile: str, secret: str = "") -> DemoStack:
-    config = Config(
-        platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
-        ussd=UssdConfig(profile=profile),
-        secrets=replace(SecretsConfig(), ussd_secret=secret),
+    config = loopback_config(
+        ussd=UssdConfig(profile=profile), secrets=replace(SecretsConfig(), ussd_secret=secret)
     )
     return await start_demo(config, tmp_path / "demo")
 

@@ -7,15 +7,12 @@ from pathlib import Path
 
 import aiohttp
 
-from aircharge.config import Config, PlatformConfig, SimulatorConfig
 from aircharge.demo import start_demo
+from tests.conftest import loopback_config
 
 
 async def test_the_platform_serves_the_api_with_the_configured_token(tmp_path: Path) -> None:
-    config = Config(
-        platform=PlatformConfig(http_port=0),
-        simulator=SimulatorConfig(boss_port=0, smsc_port=0, smsc_http_port=0),
-    )
+    config = loopback_config()
     stack = await start_demo(config, tmp_path / "demo")
     base = stack.platform.url
     auth = {"Authorization": f"Bearer {config.secrets.api_token}"}
