@@ -37,6 +37,8 @@ COMPONENTS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
             "/email/",
         ),
     ),
+    ("SMPP link and codec", ("/channels/smpp/",)),
+    ("SMS channel", ("/channels/sms/", "/channels/counters.py")),
     ("number parsing (phonenumbers)", ("/phonenumbers/",)),
     ("dialog engine and render", ("/dialogs/",)),
     (

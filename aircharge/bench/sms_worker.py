@@ -8,18 +8,15 @@ Builds a fresh SQLite database with the demo agents and N extra merchants (PIN 3
 funded well beyond the run), starts the platform bound to the SMSC emulator and the BOSS
 emulator, prints `ready`, and serves until a line `stop` (or the end of stdin). Then it
 prints one JSON line: the ledger's verification, the top-ups posted, and with `--profile`
-where the platform's CPU went, by component.
+where the platform's CPU went, by component (`aircharge.bench.cpu`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import json
-import pstats
 import sys
-from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
@@ -27,6 +24,7 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aircharge.bench.cpu import CpuProfile
 from aircharge.config import (
     BossConfig,
     Config,
@@ -53,21 +51,6 @@ MERCHANT_PIN: Final = "333333"
 PARENT: Final = Msisdn("8613800000002")  # the demo level-2 agent
 FUNDING_FEN: Final = 10**10  # per merchant: far beyond any run
 BIG: Final = 10**12
-# Where the CPU went, by the path of the function that spent it (self time).
-COMPONENTS: Final = (
-    ("/channels/smpp/", "SMPP link"),
-    ("/channels/sms/", "SMS channel"),
-    ("/channels/ussd/", "USSD channel"),
-    ("/dialogs/", "dialogs"),
-    ("/ledger/", "ledger"),
-    ("/aiohttp/", "HTTP (BOSS client)"),
-    ("/sqlalchemy/", "database (SQLAlchemy)"),
-    ("/aiosqlite/", "database (driver)"),
-    ("sqlite3", "database (driver)"),
-    ("/asyncio/", "event loop"),
-    ("/json/", "JSON"),
-)
-IDLE: Final = "<method 'poll' of 'select.epoll' objects>"  # waiting for I/O, not working
 
 
 def merchant_number(index: int) -> str:
@@ -119,18 +102,10 @@ async def seed_merchants(engine: AsyncEngine, pin_keys: PinKeys, count: int) -> 
         await writer.close()
 
 
-def components(profile: cProfile.Profile) -> dict[str, float]:
-    """Self time by component, as shares of the time the event loop's thread worked (its
-    waits in epoll left out) (0..1)."""
-    stats = pstats.Stats(profile)
-    spent: dict[str, float] = defaultdict(float)
-    for (path, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
-        if name == IDLE:
-            continue
-        label = next((name for part, name in COMPONENTS if part in path), "other")
-        spent[label] += row[2]  # tottime
-    total = sum(spent.values()) or 1.0
-    return {name: seconds / total for name, seconds in sorted(spent.items(), key=lambda i: -i[1])}
+def _shares(profile: CpuProfile) -> dict[str, float]:
+    """The platform's CPU by component (`aircharge.bench.cpu`), as shares of the whole."""
+    rows = profile.summary()["components"]
+    return {str(row["component"]): float(row["share"]) for row in rows}
 
 
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
@@ -143,19 +118,19 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await engine.dispose()
     platform = await start_platform(config)
-    profile = cProfile.Profile() if args.profile else None
+    profile = CpuProfile() if args.profile else None
     try:
         assert platform.sms is not None
         if not await platform.sms.link.wait_up(10_000):
             raise RuntimeError("the platform did not bind to the SMSC emulator")
         print("ready", flush=True)
         if profile is not None:
-            profile.enable()
+            profile.start()
         line = await asyncio.to_thread(sys.stdin.readline)
         while line and line.strip() != "stop":
             line = await asyncio.to_thread(sys.stdin.readline)
         if profile is not None:
-            profile.disable()
+            profile.stop()
     finally:
         await platform.close()
     engine = create_engine(config.database)
@@ -175,7 +150,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
         "ledger_ok": report.ok,
         "topups_posted": int(posted[0]),
         "topups_posted_fen": int(posted[1]),
-        "components": components(profile) if profile is not None else {},
+        "components": {} if profile is None else _shares(profile),
     }
 
 
