@@ -26,24 +26,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from aircharge.bench.agents import seed_merchants
 from aircharge.bench.ledger import Database, Storage
 from aircharge.bench.processes import boss_process
 from aircharge.bench.stats import percentile
 from aircharge.runtime import settled_heap
-from ledger.agents import Agent, Level, create_agent
+from ledger.agents import Agent
 from ledger.gateways.boss_http import HttpBossGateway
 from ledger.limits import LimitDefaults
 from ledger.money import Msisdn
 from ledger.operations import OperationRequest, OperationService
 from ledger.pins import PinKeys
-from ledger.platform_accounts import ensure_platform_accounts
-from ledger.transfers import Transaction, TransferRequest
-from ledger.writer import LedgerWriter
 
 AGENTS = 50  # merchants selling in turn
 PIN = "135790"
@@ -109,42 +104,6 @@ def table(rows: Sequence[OpsRow]) -> str:
 # -- one cell ---------------------------------------------------------------------------------
 
 
-async def _seed(engine: AsyncEngine, agents: int) -> list[Agent]:
-    """The demo tree's upper levels and `agents` merchants under them, all funded."""
-    now = datetime.now(UTC)
-    async with engine.begin() as conn:
-        platform = await ensure_platform_accounts(conn, now)
-
-        async def agent(number: str, level: Level, parent: Agent | None) -> Agent:
-            return await create_agent(
-                conn,
-                msisdn=Msisdn(number),
-                name=f"bench {number}",
-                level=level,
-                parent=parent,
-                pin=PIN,
-                pin_keys=PIN_KEYS,
-                now=now,
-            )
-
-        top = await agent("8613800000001", Level.LEVEL_1, None)
-        middle = await agent("8613800000002", Level.LEVEL_2, top)
-        merchants = [await agent(f"86135{n:08d}", Level.MERCHANT, middle) for n in range(agents)]
-    writer = LedgerWriter(engine, label="bench-ops-funding")
-    await writer.start()
-    try:
-        funding = tuple(
-            TransferRequest.single(
-                f"fund:{a.msisdn}", platform.bank_clearing, a.deposit_account_id, FUNDING_FEN
-            )
-            for a in (top, middle, *merchants)
-        )
-        (await writer.execute(Transaction(funding))).unwrap()
-    finally:
-        await writer.close()
-    return merchants
-
-
 def _request(merchants: Sequence[Agent], cell: str, i: int) -> OperationRequest:
     params: dict[str, str | int] = {
         "msisdn": SUBSCRIBERS[i % len(SUBSCRIBERS)],
@@ -164,7 +123,7 @@ async def _run_cell(
     directory: Path,
 ) -> OpsRow:
     async with Database(storage, directory) as engine:
-        merchants = await _seed(engine, agents)
+        merchants = await seed_merchants(engine, PIN_KEYS, agents, pin=PIN, funding_fen=FUNDING_FEN)
         boss = HttpBossGateway(boss_url, BOSS_TIMEOUT_MS)
         await boss.start()
         service = OperationService(engine, boss, PIN_KEYS, LIMITS)

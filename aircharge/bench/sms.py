@@ -32,9 +32,9 @@ from typing import Any, Final
 
 import aiohttp
 
+from aircharge.bench.agents import merchant_number
 from aircharge.bench.esme import RawSubmitFigures, measure_raw_submit
 from aircharge.bench.processes import boss_process
-from aircharge.bench.sms_worker import merchant_number
 from simulator.smsc import Smsc, SmscConfig, send_mo_at_rate
 
 PREPAID: Final = tuple(f"139{n:08d}" for n in range(1, 11))  # the BOSS demo subscribers

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aircharge.bench.agents import seed_merchants
 from aircharge.bench.cpu import CpuProfile
 from aircharge.config import (
     BossConfig,
@@ -37,25 +37,12 @@ from aircharge.config import (
 from aircharge.database import create_engine, upgrade
 from aircharge.demo_data import seed_demo
 from aircharge.platform import start_platform
-from ledger.agents import Level, create_agent, find_agent
-from ledger.money import Msisdn
-from ledger.operations.context import utc_now
-from ledger.pins import PinKeys
-from ledger.platform_accounts import ensure_platform_accounts
 from ledger.schema import operations
-from ledger.transfers import Transaction, TransferRequest
 from ledger.verify import verify
-from ledger.writer import LedgerWriter
 
 MERCHANT_PIN: Final = "333333"
-PARENT: Final = Msisdn("8613800000002")  # the demo level-2 agent
 FUNDING_FEN: Final = 10**10  # per merchant: far beyond any run
 BIG: Final = 10**12
-
-
-def merchant_number(index: int) -> str:
-    """The bench merchants' national numbers: 135 0000 0000 and on."""
-    return f"135{index:08d}"
 
 
 def bench_config(directory: Path, boss_url: str, smsc_port: int) -> Config:
@@ -71,37 +58,6 @@ def bench_config(directory: Path, boss_url: str, smsc_port: int) -> Config:
     )
 
 
-async def seed_merchants(engine: AsyncEngine, pin_keys: PinKeys, count: int) -> None:
-    """`count` merchants under the demo level-2 agent, each funded from the bank."""
-    now = utc_now()
-    async with engine.begin() as conn:
-        platform = await ensure_platform_accounts(conn, now)
-        parent = await find_agent(conn, PARENT)
-        assert parent is not None, "the demo agents are seeded first"
-        deposits = []
-        for index in range(count):
-            msisdn = Msisdn("86" + merchant_number(index))
-            agent = await create_agent(
-                conn, msisdn=msisdn, name=f"bench merchant {index}", level=Level.MERCHANT,
-                parent=parent, pin=MERCHANT_PIN, pin_keys=pin_keys, now=now,
-            )  # fmt: skip
-            deposits.append(
-                TransferRequest.single(
-                    f"bench:deposit:{msisdn}",
-                    platform.bank_clearing,
-                    agent.deposit_account_id,
-                    FUNDING_FEN,
-                    meta={"op": "bench_seed"},
-                )
-            )
-    writer = LedgerWriter(engine, label="bench-sms-seed")
-    await writer.start()
-    try:
-        (await writer.execute(Transaction(tuple(deposits)))).unwrap()
-    finally:
-        await writer.close()
-
-
 def _shares(profile: CpuProfile) -> dict[str, float]:
     """The platform's CPU by component (`aircharge.bench.cpu`), as shares of the whole."""
     rows = profile.summary()["components"]
@@ -114,7 +70,10 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await upgrade(engine)
         await seed_demo(engine, config.secrets.pin_keys())
-        await seed_merchants(engine, config.secrets.pin_keys(), args.merchants)
+        pin_keys = config.secrets.pin_keys()
+        await seed_merchants(
+            engine, pin_keys, args.merchants, pin=MERCHANT_PIN, funding_fen=FUNDING_FEN
+        )
     finally:
         await engine.dispose()
     platform = await start_platform(config)
