@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aircharge.config import Config, ConfigError
 from aircharge.database import create_engine
 from aircharge.metrics import METRICS, MeteredBoss, Metrics
+from aircharge.runtime import clock_ms
 from aircharge.sms import SmsWiring
 from channels.ussd.http import add_ussd_routes
 from channels.ussd.service import UssdService
@@ -110,7 +110,7 @@ async def _housekeeping(store: UssdSessionStore) -> None:
     while True:
         await asyncio.sleep(housekeeping_interval_s)
         try:
-            dropped = await store.purge(_clock_ms() - ussd_session_retention_ms)
+            dropped = await store.purge(clock_ms() - ussd_session_retention_ms)
         except Exception:  # the database may be briefly away: try again next round
             log.exception("housekeeping: purging USSD sessions failed")
             continue
@@ -122,10 +122,6 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-def _clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass
@@ -205,7 +201,7 @@ async def start_platform(config: Config) -> RunningPlatform:
             session_timeout_ms=config.ussd.session_timeout_s * 1000,
             default_language=config.platform.language,
             digest_key=b"ussd-text:" + pin_key,
-            clock_ms=_clock_ms,
+            clock_ms=clock_ms,
         )
         if sms is not None:
             closers.append(sms.close)

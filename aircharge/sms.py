@@ -13,13 +13,13 @@ the MO service, in the order they depend on each other.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aircharge.config import Config
 from aircharge.metrics import Metrics
+from aircharge.runtime import clock_ms
 from channels.smpp.counters import SmppCounters
 from channels.smpp.link import SmppLink
 from channels.sms.counters import SmsCounters
@@ -33,10 +33,6 @@ from dialogs.engine import Engine
 from dialogs.events import Message
 from ledger.jobs import Jobs, open_jobs
 from ledger.operations import OperationService
-
-
-def _clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass
@@ -72,7 +68,7 @@ class SmsWiring:
         outbox = SmsOutbox(
             engine,
             link,
-            clock_ms=_clock_ms,
+            clock_ms=clock_ms,
             counters=counters,
             receipt_retention_ms=config.sms.receipt_retention_s * 1000,
         )
@@ -96,7 +92,7 @@ class SmsWiring:
             settings=config.sms.settings(),
             default_language=config.platform.language,
             digest_key=b"sms-digest:" + config.secrets.pin_key.encode(),
-            clock_ms=_clock_ms,
+            clock_ms=clock_ms,
             counters=self.counters,
         )
         # One writer thread (on SQLite) for all of the channel's batched writes.
