@@ -112,8 +112,13 @@ async def test_concurrent_sales_never_overrun_the_daily_amount(engine: AsyncEngi
             *(_sell(world, f"k{n}", f"86139000000{n % 10 + 1:02d}", 1_500) for n in range(20))
         )
         codes = [o.code for o in outcomes]
-        assert codes.count("ok") == 6  # 9,000 of 10,000; a seventh would make 10,500
-        assert set(codes) == {"ok", "daily_amount_reached"}
+        # A loaded machine may make BOSS miss the test's short time-out: such a sale is
+        # `pending` (reserved, counted against the limit) until the resolver settles it.
+        assert codes.count("ok") + codes.count("pending") == 6  # 9,000; a seventh: 10,500
+        assert set(codes) <= {"ok", "pending", "daily_amount_reached"}
+        assert "daily_amount_reached" in codes
+        if "pending" in codes:
+            await world.operations.resolve_due()
         assert (await world.deposit()).balance == 50_000 - 9_000
         credited = sum(world.boss_balance(f"86139000000{n:02d}") - 1_000 for n in range(1, 11))
         assert credited == 9_000
