@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aircharge import __version__
+from aircharge.agi_relay import add_agi_parser, run_agi
 from aircharge.bench.cli import add_bench_parser, run_bench
 from aircharge.config import Config, ConfigError, demo_secrets_in_use, load_config
 from aircharge.database import create_engine, upgrade
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         "verify", parents=[common], help="recompute balances, conservation and hash chains"
     )
     add_flows_parser(commands)
+    add_agi_parser(commands, common)
     add_bench_parser(commands)
     return parser
 
@@ -128,6 +130,8 @@ def _run(args: argparse.Namespace) -> None:
         sys.exit(run_flows(args))
     config = load_config(args.config)
     configure_logging(config.platform.log_level)
+    if args.command == "agi":  # stdout is Asterisk's: nothing else may write there
+        sys.exit(run_agi(args, config.platform.host, config.platform.fastagi_port))
     if args.command == "demo":
         asyncio.run(_demo(config, args.data_dir))
     elif args.command == "serve":

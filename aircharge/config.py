@@ -249,6 +249,12 @@ def _retired_keys(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _sound_folder(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*", value):
+        raise _Reject("expected a folder name: letters, digits, '_', '-', '/' between parts")
+    return value
+
+
 def _smpp_string(size_max: int, what: str) -> Callable[[object], str]:
     """An SMPP C-octet string field: ASCII, at most `size_max` characters (may be empty)."""
 
@@ -493,6 +499,30 @@ class UssdConfig(_Section):
     def gateway_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """The allowed gateways as networks (a bare address is a /32 or /128)."""
         return tuple(ip_network(item, strict=False) for item in self.allowed_gateways)
+
+
+@dataclass(frozen=True, slots=True)
+class IvrConfig(_Section):
+    SECTION: ClassVar[str] = "ivr"
+    DOC: ClassVar[str] = (
+        "IVR voice calls: Asterisk reaches the FastAGI server (platform.fastagi_port)."
+    )
+
+    enabled: bool = _setting(True, _flag, "serve FastAGI calls")
+    allowed_asterisks: tuple[str, ...] = _setting(
+        ("127.0.0.1", "::1"),
+        _gateways,
+        "addresses or CIDR networks of the Asterisk servers allowed to connect",
+    )
+    sound_folder: str = _setting(
+        "aircharge",
+        _sound_folder,
+        "folder of the platform's prompts inside Asterisk's sounds directory",
+    )
+
+    def asterisk_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The allowed Asterisk addresses as networks (a bare address is a /32 or /128)."""
+        return tuple(ip_network(item, strict=False) for item in self.allowed_asterisks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -801,6 +831,7 @@ class Config:
     boss: BossConfig = field(default_factory=BossConfig)
     bank: BankConfig = field(default_factory=BankConfig)
     ussd: UssdConfig = field(default_factory=UssdConfig)
+    ivr: IvrConfig = field(default_factory=IvrConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     smpp: SmppConfig = field(default_factory=SmppConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
@@ -824,6 +855,7 @@ _SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
             BossConfig,
             BankConfig,
             UssdConfig,
+            IvrConfig,
             SmsConfig,
             SmppConfig,
             LimitsConfig,

@@ -106,6 +106,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.ivr_events = Counter(
+            "aircharge_ivr_events",
+            "IVR events by kind: calls started, completed, hung up; refused connections,"
+            " protocol errors, environment time-outs; operations, receipts, missing sounds"
+            " (channels.ivr.call and channels.ivr.server list them)",
+            ["event"],
+            registry=self.registry,
+        )
+        self.ivr_calls = Gauge(
+            "aircharge_ivr_calls_active", "IVR calls up now", registry=self.registry
+        )
+
     def watch_ledger(self, stats: Callable[[], WriterStats]) -> None:
         self.registry.register(_LedgerCollector(stats))
 
@@ -114,6 +126,12 @@ class Metrics:
 
     def observe_sms(self, event: str, count: int) -> None:
         self.sms_events.labels(event).inc(count)
+
+    def observe_ivr(self, event: str, count: int) -> None:
+        if event == "calls_active":
+            self.ivr_calls.set(count)
+        else:
+            self.ivr_events.labels(event).inc(count)
 
     def smpp_observer(self, link: str) -> Callable[[str, int], None]:
         """The observer of one link's `SmppCounters`: `up` is a gauge, the rest counters."""

@@ -2,7 +2,8 @@
 
 `start_platform` opens the database, the BOSS gateway, the SMS channel and its SMPP link(s)
 (`aircharge.sms`) and the HTTP server (USSD callback, bank notifications, /metrics, /healthz,
-the read-only API /api/v1; the admin and WAP join here in later work) and answers a handle
+the read-only API /api/v1; the admin and WAP join here in later work), the FastAGI server
+for IVR calls and answers a handle
 whose `close()` undoes it all in reverse order.
 """
 
@@ -25,6 +26,8 @@ from aircharge.database import create_engine
 from aircharge.metrics import METRICS, MeteredBoss, Metrics
 from aircharge.runtime import clock_ms
 from aircharge.sms import SmsWiring
+from channels.ivr.call import IvrCalls, IvrSettings
+from channels.ivr.server import FastAgiServer, ivr_counters
 from channels.ussd.http import add_ussd_routes
 from channels.ussd.service import UssdService
 from channels.ussd.store import UssdSessionStore
@@ -131,6 +134,7 @@ class RunningPlatform:
     operations: OperationService
     http: Listener
     sms: SmsWiring | None  # None when `smpp.enabled` is off
+    ivr: FastAgiServer | None  # None when `ivr.enabled` is off
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
@@ -232,10 +236,24 @@ async def start_platform(config: Config) -> RunningPlatform:
         http = await listen(app, config.platform.host, config.platform.http_port)
         housekeeping = asyncio.create_task(_housekeeping(sessions))
         closers.append(lambda: _cancel(housekeeping))
+        ivr = None
+        if config.ivr.enabled:
+            calls = IvrCalls(
+                engine=dialog_engine,
+                catalogue=catalogue,
+                operations=operations,
+                notifier=None if sms is None else sms.notices,
+                settings=IvrSettings(config.platform.language, config.ivr.sound_folder),
+                clock_ms=clock_ms,
+                counters=ivr_counters(metrics.observe_ivr),
+            )
+            ivr = FastAgiServer(calls, config.ivr.asterisk_networks())
+            await ivr.start(config.platform.host, config.platform.fastagi_port)
+            closers.append(ivr.close)
     except BaseException:
         for closer in reversed(closers):
             await closer()
         raise
     closers.append(http.runner.cleanup)
     log.info("platform HTTP listening on %s", http.url)
-    return RunningPlatform(config, engine, operations, http, sms, closers)
+    return RunningPlatform(config, engine, operations, http, sms, ivr, closers)

@@ -19,6 +19,7 @@ from channels.sms.outbox import SmsOutbox
 from channels.sms.records import MT_CODE, MT_NOTICE, Reply
 from channels.sms.texts import code_text, masked, notice_text
 from dialogs.catalogue import Catalogue
+from dialogs.events import Message
 from dialogs.grammar import pin_mask
 from ledger.agents import find_agent
 from ledger.money import Msisdn
@@ -60,6 +61,13 @@ class SmsNotices:
         reply = Reply(msisdn, text, stored, MT_CODE, self._receipts)
         mt_id = await self._outbox.queue(reply)
         log.info("sms code queued for %s as mt %d", msisdn, mt_id)
+
+    async def send_message(self, msisdn: Msisdn, message: Message) -> None:
+        """A flow's end notification (an IVR caller's receipt), in the recipient's language."""
+        language = await self.language_of(msisdn)
+        text = self._catalogue.text(language, message)
+        mt_id = await self._outbox.queue(Reply(msisdn, text, text, MT_NOTICE, self._receipts))
+        log.info("sms %s queued for %s as mt %d", message.key, msisdn, mt_id)
 
     async def notify(
         self,

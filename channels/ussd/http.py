@@ -9,7 +9,6 @@ an END with the "service busy" text so the handset is never left hanging.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from types import ModuleType
 
 from aiohttp import web
 
+from channels.access import Network, allowed
 from channels.ussd.profiles import DEFAULT_PROFILE, PROFILES, Reply
 from channels.ussd.service import UssdService
 from channels.ussd.signature import SIGNATURE_HEADER, signature_tolerance_s, verify_signature
@@ -27,7 +27,6 @@ from dialogs.events import Message
 
 log = logging.getLogger(__name__)
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 ClockS = Callable[[], float]
 
 
@@ -46,16 +45,6 @@ class UssdHttpSettings:
 USSD_HTTP = web.AppKey("ussd_http", UssdHttpSettings)
 
 
-def _allowed(remote: str | None, networks: Sequence[Network]) -> bool:
-    if remote is None:
-        return False
-    try:
-        address = ipaddress.ip_address(remote)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
-
-
 def _response(reply: Reply) -> web.Response:
     return web.Response(
         body=reply.body, status=reply.status, headers={"Content-Type": reply.content_type}
@@ -65,7 +54,7 @@ def _response(reply: Reply) -> web.Response:
 async def ussd_callback(request: web.Request) -> web.Response:
     settings = request.app[USSD_HTTP]
     profile = settings.profile
-    if not _allowed(request.remote, settings.gateways):
+    if not allowed(request.remote, settings.gateways):
         log.warning("ussd callback refused from %s: not an allowed gateway", request.remote)
         return _response(profile.render_error(403, "not an allowed USSD gateway"))
     body = await request.read()
