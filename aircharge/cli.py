@@ -19,6 +19,7 @@ from aircharge.demo_data import seed_demo
 from aircharge.flows_cli import add_flows_parser, run_flows
 from aircharge.logs import configure_logging
 from aircharge.platform import start_platform
+from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
 from ledger.verify import VerifyReport, verify
 
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_flows_parser(commands)
     add_agi_parser(commands, common)
+    add_prompts_parser(commands)
     add_bench_parser(commands)
     return parser
 
@@ -128,6 +130,8 @@ def _run(args: argparse.Namespace) -> None:
         return
     if args.command == "flows":
         sys.exit(run_flows(args))
+    if args.command == "prompts":
+        sys.exit(run_prompts(args))
     config = load_config(args.config)
     configure_logging(config.platform.log_level)
     if args.command == "agi":  # stdout is Asterisk's: nothing else may write there

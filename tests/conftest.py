@@ -100,7 +100,7 @@ def loopback_config(**sections: Any) -> Config:
     """The demo's configuration with every listener on a free port, so tests run side by
     side; `sections` replace whole sections (`ussd=UssdConfig(...)`)."""
     return Config(
-        platform=PlatformConfig(http_port=0),
+        platform=PlatformConfig(http_port=0, fastagi_port=0),
         simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
         **sections,
     )

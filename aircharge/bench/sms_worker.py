@@ -47,7 +47,7 @@ BIG: Final = 10**12
 
 def bench_config(directory: Path, boss_url: str, smsc_port: int) -> Config:
     return Config(
-        platform=PlatformConfig(http_port=0, log_level="WARNING"),
+        platform=PlatformConfig(http_port=0, fastagi_port=0, log_level="WARNING"),
         database=DatabaseConfig(url=f"sqlite+aiosqlite:///{directory / 'aircharge.db'}"),
         boss=BossConfig(url=boss_url),
         smpp=SmppConfig(port=smsc_port),

@@ -221,7 +221,7 @@ def _stub_app(profile: str) -> web.Application:
 async def _platform(directory: Path, profile: str, boss_url: str) -> AsyncIterator[RunningPlatform]:
     big = 10**12
     config = Config(
-        platform=PlatformConfig(http_port=0, log_level="WARNING"),
+        platform=PlatformConfig(http_port=0, fastagi_port=0, log_level="WARNING"),
         smpp=SmppConfig(enabled=False),  # USSD over HTTP only: no SMSC in this bench
         database=DatabaseConfig(url=f"sqlite+aiosqlite:///{directory / 'aircharge.db'}"),
         boss=BossConfig(url=boss_url),

@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
-from dialogs.render.ivr_speech import SILENCE_SOUND, sounds
-
 from channels.counters import Counters
 from channels.ivr.agi import DTMF_DIGITS, answer, get_data, hangup, stream_file
 from channels.ivr.agi_wire import Environment
@@ -49,6 +47,7 @@ from dialogs.events import INPUTS, Ask, End, Message, RunOperation
 from dialogs.flow import ACTOR
 from dialogs.inputs import parse_msisdn
 from dialogs.render.ivr import PromptPlan, render_ivr
+from dialogs.render.ivr_speech import ASTERISK_LANGUAGES, PROMPT_FOLDER, SILENCE_SOUND, sounds
 from ledger.money import Msisdn
 from ledger.operations import OperationRequest, OperationService
 
@@ -59,8 +58,14 @@ AGENT_FLOW: Final = "agent_main"
 SUBSCRIBER_FLOW: Final = "subscriber_main"
 ENTRY_PATHS: Final = frozenset({"main"})
 WITHHELD_CALLER_IDS: Final = frozenset({"", "unknown", "anonymous", "private", "restricted"})
-# agi_language (Asterisk's language codes) -> the catalogue's languages
-LANGUAGES: Final[Mapping[str, str]] = {"zh": "zh-CN", "zh_cn": "zh-CN", "cn": "zh-CN", "en": "en"}
+# agi_language (Asterisk's language codes, as the dialplan set them) -> the catalogue's
+LANGUAGES: Final[Mapping[str, str]] = {
+    **{asterisk: ours for ours, asterisk in ASTERISK_LANGUAGES.items()},
+    "zh_cn": "zh-CN",
+    "cn": "zh-CN",
+    "en_us": "en",
+    "en_gb": "en",
+}
 identify_attempts_max: Final = 3  # tries at typing one's own number
 operations_per_input_max: Final = 4  # an input leads to at most this many operations
 AMOUNT_POINT_KEY: Final = "*"  # typed for the decimal point of an amount
@@ -86,7 +91,7 @@ class FlowNotifier(Protocol):
 @dataclass(frozen=True, slots=True)
 class IvrSettings:
     default_language: str = DEFAULT_LANGUAGE
-    sound_folder: str = "aircharge"  # STREAM FILE names are "<folder>/<sound>"
+    sound_folder: str = PROMPT_FOLDER  # STREAM FILE names are "<folder>/<sound>"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """Render engine events as IVR prompt plans: what Asterisk plays, then what DTMF it collects.
 
 A plan is data, not audio: `channels/ivr` turns each item into AGI commands (STREAM FILE for
-a `Sound`, its own digit and number prompts for the typed items, GET DATA for the collection)
-and `aircharge prompts build` synthesises the sound files from `prompt_texts`.
+each sound name `dialogs.render.ivr_speech.sounds` gives: a `Sound` is its own file, the typed
+items are said with the platform's digit and number prompts; GET DATA for the collection) and
+`aircharge prompts build` synthesises the sound files from `ivr_speech.prompt_set`
+(`prompt_texts` and the speech sounds).
 
 Messages become prompt items. A catalogue template is split at its placeholders: each spoken
 literal part is a `Sound` named `<key>.<n>` (n counts the spoken literal parts of that
@@ -94,7 +96,7 @@ class Sound:
 
 @dataclass(frozen=True, slots=True)
 class SayDigits:
-    """Digits one by one; `telephone`: a phone number (Mandarin 幺 for 1, grouped pauses)."""
+    """Digits one by one; `telephone`: a phone number (Mandarin says 幺 for 1)."""
 
     digits: str
     telephone: bool
