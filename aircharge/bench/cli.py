@@ -1,5 +1,4 @@
-"""The `aircharge bench` sub-commands (ledger, ops, chaos, ussd and sms today; ivr joins
-later)."""
+"""The `aircharge bench` sub-commands: ledger, ops, chaos, ussd, sms and ivr."""
 
 from __future__ import annotations
 
@@ -27,6 +26,9 @@ from aircharge.bench.ops import table as ops_table
 from aircharge.bench.sms import raw_figures, run_sms_bench
 from aircharge.bench.sms import table as sms_table
 from aircharge.bench.stats import table
+from aircharge.bench.ivr import MODES as IVR_MODES
+from aircharge.bench.ivr import run_ivr_bench
+from aircharge.bench.ivr import table as ivr_table
 from aircharge.bench.ussd import run_ussd_bench
 from aircharge.bench.ussd import table as ussd_table
 from aircharge.bench.ussd_load import JOURNEYS
@@ -95,6 +97,29 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         " (with --json, the raw profiles beside it as JSON.PROFILE.JOURNEY.pstats)",
     )
     ussd.add_argument("--json", type=Path, help="also write the results as JSON")
+    ivr = kinds.add_parser(
+        "ivr", help="whole top-up calls over FastAGI, unpaced and paced, with a baseline"
+    )
+    ivr.add_argument("--mode", default="unpaced,paced", help="unpaced, paced (comma-separated)")
+    ivr.add_argument(
+        "--calls", default="50", help="concurrent unpaced callers per cell (comma-separated)"
+    )
+    ivr.add_argument(
+        "--paced-calls",
+        default="500,1000,2000",
+        help="concurrent paced calls per cell (comma-separated)",
+    )
+    ivr.add_argument("--duration", type=float, default=10.0, help="seconds per unpaced cell")
+    ivr.add_argument(
+        "--paced-duration",
+        type=float,
+        default=60.0,
+        help="seconds during which paced callers start calls (those up then finish)",
+    )
+    ivr.add_argument(
+        "--load-processes", type=int, default=2, help="processes the callers are split over"
+    )
+    ivr.add_argument("--json", type=Path, help="also write the results as JSON")
     sms = kinds.add_parser(
         "sms", help="top-ups by SMS end to end over SMPP, and the link's raw submit_sm/s"
     )
@@ -165,6 +190,9 @@ def run_bench(args: argparse.Namespace) -> None:
         return
     if args.bench == "sms":
         _run_sms(args)
+        return
+    if args.bench == "ivr":
+        _run_ivr(args)
         return
     storages = _reachable(_storages(_csv(args.storage), args.postgres_url), args.postgres_url)
     if args.bench == "ops":
@@ -314,3 +342,43 @@ def _run_ussd(args: argparse.Namespace) -> None:
             "requests_per_journey": {"topup": 6, "menu": "4 (africastalking), 5 (json)"},
         }
         _write_report(args.json, "ussd", context, {"rows": report.rows, "cpu": report.cpu})
+
+
+def _counts(value: str, option: str) -> list[int]:
+    try:
+        counts = [int(item) for item in _csv(value)]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise SystemExit(f"aircharge bench ivr: {option} is a list of whole numbers above 0")
+    return counts
+
+
+def _run_ivr(args: argparse.Namespace) -> None:
+    modes = _csv(args.mode)
+    if not modes or set(modes) - set(IVR_MODES):
+        raise SystemExit(f"aircharge bench ivr: --mode is one or more of {list(IVR_MODES)}")
+    unpaced, paced = _counts(args.calls, "--calls"), _counts(args.paced_calls, "--paced-calls")
+    if args.duration <= 0 or args.paced_duration <= 0 or args.load_processes < 1:
+        raise SystemExit(
+            "aircharge bench ivr: --duration and --paced-duration above 0,"
+            " --load-processes at least 1"
+        )
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    report = asyncio.run(
+        run_ivr_bench(
+            modes, unpaced, paced, args.duration, args.paced_duration, progress,
+            load_processes=args.load_processes,
+        )
+    )  # fmt: skip
+    print(ivr_table(report.rows))
+    if args.json:
+        context = {
+            "duration_s": args.duration,
+            "paced_duration_s": args.paced_duration,
+            "load_processes": args.load_processes,
+        }
+        _write_report(args.json, "ivr", context, {"rows": report.rows, "failures": report.failures})

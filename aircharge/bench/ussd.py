@@ -24,41 +24,25 @@ not the table's): where this process's CPU went, by component (`aircharge.bench.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import web
 
 from aircharge.bench.cpu import CpuProfile
+from aircharge.bench.platform import bench_platform
 from aircharge.bench.processes import boss_process
 from aircharge.bench.stats import percentile
-from aircharge.bench.ussd_load import MERCHANT
-from aircharge.config import (
-    BossConfig,
-    Config,
-    DatabaseConfig,
-    LimitsConfig,
-    PlatformConfig,
-    SmppConfig,
-    UssdConfig,
-)
-from aircharge.database import create_engine, upgrade
-from aircharge.demo_data import seed_demo
-from aircharge.platform import RunningPlatform, listen, start_platform
+from aircharge.config import UssdConfig
+from aircharge.platform import listen
 from aircharge.runtime import settled_heap
 from channels.ussd.profiles import PROFILES
-from ledger.gateways.bank import BankNotification
-from ledger.money import CURRENCY, Fen
-from ledger.operations import OperationService
 
-FUNDING_FEN = 10**11
 Progress = Callable[[str], None]
 
 
@@ -115,23 +99,6 @@ def table(rows: Sequence[UssdRow]) -> str:
 
     header = line([title for _, _, title in COLUMNS])
     return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
-
-
-async def _fund(operations: OperationService) -> None:
-    """Credit the merchant enough deposit for any run, as a bank deposit would."""
-    now = datetime.now(UTC)
-    notification = BankNotification(
-        txn_id=f"bench-ussd-{now.timestamp():.0f}",
-        amount=Fen(FUNDING_FEN),
-        currency=CURRENCY,
-        payer_name="bench",
-        payer_account="6222020000000000000",
-        reference=MERCHANT,
-        value_date=now.date(),
-        booked_at=now,
-    )
-    receipt = await operations.deposit(notification)
-    assert receipt.verdict == "credited", receipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,33 +184,6 @@ def _stub_app(profile: str) -> web.Application:
     return app
 
 
-@contextlib.asynccontextmanager
-async def _platform(directory: Path, profile: str, boss_url: str) -> AsyncIterator[RunningPlatform]:
-    big = 10**12
-    config = Config(
-        platform=PlatformConfig(http_port=0, fastagi_port=0, log_level="WARNING"),
-        smpp=SmppConfig(enabled=False),  # USSD over HTTP only: no SMSC in this bench
-        database=DatabaseConfig(url=f"sqlite+aiosqlite:///{directory / 'aircharge.db'}"),
-        boss=BossConfig(url=boss_url),
-        ussd=UssdConfig(profile=profile),
-        limits=replace(
-            LimitsConfig(), daily_amount_fen=big, daily_count=10**9, subscriber_daily_fen=big
-        ),
-    )
-    engine = create_engine(config.database)
-    try:
-        await upgrade(engine)
-        await seed_demo(engine, config.secrets.pin_keys())
-    finally:
-        await engine.dispose()
-    platform = await start_platform(config)
-    try:
-        await _fund(platform.operations)
-        yield platform
-    finally:
-        await platform.close()
-
-
 async def _baseline(plan: LoadPlan) -> UssdRow:
     stub = await listen(_stub_app(plan.profile), "127.0.0.1", 0)
     try:
@@ -276,7 +216,7 @@ async def run_ussd_bench(
             directory = Path(name)
             async with (
                 boss_process(directory / "boss.db") as boss,
-                _platform(directory, profile, boss.url) as platform,
+                bench_platform(directory, boss.url, ussd=UssdConfig(profile=profile)) as platform,
             ):
                 url = f"{platform.url}/ussd/callback"
                 for plan in plans:

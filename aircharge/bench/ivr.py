@@ -1,0 +1,247 @@
+"""`aircharge bench ivr`: whole top-up calls through the Asterisk emulator into FastAGI.
+
+Three kinds of process, as in `bench ussd`: this one runs the platform (`bench_platform`:
+SQLite with durable commits, the demo merchant funded) and the baseline's stub server; the
+BOSS emulator runs in its own; the load (`aircharge.bench.ivr_load`, the Asterisk emulator)
+in `load_processes` of its own, the callers split between them.
+
+Two call models, each call a whole top-up (menu, number, amount, PIN, confirm, the result):
+
+- **unpaced**: callers answer at once, so the platform's own speed shows: calls completed
+  per second, the p50/p99 of every command's round trip (the platform's time from the
+  emulator's reply to its next command) and the p99 of the command that ran the operation;
+- **paced**: prompts take their spoken length and callers think 2–4 s per input, as people
+  do; N such calls at once for the duration: does the platform hold them with p99 per
+  command under `held_p99_ms`?
+
+Baseline, in the same run with the same emulator: a stub FastAGI server in this process that
+answers each call with the same shape of commands (prompts with escape digits, a GET DATA per
+input, a closing prompt, HANGUP) and no dialog engine, ledger or BOSS — the cost of the AGI
+transport and codec alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from aircharge.bench.platform import bench_platform
+from aircharge.bench.processes import boss_process
+from aircharge.bench.stats import percentile
+from aircharge.runtime import settled_heap
+from channels.ivr.agi import DTMF_DIGITS, get_data, hangup, stream_file
+from channels.ivr.session import AgiSession, CallGone
+
+Progress = Callable[[str], None]
+held_p99_ms: Final = 50.0  # a paced load is held when every command's p99 stays under this
+MODES: Final = ("unpaced", "paced")
+_INPUT_DIGITS: Final = (1, 15, 10, 6, 1)  # menu, number, amount, PIN, confirm: their max keys
+_STUB_PROMPTS: Final = 4  # STREAM FILEs before each input, about a short prompt's
+
+
+@dataclass(frozen=True, slots=True)
+class IvrRow:
+    target: str  # "platform" or "baseline"
+    mode: str  # "unpaced" or "paced"
+    calls: int  # concurrent callers
+    seconds: float
+    completed: int  # calls that ran to their end (top-ups, for the platform)
+    failures: int
+    calls_per_s: float
+    commands_per_s: float
+    p50_ms: float
+    p99_ms: float
+    operation_p99_ms: float
+    held: bool  # paced: p99 per command < held_p99_ms and no failure
+
+
+@dataclass
+class IvrReport:
+    rows: list[IvrRow] = field(default_factory=list)
+    failures: list[dict[str, int]] = field(default_factory=list)
+
+
+COLUMNS = (
+    ("target", "{:<9}", "target"),
+    ("mode", "{:<8}", "mode"),
+    ("calls", "{:>6,}", "calls"),
+    ("completed", "{:>7,}", "done"),
+    ("failures", "{:>5}", "fail"),
+    ("calls_per_s", "{:>7,.1f}", "calls/s"),
+    ("commands_per_s", "{:>8,.0f}", "cmds/s"),
+    ("p50_ms", "{:>7.2f}", "p50 ms"),
+    ("p99_ms", "{:>7.2f}", "p99 ms"),
+    ("operation_p99_ms", "{:>7.1f}", "op p99"),
+    ("held", "{!s:>5}", "held"),
+)
+_TEXT_COLUMNS: Final = 2
+
+
+def table(rows: Sequence[IvrRow]) -> str:
+    cells = [[fmt.format(getattr(row, name)).strip() for name, fmt, _ in COLUMNS] for row in rows]
+    widths = [
+        max([len(title)] + [len(line[i]) for line in cells])
+        for i, (_, _, title) in enumerate(COLUMNS)
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.ljust(width) if i < _TEXT_COLUMNS else value.rjust(width)
+            for i, (value, width) in enumerate(zip(values, widths, strict=True))
+        )
+
+    header = line([title for _, _, title in COLUMNS])
+    return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
+
+
+@dataclass(frozen=True, slots=True)
+class LoadPlan:
+    mode: str
+    calls: int
+    duration_s: float
+    processes: int
+
+
+async def _one_load(port: int, plan: LoadPlan, calls: int, first: int, baseline: bool) -> Any:
+    command = [
+        sys.executable, "-m", "aircharge.bench.ivr_load", "--port", str(port),
+        "--calls", str(calls), "--duration", str(plan.duration_s), "--first", str(first),
+    ]  # fmt: skip
+    if plan.mode == "paced":
+        command.append("--paced")
+    if baseline:
+        command.append("--baseline")
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"the IVR load failed: {err.decode(errors='replace')[-2000:]}")
+    return json.loads(out)
+
+
+async def _load(port: int, plan: LoadPlan, baseline: bool) -> dict[str, Any]:
+    """The plan's callers split over its processes, run at once, their results merged."""
+    processes = max(1, min(plan.processes, plan.calls))
+    shares = [plan.calls // processes + (i < plan.calls % processes) for i in range(processes)]
+    firsts = [sum(shares[:i]) for i in range(processes)]
+    results = await asyncio.gather(
+        *(
+            _one_load(port, plan, n, first, baseline)
+            for n, first in zip(shares, firsts, strict=True)
+        )
+    )
+    failures: dict[str, int] = {}
+    for result in results:
+        for reason, count in result["failures"].items():
+            failures[reason] = failures.get(reason, 0) + count
+    return {
+        "seconds": max(result["seconds"] for result in results),
+        "calls": sum(result["calls"] for result in results),
+        "completed": sum(result["completed"] for result in results),
+        "failures": failures,
+        "latencies_ms": [v for result in results for v in result["latencies_ms"]],
+        "operation_ms": [v for result in results for v in result["operation_ms"]],
+    }
+
+
+def _row(target: str, plan: LoadPlan, result: dict[str, Any]) -> IvrRow:
+    latencies = sorted(result["latencies_ms"])
+    operations = sorted(result["operation_ms"])
+    seconds = result["seconds"]
+    failures = sum(result["failures"].values())
+    p99 = percentile(latencies, 0.99) if latencies else 0.0
+    return IvrRow(
+        target=target,
+        mode=plan.mode,
+        calls=plan.calls,
+        seconds=round(seconds, 2),
+        completed=result["completed"],
+        failures=failures,
+        calls_per_s=result["completed"] / seconds,
+        commands_per_s=len(latencies) / seconds,
+        p50_ms=percentile(latencies, 0.50) if latencies else 0.0,
+        p99_ms=p99,
+        operation_p99_ms=percentile(operations, 0.99) if operations else 0.0,
+        held=plan.mode == "paced" and failures == 0 and bool(latencies) and p99 < held_p99_ms,
+    )
+
+
+async def _stub_call(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """The baseline: the commands of a top-up call's shape, with nothing behind them."""
+    session = AgiSession(reader, writer)
+    try:
+        await session.environment(5.0)
+        for digits in _INPUT_DIGITS:
+            for _ in range(_STUB_PROMPTS):
+                reply = await session.run(stream_file("aircharge/agent.menu.0", DTMF_DIGITS))
+                if (reply.number or 0) > 0:
+                    break
+            await session.run(get_data("aircharge/silence", 10_000, digits))
+        await session.run(stream_file("aircharge/topup.done.0"))
+        await session.run(hangup())
+    except (CallGone, TimeoutError):
+        pass
+    finally:
+        await session.close()
+
+
+async def _baseline(plan: LoadPlan) -> IvrRow:
+    server = await asyncio.start_server(_stub_call, "127.0.0.1", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    try:
+        result = await _load(port, plan, True)
+    finally:
+        server.close()
+        await server.wait_closed()
+    return _row("baseline", plan, result)
+
+
+async def run_ivr_bench(
+    modes: Sequence[str],
+    unpaced_calls: Sequence[int],
+    paced_calls: Sequence[int],
+    duration_s: float,
+    paced_duration_s: float,
+    progress: Progress,
+    *,
+    load_processes: int = 2,
+) -> IvrReport:
+    report = IvrReport()
+    plans = [
+        *(LoadPlan("unpaced", n, duration_s, load_processes) for n in unpaced_calls),
+        *(LoadPlan("paced", n, paced_duration_s, load_processes) for n in paced_calls),
+    ]
+    plans = [plan for plan in plans if plan.mode in modes]
+    for plan in plans:
+        if plan.mode == "unpaced":
+            report.rows.append(await _baseline(plan))
+            row = report.rows[-1]
+            progress(f"baseline unpaced {plan.calls}: {row.calls_per_s:,.1f} calls/s")
+    with tempfile.TemporaryDirectory(prefix="aircharge-bench-ivr-") as name:
+        directory = Path(name)
+        async with (
+            boss_process(directory / "boss.db") as boss,
+            bench_platform(directory, boss.url) as platform,
+        ):
+            assert platform.ivr is not None, "the bench runs with IVR on"
+            for plan in plans:
+                with settled_heap():
+                    result = await _load(platform.ivr.port, plan, False)
+                report.rows.append(_row("platform", plan, result))
+                report.failures.append(result["failures"])
+                row = report.rows[-1]
+                progress(
+                    f"platform {plan.mode} {plan.calls}: {row.calls_per_s:,.1f} calls/s,"
+                    f" p99 {row.p99_ms:.1f} ms per command"
+                )
+    return report
+
+
+__all__ = ["MODES", "IvrReport", "IvrRow", "held_p99_ms", "run_ivr_bench", "table"]
