@@ -148,7 +148,8 @@ def stream_file(name: str, escape_digits: str = "") -> Command:
 
 def get_data(name: str, timeout_ms: int, max_digits: int) -> Command:
     """Play `name`, then collect up to `max_digits` keys; `#` or `timeout_ms` of silence ends."""
-    assert timeout_ms > 0 and max_digits > 0, (timeout_ms, max_digits)
+    assert timeout_ms > 0, timeout_ms
+    assert max_digits > 0, max_digits
     return Command(("GET", "DATA"), (name, str(timeout_ms), str(max_digits)))
 
 

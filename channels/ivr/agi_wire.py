@@ -282,9 +282,7 @@ def format_environment(variables: Mapping[str, str]) -> bytes:
     return ("".join(lines) + "\n").encode()
 
 
-def format_reply(
-    result: int | str, data: str | None = None, *, endpos: int | None = None
-) -> bytes:
+def format_reply(result: int | str, data: str | None = None, *, endpos: int | None = None) -> bytes:
     """A `200` reply in Asterisk's form: `200 result=1`, `200 result= (timeout)`,
     `200 result=0 endpos=8000`."""
     line = f"{CODE_OK} result={result}"
