@@ -19,6 +19,9 @@ import asyncpg
 from aircharge.bench.chaos import run_chaos
 from aircharge.bench.chaos import table as chaos_table
 from aircharge.bench.cpu import table as cpu_table
+from aircharge.bench.ivr import MODES as IVR_MODES
+from aircharge.bench.ivr import run_ivr_bench
+from aircharge.bench.ivr import table as ivr_table
 from aircharge.bench.ledger import AGENTS, SHAPES, Storage, run_ledger_bench
 from aircharge.bench.ops import AGENTS as OPS_AGENTS
 from aircharge.bench.ops import run_ops_bench
@@ -26,9 +29,6 @@ from aircharge.bench.ops import table as ops_table
 from aircharge.bench.sms import raw_figures, run_sms_bench
 from aircharge.bench.sms import table as sms_table
 from aircharge.bench.stats import table
-from aircharge.bench.ivr import MODES as IVR_MODES
-from aircharge.bench.ivr import run_ivr_bench
-from aircharge.bench.ivr import table as ivr_table
 from aircharge.bench.ussd import run_ussd_bench
 from aircharge.bench.ussd import table as ussd_table
 from aircharge.bench.ussd_load import JOURNEYS

@@ -1,20 +1,15 @@
-"""Typed events of the SMSC emulator and a bounded fan-out to subscribers (the terminal UI).
-
-Events are frozen, slotted dataclasses. `EventBus.publish` costs one attribute test when nobody
-listens, so the hot paths publish freely. A subscriber is either a callback (called at once, in
-the publishing task: keep it short) or an async iterator (`subscribe()`) with its own bounded
-queue: when it falls behind, the oldest events are dropped and counted in `dropped`.
+"""Typed events of the SMSC emulator, fanned out to subscribers (the terminal UI) by the
+bounded bus of `simulator.events` (the one every emulator uses). Events are frozen, slotted
+dataclasses.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Literal
 
-subscriber_queue_max: Final = 10_000  # events held for one slow async subscriber
+from simulator import events as _bus
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,73 +102,7 @@ Event = (
     Bound | Unbound | MoSent | MoAcked | MoRedelivered | MtReceived | ReceiptSent
     | UssdPageShown | UssdEnded | UssdAborted | FaultInjected
 )  # fmt: skip
+# The SMSC's bus and subscriptions: the shared, generic ones (simulator.events) over its events.
+EventBus = _bus.EventBus[Event]
+Subscription = _bus.Subscription[Event]
 Callback = Callable[[Event], None]
-
-
-class Subscription:
-    """An async iterator over events, bounded: the oldest are dropped when it falls behind."""
-
-    def __init__(self, bus: EventBus, maxlen: int) -> None:
-        assert maxlen > 0, "a subscription holds at least one event"
-        self._bus = bus
-        self._queue: deque[Event] = deque(maxlen=maxlen)
-        self._ready = asyncio.Event()
-        self.dropped = 0
-
-    def put(self, event: Event) -> None:
-        if len(self._queue) == self._queue.maxlen:
-            self.dropped += 1
-        self._queue.append(event)
-        self._ready.set()
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> Event:
-        while not self._queue:
-            self._ready.clear()
-            await self._ready.wait()
-        return self._queue.popleft()
-
-    def pending(self) -> list[Event]:
-        """Take every queued event now, without waiting (tests, a UI's refresh tick)."""
-        events = list(self._queue)
-        self._queue.clear()
-        return events
-
-    def close(self) -> None:
-        self._bus.unsubscribe(self)
-
-
-class EventBus:
-    """Fan-out of events to callbacks and bounded subscriptions."""
-
-    def __init__(self) -> None:
-        self._callbacks: list[Callback] = []
-        self._subscriptions: list[Subscription] = []
-        self.active = False  # anybody listening: publishers may skip building an event
-
-    def subscribe(self, maxlen: int = subscriber_queue_max) -> Subscription:
-        subscription = Subscription(self, maxlen)
-        self._subscriptions.append(subscription)
-        self.active = True
-        return subscription
-
-    def add_callback(self, callback: Callback) -> None:
-        self._callbacks.append(callback)
-        self.active = True
-
-    def remove_callback(self, callback: Callback) -> None:
-        self._callbacks.remove(callback)
-        self.active = bool(self._callbacks or self._subscriptions)
-
-    def unsubscribe(self, subscription: Subscription) -> None:
-        if subscription in self._subscriptions:
-            self._subscriptions.remove(subscription)
-        self.active = bool(self._callbacks or self._subscriptions)
-
-    def publish(self, event: Event) -> None:
-        for callback in self._callbacks:
-            callback(event)
-        for subscription in self._subscriptions:
-            subscription.put(event)
