@@ -104,9 +104,12 @@ async def relay(env: Environment, host: str, port: int, path: str) -> int:
 
     async def server_to_asterisk() -> None:
         out = sys.stdout.buffer
-        while chunk := await server_in.read(chunk_bytes):
-            out.write(chunk)
-            out.flush()
+        # A reset after the server's last line is its way of ending too (our HANGUP line
+        # crossed its close): the call is over either way.
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := await server_in.read(chunk_bytes):
+                out.write(chunk)
+                out.flush()
 
     upstream = [asyncio.create_task(asterisk_to_server()), asyncio.create_task(hangup_to_server())]
     try:
