@@ -239,7 +239,7 @@ async def test_classic_agi_through_the_relay(demo: DemoStack, tmp_path: Path) ->
 async def test_a_hang_up_reaches_the_platform_through_the_relay(demo: DemoStack) -> None:
     assert demo.platform.ivr is not None
     program = [sys.executable, "-m", "aircharge", "agi", "--port", str(demo.platform.ivr.port)]
-    script = [Press("1"), HangUp(after_commands=3)]
+    script: list[Step] = [Press("1"), HangUp(after_commands=3)]
     record = await emulator(demo).run_agi(program, script=script)
     assert record.ending is Ending.CALLER_HUNG_UP
     assert record.exit_code == 0
