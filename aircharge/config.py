@@ -820,6 +820,9 @@ class SimulatorConfig(_Section):
     smsc_http_port: int = _setting(
         8083, _port, "the SMSC emulator's control API: handsets send SMS and dial USSD"
     )
+    asterisk_http_port: int = _setting(
+        8084, _port, "the Asterisk emulator's control API: place IVR calls"
+    )
 
 
 @dataclass(frozen=True, slots=True)

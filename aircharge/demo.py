@@ -17,7 +17,11 @@ from typing import Final
 from aircharge.config import Config
 from aircharge.database import create_engine, upgrade
 from aircharge.demo_data import seed_demo
+from aircharge.ivr_sounds import platform_sounds
 from aircharge.platform import Listener, RunningPlatform, listen, start_platform
+from dialogs.catalogue import Catalogue
+from simulator.asterisk import AsteriskEmulator
+from simulator.asterisk.control import create_control_app as create_asterisk_app
 from simulator.bank import BankState, Notifier, create_bank_app
 from simulator.boss import BossState, create_boss_app, open_boss_state, seed_demo_subscribers
 from simulator.smsc import Account, Smsc
@@ -41,9 +45,13 @@ class DemoStack:
     bank_notifier: Notifier
     smsc: Smsc
     smsc_http: Listener
+    asterisk: AsteriskEmulator | None = None  # None when the platform's IVR is off
+    asterisk_http: Listener | None = None
 
     async def close(self) -> None:
         await self.bank_notifier.close()
+        if self.asterisk_http is not None:
+            await self.asterisk_http.runner.cleanup()
         await self.platform.close()
         await self.smsc_http.runner.cleanup()
         await self.smsc.close()
@@ -119,9 +127,27 @@ async def start_demo(config: Config, data_dir: Path) -> DemoStack:
         boss_state.close()
         raise
     bank_notifier.start(platform.url)
-    return DemoStack(
+    stack = DemoStack(
         data_dir, platform, boss, boss_state, bank, bank_state, bank_notifier, smsc, smsc_http
     )
+    if platform.ivr is not None:
+        try:
+            stack.asterisk, stack.asterisk_http = await _start_asterisk(config, platform.ivr.port)
+        except BaseException:
+            await stack.close()
+            raise
+    return stack
+
+
+async def _start_asterisk(config: Config, fastagi_port: int) -> tuple[AsteriskEmulator, Listener]:
+    """The Asterisk emulator calling the platform, with the platform's prompt texts, and its
+    HTTP control API."""
+    sounds = platform_sounds(Catalogue.load())
+    emulator = AsteriskEmulator(config.platform.host, fastagi_port, sounds)
+    control = await listen(
+        create_asterisk_app(emulator), config.simulator.host, config.simulator.asterisk_http_port
+    )
+    return emulator, control
 
 
 async def _start_smsc(config: Config) -> tuple[Smsc, Listener]:
@@ -159,6 +185,7 @@ def banner(stack: DemoStack) -> str:
             f"  BOSS emulator   {boss}/boss/   e.g. {boss}/boss/subscribers/13900000001",
             f"  bank emulator   {bank}/bank/   deposits notify {platform}/bank/notify",
             f"  SMSC emulator   SMPP on port {stack.smsc.port}, handsets at {smsc}/smsc/",
+            *_ivr_lines(stack),
             "",
             "Top up by SMS as the merchant, then read both phones' inboxes:",
             f"  curl -s {smsc}/smsc/sms -H 'Content-Type: application/json'"
@@ -166,6 +193,7 @@ def banner(stack: DemoStack) -> str:
             f"  curl -s {smsc}/smsc/handsets/13800000003/inbox;"
             f" curl -s {smsc}/smsc/handsets/13900000001/inbox",
             "",
+            *_ivr_example(stack),
             "Dial *123# as the merchant 13800000003 (PIN 333333):",
             f"  curl -s {platform}/ussd/callback -d sessionId=s1 -d serviceCode='*123#'"
             " -d phoneNumber=13800000003 -d text=",
@@ -178,3 +206,21 @@ def banner(stack: DemoStack) -> str:
             """ "agent_msisdn": "13800000003", "amount": 10000}'""",
         ]
     )
+
+
+def _ivr_lines(stack: DemoStack) -> list[str]:
+    ivr, control = stack.platform.ivr, stack.asterisk_http
+    if ivr is None or control is None:
+        return []
+    return [f"  Asterisk emul.  calls FastAGI port {ivr.port}, callers at {control.url}/asterisk/"]
+
+
+def _ivr_example(stack: DemoStack) -> list[str]:
+    if stack.asterisk_http is None:
+        return []
+    return [
+        "Call the IVR as the merchant and top up ¥30 by keypad; the answer is what was said:",
+        f"  curl -s {stack.asterisk_http.url}/asterisk/calls -H 'Content-Type: application/json'"
+        """ -d '{"from": "13800000003", "keys": ["1", "13900000002#", "30#", "333333", "1"]}'""",
+        "",
+    ]

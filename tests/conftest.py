@@ -101,7 +101,9 @@ def loopback_config(**sections: Any) -> Config:
     side; `sections` replace whole sections (`ussd=UssdConfig(...)`)."""
     return Config(
         platform=PlatformConfig(http_port=0, fastagi_port=0),
-        simulator=SimulatorConfig(boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0),
+        simulator=SimulatorConfig(
+            boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0, asterisk_http_port=0
+        ),
         **sections,
     )
 

@@ -8,6 +8,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from aircharge.config import IvrConfig
@@ -246,3 +247,26 @@ async def test_a_hang_up_reaches_the_platform_through_the_relay(demo: DemoStack)
     async with asyncio.timeout(5):
         while demo.platform.ivr.counters.snapshot()["caller_hung_up"] < 1:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
+
+
+async def test_the_demo_places_calls_for_curl(demo: DemoStack) -> None:
+    assert demo.asterisk_http is not None
+    calls = f"{demo.asterisk_http.url}/asterisk/calls"
+    body = {"from": MERCHANT, "keys": ["1", f"{SUBSCRIBER}#", "30#", PIN, "1"]}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(calls, json=body) as response:
+            assert response.status == 200
+            answer = await response.json()
+        assert answer["ending"] == "platform hung up"
+        assert any(text.startswith("充值成功") for text in answer["heard"])
+        assert boss_balance(demo, SUBSCRIBER) == START_FEN + 3_000
+        for wrong, reason in (
+            ({"keys": "1"}, "keys must be a list"),
+            ({"keys": ["x"]}, "DTMF keys are"),
+            ({"keys": [], "language": "fr"}, "language must be one of"),
+            ({"keys": [], "pin": "1"}, "pin"),
+        ):
+            async with http.post(calls, json=wrong) as response:
+                assert response.status == 400
+                assert reason in (await response.json())["error"]
+    assert boss_balance(demo, SUBSCRIBER) == START_FEN + 3_000

@@ -14,10 +14,10 @@ Two call models, each call a whole top-up (menu, number, amount, PIN, confirm, t
   do; N such calls at once for the duration: does the platform hold them with p99 per
   command under `held_p99_ms`?
 
-Baseline, in the same run with the same emulator: a stub FastAGI server in this process that
-answers each call with the same shape of commands (prompts with escape digits, a GET DATA per
-input, a closing prompt, HANGUP) and no dialog engine, ledger or BOSS — the cost of the AGI
-transport and codec alone.
+Baseline, in the same run with the same emulator and callers: a stub FastAGI server in this
+process that sends each call the very commands of one recorded platform top-up call (every
+STREAM FILE, GET DATA and the HANGUP, in order) with no dialog engine, ledger or BOSS behind
+them — the cost of the AGI transport and codec alone.
 """
 
 from __future__ import annotations
@@ -26,23 +26,26 @@ import asyncio
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from aircharge.bench.platform import bench_platform
+from aircharge.bench.ivr_load import SUBSCRIBERS, topup_script
+from aircharge.bench.platform import MERCHANT, bench_platform
 from aircharge.bench.processes import boss_process
 from aircharge.bench.stats import percentile
+from aircharge.ivr_sounds import platform_sounds
 from aircharge.runtime import settled_heap
-from channels.ivr.agi import DTMF_DIGITS, get_data, hangup, stream_file
+from channels.ivr.agi_wire import Command, parse_command
 from channels.ivr.session import AgiSession, CallGone
+from dialogs.catalogue import Catalogue
+from simulator.asterisk.emulator import AsteriskEmulator
+from simulator.asterisk.record import Ending
 
 Progress = Callable[[str], None]
 held_p99_ms: Final = 50.0  # a paced load is held when every command's p99 stays under this
 MODES: Final = ("unpaced", "paced")
-_INPUT_DIGITS: Final = (1, 15, 10, 6, 1)  # menu, number, amount, PIN, confirm: their max keys
-_STUB_PROMPTS: Final = 4  # STREAM FILEs before each input, about a short prompt's
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class IvrRow:
     target: str  # "platform" or "baseline"
     mode: str  # "unpaced" or "paced"
     calls: int  # concurrent callers
+    active_mean: float  # calls up at once, sampled each second (paced: after the ramp)
     seconds: float
     completed: int  # calls that ran to their end (top-ups, for the platform)
     failures: int
@@ -71,6 +75,7 @@ COLUMNS = (
     ("target", "{:<9}", "target"),
     ("mode", "{:<8}", "mode"),
     ("calls", "{:>6,}", "calls"),
+    ("active_mean", "{:>7,.0f}", "up"),
     ("completed", "{:>7,}", "done"),
     ("failures", "{:>5}", "fail"),
     ("calls_per_s", "{:>7,.1f}", "calls/s"),
@@ -148,6 +153,8 @@ async def _load(port: int, plan: LoadPlan, baseline: bool) -> dict[str, Any]:
         "failures": failures,
         "latencies_ms": [v for result in results for v in result["latencies_ms"]],
         "operation_ms": [v for result in results for v in result["operation_ms"]],
+        # calls up in all processes together, second by second
+        "active": [sum(column) for column in zip(*(r["active"] for r in results), strict=False)],
     }
 
 
@@ -161,6 +168,7 @@ def _row(target: str, plan: LoadPlan, result: dict[str, Any]) -> IvrRow:
         target=target,
         mode=plan.mode,
         calls=plan.calls,
+        active_mean=sum(result["active"]) / len(result["active"]) if result["active"] else 0.0,
         seconds=round(seconds, 2),
         completed=result["completed"],
         failures=failures,
@@ -173,27 +181,44 @@ def _row(target: str, plan: LoadPlan, result: dict[str, Any]) -> IvrRow:
     )
 
 
-async def _stub_call(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """The baseline: the commands of a top-up call's shape, with nothing behind them."""
-    session = AgiSession(reader, writer)
-    try:
-        await session.environment(5.0)
-        for digits in _INPUT_DIGITS:
-            for _ in range(_STUB_PROMPTS):
-                reply = await session.run(stream_file("aircharge/agent.menu.0", DTMF_DIGITS))
-                if (reply.number or 0) > 0:
-                    break
-            await session.run(get_data("aircharge/silence", 10_000, digits))
-        await session.run(stream_file("aircharge/topup.done.0"))
-        await session.run(hangup())
-    except (CallGone, TimeoutError):
-        pass
-    finally:
-        await session.close()
+def _commands(lines: Sequence[str]) -> tuple[Command, ...]:
+    """A recorded call's command lines as commands again."""
+    commands = []
+    for line in lines:
+        words = parse_command(line)
+        verb = 2 if words[0] in ("STREAM", "GET") else 1
+        commands.append(Command(tuple(words[:verb]), tuple(words[verb:])))
+    return tuple(commands)
 
 
-async def _baseline(plan: LoadPlan) -> IvrRow:
-    server = await asyncio.start_server(_stub_call, "127.0.0.1", 0)
+def _stub(shape: Sequence[Command]) -> Callable[..., Awaitable[None]]:
+    """The baseline server: each call gets the commands of a recorded platform call, in
+    order, with nothing behind them (no engine, ledger or BOSS)."""
+
+    async def call(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = AgiSession(reader, writer)
+        try:
+            await session.environment(5.0)
+            for command in shape:
+                await session.run(command)
+        except (CallGone, TimeoutError):
+            pass
+        finally:
+            await session.close()
+
+    return call
+
+
+async def _shape(port: int) -> tuple[Command, ...]:
+    """The commands of one whole top-up call on the platform."""
+    emulator = AsteriskEmulator("127.0.0.1", port, platform_sounds(Catalogue.load()))
+    record = await emulator.place_call("main", MERCHANT, "zh", topup_script(SUBSCRIBERS[0]))
+    assert record.ending is Ending.PLATFORM_HUNG_UP, record
+    return _commands([command.line for command in record.commands])
+
+
+async def _baseline(plan: LoadPlan, shape: Sequence[Command]) -> IvrRow:
+    server = await asyncio.start_server(_stub(shape), "127.0.0.1", 0)
     port = int(server.sockets[0].getsockname()[1])
     try:
         result = await _load(port, plan, True)
@@ -219,11 +244,6 @@ async def run_ivr_bench(
         *(LoadPlan("paced", n, paced_duration_s, load_processes) for n in paced_calls),
     ]
     plans = [plan for plan in plans if plan.mode in modes]
-    for plan in plans:
-        if plan.mode == "unpaced":
-            report.rows.append(await _baseline(plan))
-            row = report.rows[-1]
-            progress(f"baseline unpaced {plan.calls}: {row.calls_per_s:,.1f} calls/s")
     with tempfile.TemporaryDirectory(prefix="aircharge-bench-ivr-") as name:
         directory = Path(name)
         async with (
@@ -231,6 +251,13 @@ async def run_ivr_bench(
             bench_platform(directory, boss.url) as platform,
         ):
             assert platform.ivr is not None, "the bench runs with IVR on"
+            shape = await _shape(platform.ivr.port)
+            progress(f"one top-up call is {len(shape)} AGI commands")
+            for plan in plans:
+                if plan.mode == "unpaced":  # the platform idles meanwhile
+                    report.rows.append(await _baseline(plan, shape))
+                    row = report.rows[-1]
+                    progress(f"baseline unpaced {plan.calls}: {row.calls_per_s:,.1f} calls/s")
             for plan in plans:
                 with settled_heap():
                     result = await _load(platform.ivr.port, plan, False)

@@ -4,7 +4,9 @@ platform's core: the Asterisk emulator placing top-up calls into the FastAGI ser
     python -m aircharge.bench.ivr_load --port P --calls C --duration S [--paced] [--first K]
                                        [--baseline]
 
-C callers, each placing one call after another until S seconds have passed. Every call is a
+C callers, each placing one call after another until S seconds have passed (paced callers
+arrive over the first third of S; the calls up are sampled each second after that). Every
+call is a
 whole top-up by the merchant 13800000003: 1 (top-up), the number and `#`, the amount `1#`
 (¥1), the PIN, 1 (confirm). Unpaced, the caller answers at once; paced, prompts take their
 spoken length and the caller thinks 2–4 s before each input, as people do.
@@ -25,14 +27,13 @@ import sys
 import time
 from typing import Any, Final
 
-from simulator.asterisk.emulator import AsteriskEmulator, EmulatorConfig
-from simulator.asterisk.record import CallRecord, Ending
-from simulator.asterisk.script import Press
-
 from aircharge.bench.platform import MERCHANT
 from aircharge.ivr_sounds import platform_sounds
 from dialogs.catalogue import Catalogue
 from dialogs.render.ivr_speech import PROMPT_FOLDER
+from simulator.asterisk.emulator import AsteriskEmulator, EmulatorConfig
+from simulator.asterisk.record import CallRecord, Ending
+from simulator.asterisk.script import Press
 
 PIN: Final = "333333"
 SUBSCRIBERS: Final = tuple(f"139000000{n:02d}" for n in range(1, 11))
@@ -52,6 +53,7 @@ class _Tally:
         self.failures: dict[str, int] = {}
         self.latencies_ms: list[float] = []
         self.operation_ms: list[float] = []
+        self.active: list[int] = []  # calls up, sampled each second after the ramp
 
     def fail(self, reason: str) -> None:
         self.failures[reason] = self.failures.get(reason, 0) + 1
@@ -93,11 +95,24 @@ async def run_load(
             tally.add(record)
             turn += 1
 
+    async def watch() -> None:
+        """The calls up, each second from the end of the ramp to the deadline."""
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(1.0)
+            if time.perf_counter() >= started + ramp_s:
+                tally.active.append(emulator.calls_active)
+
+    # Paced callers arrive spread over the first third of the window, as calls come in, and
+    # then each calls again as soon as its call ends: about `calls` calls up until the end.
+    ramp_s = duration_s / 3 if paced else 0.0
     async with asyncio.TaskGroup() as group:
+        watcher = group.create_task(watch())
         for index in range(calls):
             group.create_task(caller(index))
-            if paced:  # callers arrive spread over the first seconds, not all at once
-                await asyncio.sleep(min(2.0, duration_s / 4) / calls)
+            if ramp_s:
+                await asyncio.sleep(ramp_s / calls)
+        await asyncio.sleep(0)  # let the last caller start before the watcher may end
+    del watcher
     return {
         "seconds": time.perf_counter() - started,
         "calls": tally.calls,
@@ -105,6 +120,7 @@ async def run_load(
         "failures": tally.failures,
         "latencies_ms": tally.latencies_ms,
         "operation_ms": tally.operation_ms,
+        "active": tally.active,
     }
 
 

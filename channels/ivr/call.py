@@ -22,8 +22,11 @@ A call (one AGI conversation) goes:
    are the ledger's own (`SmsLink`), not sent twice here.
 4. `End` plays its message and a goodbye, then HANGUP.
 
-The operation's idempotency key is the call's (Asterisk address, `agi_uniqueid`, channel),
-the input count and the operation: a key no other call can produce.
+The operation's idempotency key is the call's own (a random nonce with the call's Asterisk
+address, `agi_uniqueid` and channel), the input count and the operation. A call is never
+retried as such — a caller who calls again makes a new call — so nothing is lost by the
+nonce, and it keeps two calls apart even when their uniqueids meet (two Asterisk servers
+behind one address, a PBX restarted within a second).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -162,8 +166,9 @@ class _Call:
         self._env = env
         self._peer = peer
         self._language = call_language(env) or calls._settings.default_language
-        unique = f"{peer}\0{env.get('uniqueid')}\0{env.get('channel')}"
+        unique = f"{secrets.token_hex(16)}\0{peer}\0{env.get('uniqueid')}\0{env.get('channel')}"
         self._call_key = hashlib.sha256(unique.encode()).hexdigest()[:32]
+        self._name = env.get("uniqueid") or self._call_key  # what logs call it (Asterisk's)
 
     @property
     def _catalogue(self) -> Catalogue:
@@ -174,7 +179,7 @@ class _Call:
         path = entry_path(self._env)
         await self._session.run(answer())
         if path not in ENTRY_PATHS:
-            log.warning("ivr call %s: unknown entry %r", self._call_key, path)
+            log.warning("ivr call %s: unknown entry %r", self._name, path)
             calls.counters.add("unknown_entry")
             await self._finish(End(Message("common.service_unavailable")))
             return
@@ -220,7 +225,7 @@ class _Call:
         for _ in range(identify_attempts_max):
             typed = parse_msisdn(await self._ask(ask))
             if typed is not None:
-                log.info("ivr call %s: caller ID withheld, number typed", self._call_key)
+                log.info("ivr call %s: caller ID withheld, number typed", self._name)
                 return _Caller(Msisdn(typed), f"withheld@{self._peer}", self._call_key)
             ask = Ask(ask.prompt, input=ask.input, notice=Message("input.invalid.msisdn"))
         return None
@@ -250,7 +255,7 @@ class _Call:
             )
             outcome = await calls._operations.execute(request)
             calls.counters.add("operation")
-            log.info("ivr call %s: %s -> %s", caller.key, event.name, outcome.code)
+            log.info("ivr call %s: %s -> %s", self._name, event.name, outcome.code)
             step = calls._engine.resume(step.state, outcome.code, outcome.values)
         else:
             step = Step(step.state, End(Message("common.service_unavailable")))
@@ -264,7 +269,7 @@ class _Call:
             if notification.to != ACTOR:
                 continue  # the other party hears from the ledger's own notice
             if notifier is None:
-                log.info("ivr call %s: no SMS link, receipt not sent", caller.key)
+                log.info("ivr call %s: no SMS link, receipt not sent", self._name)
                 continue
             await notifier.send_message(caller.msisdn, notification.message)
             self._calls.counters.add("receipt_queued")
