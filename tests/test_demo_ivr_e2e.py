@@ -270,3 +270,24 @@ async def test_the_demo_places_calls_for_curl(demo: DemoStack) -> None:
                 assert response.status == 400
                 assert reason in (await response.json())["error"]
     assert boss_balance(demo, SUBSCRIBER) == START_FEN + 3_000
+
+
+async def test_a_shutdown_mid_operation_still_completes_it_and_sends_the_receipt(
+    demo: DemoStack,
+) -> None:
+    assert demo.platform.ivr is not None
+    async with aiohttp.ClientSession() as http:
+        async with http.put(f"{demo.boss.url}/boss/faults", json={"latency_ms": 500}) as put:
+            assert put.status == 200
+    call = asyncio.create_task(emulator(demo).place_call("main", MERCHANT, "zh", topup()))
+    async with asyncio.timeout(10):
+        while await demo.platform.operations.open_outcomes() == 0:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    await demo.platform.ivr.close()  # cancels the call, waits for its operation
+    record = await call
+    assert "充值成功" not in heard(record), "the call was cut before the result"
+    assert await demo.platform.operations.open_outcomes() == 0
+    assert boss_balance(demo, SUBSCRIBER) == START_FEN + 3_000
+    assert await deposit(demo) == DEPOSIT_FEN - 3_000
+    [receipt] = await received(demo.smsc.handset(MERCHANT), 1)
+    assert receipt.text.startswith(f"充值成功：{SUBSCRIBER}到账30.00元")

@@ -74,7 +74,7 @@ async def place_call(request: web.Request) -> web.Response:
         "call": record.call_id,
         "ending": record.ending.value if record.ending else None,
         "error": record.error or None,
-        "heard": record.texts,
+        "heard": [text for text in record.texts if text],  # not the silence GET DATA plays
         "keys": record.keys,
         "lost_keys": record.lost_keys,
         "commands": len(record.commands),
