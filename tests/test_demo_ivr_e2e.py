@@ -276,9 +276,12 @@ async def test_a_shutdown_mid_operation_still_completes_it_and_sends_the_receipt
     demo: DemoStack,
 ) -> None:
     assert demo.platform.ivr is not None
-    async with aiohttp.ClientSession() as http:
-        async with http.put(f"{demo.boss.url}/boss/faults", json={"latency_ms": 500}) as put:
-            assert put.status == 200
+    slow = {"latency_ms": 500}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(f"{demo.boss.url}/boss/faults", json=slow) as put,
+    ):
+        assert put.status == 200
     call = asyncio.create_task(emulator(demo).place_call("main", MERCHANT, "zh", topup()))
     async with asyncio.timeout(10):
         while await demo.platform.operations.open_outcomes() == 0:  # noqa: ASYNC110
