@@ -14,20 +14,35 @@ text per language. A part with nothing to say (only spaces or punctuation, like 
 left out and takes no number. Placeholders become typed items, by name and type as
 `dialogs.catalogue.format_param` formats them for screens:
 
-- `*_fen` ints → `SayAmount`; `msisdn` / `*_msisdn` strings → `SayDigits(national digits,
+- `*_fen` ints → `SayAmount` (with its unit when the language's unit word follows: see
+  "Decision" below); `msisdn` / `*_msisdn` strings → `SayDigits(national digits,
   telephone=True)` (Mandarin says 幺 for 1 in phone numbers; a number abroad is said as its
   country code and number, without the '+'); other ints → `SayNumber`; other strings →
   `SayDigits` when all ASCII digits (codes), else `Speak` (synthesised at call time: the
   platform's alphanumeric references land here). An empty value says nothing.
 
-Decision — how an amount's unit is spoken once. Templates already carry the unit as text
-around the amount ("充值{amount_fen}元", "with CNY {amount_fen}"). So `SayAmount` speaks the
-amount in yuan as a decimal number *without* a unit: the whole yuan as a number, then, only
-when there are 角/分, "点"/"point" and the 角 and 分 digits one by one, a final zero dropped
-(5050 → "五十点五", 5005 → "五十点零五", 5000 → "五十"); the template's literal 元 or CNY is
-spoken as its literal part. "五十点五元" is how a price is read aloud; the alternative,
-"五十元五角", would need a language-specific rewrite of the templates. A negative amount is
-said with "minus" first.
+Decision — how an amount's unit is spoken once. Templates carry the unit as text around the
+amount ("充值{amount_fen}元", "with CNY {amount_fen}"). Mandarin IVRs read money in 元, 角 and
+分 (五十元五角, 五十元零五分), and that is the reading the IVR issue asks for; the unit words are
+then part of the amount's reading, so the template's own 元 must not be said a second time.
+The rule is per language (`AMOUNT_UNIT_WORDS`: only zh-CN has a unit word, 元): when the literal
+right after a `*_fen` placeholder starts with the unit word (spaces aside), the word belongs to
+the amount. The placeholder becomes `SayAmount(fen, unit=True)`, said with its units
+(`dialogs.render.ivr_speech`: 5050 → 五十元五角), and the word is taken off the front of that
+literal part, which is otherwise trimmed as a whole, as before: "元，确认吗？" becomes
+"，确认吗？" (what follows the unit is kept as written, so the caller's transcript reads
+"三十元，确认吗？"), and a part left with nothing to say ("元。" → "。") has no sound and takes
+no number. The rule is applied alike by `render_ivr` and `prompt_texts`, so the prompt set
+names exactly the sounds plans play. Templates write the unit once, in every medium; only the
+IVR moves it into the amount, so no template is rewritten per medium.
+
+Every other amount is `SayAmount(fen)`: a `*_fen` placeholder not followed by the unit word,
+and every amount in a language without a unit word (English keeps "CNY" as its literal part:
+"with CNY" then "fifty point five"). It is said in yuan as a decimal number without a unit: the
+whole yuan, then, only when there are 角/分, "point"/"点" and the 角 and 分 digits one by one, a
+final zero dropped (5050 → "fifty point five", 5005 → "fifty point zero five", 5000 → "fifty").
+A negative amount is said with "minus"/负 first. `*_fen` values are ints (the engine's
+amounts); another value is said as any other placeholder value, without the unit.
 
 Menus. After the prompt, each choice is announced with the carrier message `ivr.press`
 ("{label}请按{digit}" / "For {label}, press {digit}."), whose `{label}` is replaced by the
@@ -74,10 +89,16 @@ dtmf_timeout_ms_by_kind: Final[Mapping[str, int]] = {
 DTMF_TERMINATOR: Final = "#"
 DTMF_KEYS: Final = frozenset("0123456789*#ABCD")
 yuan_fen: Final = 100  # fen in one yuan
+jiao_fen: Final = 10  # fen in one jiao
+AMOUNT_PLACEHOLDER_SUFFIX: Final = "_fen"
+# The unit word a language's templates write right after an amount ("{amount_fen}元"): said as
+# part of the amount (`SayAmount.unit`), not as the literal (module docstring, "Decision").
+AMOUNT_UNIT_WORDS: Final[Mapping[str, str]] = {"zh-CN": "元"}
 _LEADING_PAUSES: Final = ",，、;；:：.。!！?？"
 
 assert set(dtmf_timeout_ms_by_kind) == set(INPUTS), "a DTMF time-out for every input kind"
 assert options_per_menu_max <= choices_per_menu_max, "a flow menu must fit the keypad"
+assert set(AMOUNT_UNIT_WORDS) <= set(LANGUAGES), "unit words of catalogue languages"
 
 
 def _is_ascii_digits(text: str) -> bool:
@@ -114,9 +135,11 @@ class SayNumber:
 
 @dataclass(frozen=True, slots=True)
 class SayAmount:
-    """An amount in fen, said in yuan as a decimal number without a unit (module docstring)."""
+    """An amount in fen, said in yuan (module docstring, "Decision"): with `unit`, in 元, 角 and
+    分 (五十元五角); without, as a decimal number without a unit (五十点五, fifty point five)."""
 
     fen: int
+    unit: bool = False
 
     @property
     def negative(self) -> bool:
@@ -128,9 +151,19 @@ class SayAmount:
         return abs(self.fen) // yuan_fen
 
     @property
+    def jiao(self) -> int:
+        """The 角 digit: 5 for 5050, 0 for 5005."""
+        return abs(self.fen) % yuan_fen // jiao_fen
+
+    @property
+    def fen_digit(self) -> int:
+        """The 分 digit: 5 for 5005, 0 for 5050."""
+        return abs(self.fen) % jiao_fen
+
+    @property
     def decimals(self) -> str:
         """The 角 and 分 digits said after "point": "" for whole yuan, "5" for 5050, "05"."""
-        return f"{abs(self.fen) % yuan_fen:02d}".rstrip("0")
+        return f"{self.jiao}{self.fen_digit}".rstrip("0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +215,7 @@ class _Literal:
 @dataclass(frozen=True, slots=True)
 class _Placeholder:
     name: str
+    unit: bool  # an amount said with its unit: the unit word after it was taken off the literal
 
 
 def _resolve(language: str) -> str:
@@ -197,26 +231,44 @@ def _is_spoken(text: str) -> bool:
     return any(char.isalnum() for char in text)
 
 
-def _segments(key: str, template: str) -> Iterator[_Literal | _Placeholder]:
+def _is_amount(name: str) -> bool:
+    return name.endswith(AMOUNT_PLACEHOLDER_SUFFIX)
+
+
+def _segments(key: str, template: str, language: str) -> Iterator[_Literal | _Placeholder]:
     """The template's spoken literal parts (named `<key>.<n>`) and placeholders, in order.
 
     A part's text loses surrounding spaces and leading pause marks (", press" → "press"): the
     gap between two sound files is the pause. Closing marks stay for the intonation ("吗？").
+    The language's unit word right after an amount placeholder is the amount's (module
+    docstring, "Decision"): it is taken off the part, which keeps what follows as written.
     """
+    unit_word = AMOUNT_UNIT_WORDS.get(language, "")  # "": the language has none
+    parsed = [(literal, name) for literal, name, _spec, _conv in string.Formatter().parse(template)]
     index = 0
-    for literal, name, _spec, _conversion in string.Formatter().parse(template):
-        text = literal.strip().lstrip(_LEADING_PAUSES).strip()
+    unit_taken = False  # the placeholder before this part took its unit word
+    for position, (literal, name) in enumerate(parsed):
+        text = literal.strip()
+        if unit_taken:
+            text = text.removeprefix(unit_word).strip()  # "元，确认吗？" → "，确认吗？"
+        else:
+            text = text.lstrip(_LEADING_PAUSES).strip()
         if _is_spoken(text):
             yield _Literal(f"{key}.{index}", text)
             index += 1
+        following = parsed[position + 1][0].strip() if position + 1 < len(parsed) else ""
+        unit_taken = bool(
+            name and unit_word and _is_amount(name) and following.startswith(unit_word)
+        )
         if name:
-            yield _Placeholder(name)
+            yield _Placeholder(name, unit_taken)
 
 
-def _param_items(name: str, value: Value, language: str) -> tuple[PromptItem, ...]:
-    """One placeholder's value as typed items (rules in the module docstring)."""
+def _param_items(name: str, value: Value, language: str, *, unit: bool) -> tuple[PromptItem, ...]:
+    """One placeholder's value as typed items (rules in the module docstring); `unit`: an
+    amount is said with its unit (the template's unit word was taken off the next part)."""
     if isinstance(value, int):
-        return (SayAmount(value),) if name.endswith("_fen") else (SayNumber(value),)
+        return (SayAmount(value, unit=unit),) if _is_amount(name) else (SayNumber(value),)
     if name == "msisdn" or name.endswith("_msisdn"):
         shown = national_number(value)
         digits = shown.removeprefix("+")
@@ -239,13 +291,15 @@ def _message_items(
     """A message as prompt items; `inserts` stand for placeholders (the carrier's label)."""
     inserts = inserts or {}
     items: list[PromptItem] = []
-    for segment in _segments(message.key, _template(catalogue, language, message.key)):
+    template = _template(catalogue, language, message.key)
+    for segment in _segments(message.key, template, language):
         if isinstance(segment, _Literal):
             items.append(Sound(segment.sound))
         elif segment.name in inserts:
             items.extend(inserts[segment.name])
         elif segment.name in message.params:
-            items.extend(_param_items(segment.name, message.params[segment.name], language))
+            value = message.params[segment.name]
+            items.extend(_param_items(segment.name, value, language, unit=segment.unit))
         else:
             raise KeyError(f"message {message.key!r} needs {segment.name!r}")
     return tuple(items)
@@ -297,15 +351,17 @@ def render_ivr(event: Event, catalogue: Catalogue, language: str) -> PromptPlan:
 
 def prompt_texts(catalogue: Catalogue, language: str) -> dict[str, str]:
     """Every sound a plan in `language` may name, with the text to synthesise for it."""
+    language = _resolve(language)
     texts: dict[str, str] = {}
     for key in sorted(catalogue.keys()):
-        for segment in _segments(key, _template(catalogue, language, key)):
+        for segment in _segments(key, _template(catalogue, language, key), language):
             if isinstance(segment, _Literal):
                 texts[segment.sound] = segment.text
     return texts
 
 
 __all__ = [
+    "AMOUNT_UNIT_WORDS",
     "DTMF_TERMINATOR",
     "PRESS_KEY",
     "DtmfCollect",

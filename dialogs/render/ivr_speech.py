@@ -20,6 +20,7 @@ Speech sounds (ASCII, lowercase, `/` for folders; each language has only the wor
     num/100 num/1000 num/10000 num/1e8     百 千 万 亿
     num/hundred num/thousand num/million num/billion           hundred … billion
     num/point  num/minus                   点  负              point  minus
+    num/yuan num/jiao num/fen              元 角 分 (units of an amount said with its unit)
     letter/a … letter/z                    A … Z (letter names, as Chinese speakers say them)
 
 How each item is said:
@@ -39,11 +40,22 @@ How each item is said:
   English: "one hundred twenty three" with thousand, million and billion, and no "and"
   (the American reading; it is also one sound fewer).
   Magnitudes above `number_max` (no message carries one) are said digit by digit.
-- `SayAmount`: as `dialogs.render.ivr` says: the whole yuan as a number, then, only when there
-  are 角/分, "point"/点 and the decimal digits one by one (`SayAmount.decimals`); "minus"/负
-  first when negative; the unit is not spoken (the template has it). 5000 → 五十, 5050 →
-  五十点五, 5005 → 五十点零五, 1 → 零点零一, -250 → 负二点五. The whole yuan follow
-  `SayNumber` except before 点: a decimal reading says 二, not 两 (200 → 两, 250 → 二点五).
+- `SayAmount(fen, unit=True)` (Mandarin: the renderer took the template's 元 into the amount,
+  see `dialogs.render.ivr`): 元, 角 and 分, as Chinese IVRs read money. The whole yuan as
+  `SayNumber` says them, then 元; then the 角 digit and 角, then the 分 digit and 分, each only
+  when not zero; 零 between 元 and 分 when there are no 角 (5005 → 五十元零五分). No 元 when
+  there are no whole yuan (50 → 五角, 5 → 五分), and 0 is 零元; 负 first when negative.
+  5000 → 五十元, 5050 → 五十元五角, 5055 → 五十元五角五分, 55 → 五角五分, 1000 → 十元.
+  Decision — 两 or 二: a 2 before a unit is 两, as for any count before its measure word
+  (200 → 两元, 20 → 两角, 2 → 两分, 222 → 两元两角两分); inside the yuan the `SayNumber` rules
+  hold (1200 yuan → 一千两百元, 1200 fen → 十二元). A language with no unit sounds (English:
+  the renderer never asks it for one) falls back to the reading without a unit below.
+- `SayAmount(fen)`: the amount without a unit (the template says the unit, "with CNY
+  {amount_fen}"): the whole yuan as a number, then, only when there are 角/分, "point"/点 and
+  the decimal digits one by one (`SayAmount.decimals`); "minus"/负 first when negative. 5000 →
+  fifty/五十, 5050 → fifty point five/五十点五, 5005 → fifty point zero five, 1 → zero point
+  zero one, -250 → minus two point five/负二点五. The whole yuan follow `SayNumber` except
+  before 点: a decimal reading says 二, not 两 (200 → 两, 250 → 二点五).
 - `Speak(text)`: the fallback for free text (the platform's alphanumeric references): ASCII
   letters are spelled (`letter/x`) and ASCII digits said (1 as 一) one by one; anything else is
   skipped, so text with neither says nothing. The call's language picks the folder, as for every
@@ -61,6 +73,7 @@ from typing import Final, assert_never
 
 from dialogs.catalogue import DEFAULT_LANGUAGE, LANGUAGES, Catalogue
 from dialogs.render.ivr import (
+    AMOUNT_UNIT_WORDS,
     PromptItem,
     SayAmount,
     SayDigits,
@@ -88,11 +101,19 @@ LIANG: Final = "num/liang"  # 两
 TEN: Final = "num/10"
 POINT: Final = "num/point"
 MINUS: Final = "num/minus"
+YUAN: Final = "num/yuan"  # 元
+JIAO: Final = "num/jiao"  # 角
+FEN: Final = "num/fen"  # 分
 LETTERS: Final[Mapping[str, str]] = {char: f"letter/{char}" for char in string.ascii_lowercase}
 
 _ZH_PLACES: Final = ("", TEN, "num/100", "num/1000")  # 十 百 千 inside a group of four digits
 _ZH_GROUPS: Final = ("", "num/10000", "num/1e8")  # 万 亿 after a group
 _ZH_GROUP_DIGITS: Final = 4
+_ZH_UNITS: Final = (YUAN, JIAO, FEN)
+# The languages whose amounts can be said with their unit: every language the renderer moves a
+# template's unit word into the amount for.
+_UNIT_LANGUAGES: Final = frozenset({"zh-CN"})
+assert set(AMOUNT_UNIT_WORDS) <= _UNIT_LANGUAGES, "a unit reading for every unit word"
 _EN_TEENS: Final = tuple(f"num/{value}" for value in range(10, 20))
 _EN_TENS: Final = tuple(f"num/{value}" for value in range(0, 100, 10))  # [2] is num/20
 _EN_HUNDRED: Final = "num/hundred"
@@ -113,6 +134,9 @@ _ZH_TEXTS: Final[Mapping[str, str]] = {
     "num/1e8": "亿",
     POINT: "点",
     MINUS: "负",
+    YUAN: "元",
+    JIAO: "角",
+    FEN: "分",
     **{name: char.upper() for char, name in LETTERS.items()},
 }
 _EN_TEXTS: Final[Mapping[str, str]] = {
@@ -130,7 +154,9 @@ _EN_TEXTS: Final[Mapping[str, str]] = {
 }  # fmt: skip
 # Every name the readers below can say has a text (and nothing else does).
 _SPELLED: Final = {*DIGITS, POINT, MINUS, *LETTERS.values()}
-assert set(_ZH_TEXTS) == {*_SPELLED, YAO, LIANG, *_ZH_PLACES[1:], *_ZH_GROUPS[1:]}
+assert set(_ZH_TEXTS) == {
+    *_SPELLED, YAO, LIANG, *_ZH_PLACES[1:], *_ZH_GROUPS[1:], *_ZH_UNITS
+}  # fmt: skip
 assert set(_EN_TEXTS) == {*_SPELLED, *_EN_TEENS, *_EN_TENS[2:], _EN_HUNDRED, *_EN_SCALES[1:]}
 _TEXTS: Final[Mapping[str, Mapping[str, str]]] = {"zh-CN": _ZH_TEXTS, "en": _EN_TEXTS}
 assert set(_TEXTS) == set(LANGUAGES), "speech texts for each catalogue language"
@@ -229,7 +255,25 @@ def _say_number(value: int, language: str) -> list[str]:
     return _whole(value, language, measure=True)
 
 
+def _zh_amount_with_units(amount: SayAmount) -> list[str]:
+    """元, 角 and 分: 五十元五角, 五十元零五分, 五角; a 2 before a unit is 两."""
+    said = [MINUS] if amount.negative else []
+    if amount.fen == 0:
+        return [DIGITS[0], YUAN]
+    if amount.yuan:
+        said += [*_whole(amount.yuan, "zh-CN", measure=True), YUAN]
+    if amount.jiao:
+        said += [LIANG if amount.jiao == 2 else DIGITS[amount.jiao], JIAO]
+    if amount.fen_digit:
+        if amount.yuan and not amount.jiao:
+            said.append(DIGITS[0])  # 五十元零五分
+        said += [LIANG if amount.fen_digit == 2 else DIGITS[amount.fen_digit], FEN]
+    return said
+
+
 def _say_amount(amount: SayAmount, language: str) -> list[str]:
+    if amount.unit and language in _UNIT_LANGUAGES:
+        return _zh_amount_with_units(amount)
     said = [MINUS] if amount.negative else []
     decimals = amount.decimals
     said += _whole(amount.yuan, language, measure=not decimals)
@@ -305,6 +349,8 @@ def estimated_ms(text: str, language: str) -> int:
 __all__ = [
     "ASTERISK_LANGUAGES",
     "DIGITS",
+    "FEN",
+    "JIAO",
     "LETTERS",
     "LIANG",
     "MINUS",
@@ -312,6 +358,7 @@ __all__ = [
     "PROMPT_FOLDER",
     "SILENCE_SOUND",
     "YAO",
+    "YUAN",
     "asterisk_language",
     "estimated_ms",
     "number_max",

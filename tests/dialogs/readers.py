@@ -8,6 +8,7 @@ from typing import Any
 
 from dialogs.catalogue import Catalogue
 from dialogs.render.ivr import (
+    AMOUNT_UNIT_WORDS,
     PromptPlan,
     SayAmount,
     SayDigits,
@@ -23,7 +24,8 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def transcript(plan: PromptPlan, catalogue: Catalogue, language: str) -> str:
-    """A plan read aloud: each sound as its text, typed items in angle brackets."""
+    """A plan read aloud: each sound as its text, typed items in angle brackets (an amount
+    said with its unit as `<amount:5050 元>`)."""
     texts = prompt_texts(catalogue, language)
     words: list[str] = []
     for item in plan.items:
@@ -36,6 +38,8 @@ def transcript(plan: PromptPlan, catalogue: Catalogue, language: str) -> str:
                 words.append(f"<digits:{digits}>")
             case SayNumber(value=value):
                 words.append(f"<number:{value}>")
+            case SayAmount(fen=fen, unit=True):
+                words.append(f"<amount:{fen} {AMOUNT_UNIT_WORDS[language]}>")
             case SayAmount(fen=fen):
                 words.append(f"<amount:{fen}>")
             case Speak(text=text, language=spoken):

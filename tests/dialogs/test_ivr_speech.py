@@ -1,6 +1,7 @@
 """Spoken numbers, digits, amounts and spelled text of the IVR: tables of readings written by
-hand in both languages, the sound table's closure (every sound said exists), and properties
-over many numbers: a small reader turns the spoken words back into the number.
+hand in both languages (Mandarin amounts with their unit in 元, 角 and 分), the sound table's
+closure (every sound said exists), and properties over many numbers: a small reader turns the
+spoken words back into the number or the amount.
 """
 
 from __future__ import annotations
@@ -135,6 +136,51 @@ def test_amounts_are_yuan_then_point_and_decimals_without_the_unit(
     assert said(SayAmount(fen), "en") == en
 
 
+AMOUNTS_WITH_UNIT = [
+    (5000, "五十元"),
+    (5050, "五十元五角"),
+    (5055, "五十元五角五分"),
+    (5005, "五十元零五分"),
+    (50, "五角"),
+    (5, "五分"),
+    (55, "五角五分"),
+    (0, "零元"),
+    (1, "一分"),
+    (10, "一角"),
+    (100, "一元"),
+    (105, "一元零五分"),
+    (1000, "十元"),  # a leading 一十 is said 十, as in numbers
+    (1505, "十五元零五分"),
+    (2, "两分"),  # a 2 before its unit is 两
+    (20, "两角"),
+    (200, "两元"),
+    (222, "两元两角两分"),
+    (2000, "二十元"),  # inside the yuan, the number rules: 二 before 十
+    (20200, "两百零二元"),
+    (120000, "一千两百元"),
+    (3000, "三十元"),
+    (1000000, "一万元"),
+    (10000500, "十万零五元"),
+    (-250, "负两元五角"),
+    (-5, "负五分"),
+    (-5005, "负五十元零五分"),
+    (1234567, "一万两千三百四十五元六角七分"),
+]
+
+
+@pytest.mark.parametrize(("fen", "zh"), AMOUNTS_WITH_UNIT)
+def test_mandarin_amounts_with_their_unit_are_yuan_jiao_and_fen(fen: int, zh: str) -> None:
+    assert said(SayAmount(fen, unit=True), "zh-CN") == zh
+
+
+def test_english_never_says_a_unit_and_falls_back_to_the_decimal_reading() -> None:
+    for fen, _, en in AMOUNTS:
+        assert said(SayAmount(fen, unit=True), "en") == en
+    assert sounds(SayAmount(5050, unit=True), "zh-CN") == (
+        "num/5", "num/10", "num/yuan", "num/5", "num/jiao",
+    )  # fmt: skip
+
+
 def test_phone_numbers_say_yao_for_one_in_mandarin_only() -> None:
     phone = SayDigits("13900000001", telephone=True)
     assert sounds(phone, "zh-CN") == (
@@ -168,7 +214,12 @@ def test_free_text_is_spelled_letters_and_digits_and_skips_the_rest() -> None:
 
 
 def test_an_unknown_language_reads_the_default_one() -> None:
-    for item in (SayNumber(12), SayDigits("1", telephone=True), SayAmount(5050)):
+    for item in (
+        SayNumber(12),
+        SayDigits("1", telephone=True),
+        SayAmount(5050),
+        SayAmount(5050, unit=True),
+    ):
         assert sounds(item, "fr") == sounds(item, "zh-CN")
     assert speech_texts("fr") == speech_texts("zh-CN")
     assert asterisk_language("fr") == "zh"
@@ -186,7 +237,9 @@ def test_speech_sound_names_and_texts() -> None:
     assert TEXTS["zh-CN"]["num/1e8"] == "亿"
     assert TEXTS["en"]["num/point"] == "point"
     assert TEXTS["en"]["num/minus"] == "minus"
+    assert [TEXTS["zh-CN"][f"num/{unit}"] for unit in ("yuan", "jiao", "fen")] == ["元", "角", "分"]
     assert "num/yao" not in TEXTS["en"]
+    assert "num/yuan" not in TEXTS["en"]
     assert "num/hundred" not in TEXTS["zh-CN"]
     for language in LANGUAGES:
         for name, text in TEXTS[language].items():
@@ -213,6 +266,7 @@ def test_every_sound_said_is_in_the_speech_table(language: str) -> None:
     items: list[PromptItem] = [SayNumber(value) for value, _, _ in NUMBERS]
     items += [SayNumber(value) for value in range(100)]
     items += [SayAmount(fen) for fen, _, _ in AMOUNTS]
+    items += [SayAmount(fen, unit=True) for fen, _ in AMOUNTS_WITH_UNIT]
     items += [SayDigits("0123456789", telephone=telephone) for telephone in (True, False)]
     items.append(Speak(string_of_ascii(), language))
     produced = {name for item in items for name in sounds(item, language)}
@@ -323,6 +377,40 @@ def test_any_amount_reads_back_as_yuan_point_digits(fen: int) -> None:
         assert not digits.endswith("0"), "a final zero is dropped"
         magnitude = yuan * 100 + int((digits or "0").ljust(2, "0"))
         assert (-magnitude if negative else magnitude) == fen
+
+
+# 负? then "<number>元", "<digit>角", "零?<digit>分", each only when it is not zero
+_ZH_AMOUNT = re.compile(r"(负)?(?:([^元角分]+)元)?(?:(.)角)?(?:(零)?(.)分)?")
+
+
+def read_zh_amount(text: str) -> int:
+    """A Mandarin amount in 元, 角 and 分 ("负五十元零五分") as fen; asserts its canonical form:
+    no unit with nothing in it (but 零元), 零 between 元 and 分 only, 两 before 角 and 分."""
+    match = _ZH_AMOUNT.fullmatch(text)
+    assert match, text
+    assert text.removeprefix("负"), "something is said"
+    negative, yuan_said, jiao_said, zero, fen_said = match.groups()
+    yuan = read_zh(yuan_said) if yuan_said else 0
+    if yuan_said:
+        canonical_zh(yuan_said, yuan)
+    jiao, fen = (_ZH_DIGITS[said] if said else 0 for said in (jiao_said, fen_said))
+    assert (yuan or jiao or fen) or text == "零元", text
+    assert (yuan_said is None or yuan) or text == "零元", text
+    assert jiao_said is None or jiao, text
+    assert fen_said is None or fen, text
+    assert "二" not in (jiao_said, fen_said), text  # 两角, 两分
+    assert bool(zero) == bool(yuan and not jiao and fen), text  # 五十元零五分
+    magnitude = yuan * 100 + jiao * 10 + fen
+    assert not (negative and magnitude == 0), text
+    return -magnitude if negative else magnitude
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.integers(-(10**13), 10**13))
+def test_any_mandarin_amount_with_its_unit_reads_back_as_yuan_jiao_fen(fen: int) -> None:
+    zh = said(SayAmount(fen, unit=True), "zh-CN")
+    assert read_zh_amount(zh) == fen, zh
+    assert zh.count("元") <= 1, zh  # the unit is said once
 
 
 @settings(max_examples=200, deadline=None, database=None)

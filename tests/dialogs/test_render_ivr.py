@@ -3,7 +3,8 @@ one confirmation written out item by item, menu limits, DTMF collection per inpu
 hypothesis property over every catalogue message.
 
 A transcript reads a plan aloud: each `Sound` as its text from `prompt_texts`, typed items as
-`<tel:…>`, `<digits:…>`, `<number:…>`, `<amount:…>` and `<speak:…>`. Expected transcripts are
+`<tel:…>`, `<digits:…>`, `<number:…>`, `<amount:…>` (`<amount:… 元>` said with its unit) and
+`<speak:…>`. Expected transcripts are
 written by hand from what a caller should hear.
 """
 
@@ -92,7 +93,7 @@ GOLDEN: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
     },
     "confirm": {
         "zh-CN": (
-            "为 <tel:13900000001> 充值 <amount:5050> 元，确认吗？"
+            "为 <tel:13900000001> 充值 <amount:5050 元> ，确认吗？"
             " 确认 请按 <digits:1> 取消 请按 <digits:2>",
             MENU,
         ),
@@ -104,8 +105,8 @@ GOLDEN: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
     },
     "done": {
         "zh-CN": (
-            f"充值成功： <tel:13900000001> 到账 <amount:5050> 元，流水号 <speak:{REF}>"
-            " 余额 <amount:44950> 元。",
+            f"充值成功： <tel:13900000001> 到账 <amount:5050 元> ，流水号 <speak:{REF}>"
+            " 余额 <amount:44950 元>",  # "元。" is the amount's unit, then nothing to say
             None,
         ),
         "en": (
@@ -115,7 +116,7 @@ GOLDEN: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
         ),
     },
     "refusal": {
-        "zh-CN": ("余额不足：可用 <amount:1234> 元，需要 <amount:5050> 元。", None),
+        "zh-CN": ("余额不足：可用 <amount:1234 元> ，需要 <amount:5050 元>", None),
         "en": ("Insufficient deposit: CNY <amount:1234> available, <amount:5050> needed.", None),
     },
 }
@@ -144,8 +145,8 @@ def test_the_confirmation_plan_item_by_item() -> None:
         Sound("topup.confirm.0"),  # 为
         number,
         Sound("topup.confirm.1"),  # 充值
-        SayAmount(5050),
-        Sound("topup.confirm.2"),  # 元，确认吗？
+        SayAmount(5050, unit=True),  # 五十元五角: the template's 元 is the amount's
+        Sound("topup.confirm.2"),  # ，确认吗？
         Sound("common.confirm.yes.0"),
         Sound("ivr.press.0"),  # 请按
         press_1,
@@ -172,21 +173,78 @@ def test_the_confirmation_plan_item_by_item() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fen", "yuan", "decimals", "negative"),
+    ("fen", "yuan", "jiao", "fen_digit", "decimals", "negative"),
     [
-        (5050, 50, "5", False),  # 五十点五
-        (5005, 50, "05", False),  # 五十点零五
-        (5000, 50, "", False),  # 五十
-        (7, 0, "07", False),  # 零点零七
-        (123456, 1234, "56", False),
-        (-250, 2, "5", True),
+        (5050, 50, 5, 0, "5", False),  # 五十元五角, 五十点五
+        (5005, 50, 0, 5, "05", False),  # 五十元零五分, 五十点零五
+        (5000, 50, 0, 0, "", False),  # 五十元, 五十
+        (7, 0, 0, 7, "07", False),  # 七分, 零点零七
+        (123456, 1234, 5, 6, "56", False),
+        (-250, 2, 5, 0, "5", True),
     ],
 )
-def test_an_amount_is_said_as_yuan_with_its_jiao_and_fen_digits(
-    fen: int, yuan: int, decimals: str, negative: bool
+def test_an_amount_is_split_in_yuan_jiao_and_fen(
+    fen: int, yuan: int, jiao: int, fen_digit: int, decimals: str, negative: bool
 ) -> None:
     amount = SayAmount(fen)
-    assert (amount.yuan, amount.decimals, amount.negative) == (yuan, decimals, negative)
+    assert (amount.yuan, amount.jiao, amount.fen_digit) == (yuan, jiao, fen_digit)
+    assert (amount.decimals, amount.negative) == (decimals, negative)
+    assert not amount.unit
+
+
+def test_the_unit_word_after_an_amount_is_the_amounts_in_mandarin_only() -> None:
+    amounts = "{a_fen} 元 {b_fen}元。{c_fen}块{n}元{d_fen}"
+    templates = {
+        "zh-CN": "为{amount_fen}元，确认吗？" + amounts,
+        "en": "CNY {amount_fen}, " + amounts,
+    }
+    catalogue = Catalogue(
+        {language: {"m": text, PRESS_KEY: "{label}{digit}"} for language, text in templates.items()}
+    )
+    params: dict[str, Value] = {
+        "amount_fen": 3000, "a_fen": 1, "b_fen": 2, "c_fen": 3, "n": 4, "d_fen": 5,
+    }  # fmt: skip
+    zh = render_ivr(End(Message("m", params)), catalogue, "zh-CN")
+    assert zh.items == (
+        Sound("m.0"),  # 为
+        SayAmount(3000, unit=True),  # 三十元
+        Sound("m.1"),  # ，确认吗？ (its 元 was the amount's)
+        SayAmount(1, unit=True),  # " 元 ": the unit word, spaces aside; nothing left to say
+        SayAmount(2, unit=True),  # "元。": nothing left to say, so no sound and no number
+        SayAmount(3),  # followed by 块, not 元: said without a unit
+        Sound("m.2"),  # 块
+        SayNumber(4),  # not an amount: its 元 stays a literal
+        Sound("m.3"),  # 元
+        SayAmount(5),  # nothing follows
+    )
+    assert prompt_texts(catalogue, "zh-CN") == {
+        "m.0": "为", "m.1": "，确认吗？", "m.2": "块", "m.3": "元",
+    }  # fmt: skip
+    en = render_ivr(End(Message("m", params)), catalogue, "en")
+    assert en.items == (
+        Sound("m.0"),  # CNY: English has no unit word, its amounts are said without a unit
+        SayAmount(3000),  # ", " says nothing
+        SayAmount(1),
+        Sound("m.1"),  # 元
+        SayAmount(2),
+        Sound("m.2"),  # 元。
+        SayAmount(3),
+        Sound("m.3"),  # 块
+        SayNumber(4),
+        Sound("m.4"),  # 元
+        SayAmount(5),
+    )
+
+
+def test_every_mandarin_amount_of_the_catalogue_is_said_with_its_unit() -> None:
+    """Every zh-CN template writes 元 right after its amounts: all are said 元角分 (a `*_fen`
+    placeholder without 元 would be said without a unit); English never is."""
+    for key in sorted(CATALOGUE.keys()):
+        params: dict[str, Value] = dict.fromkeys(CATALOGUE.placeholders(key), 5050)
+        for language in LANGUAGES:
+            items = render_ivr(End(Message(key, params)), CATALOGUE, language).items
+            units = {item.unit for item in items if isinstance(item, SayAmount)}
+            assert units <= {language == "zh-CN"}, (key, language)
 
 
 def test_parameters_become_typed_items() -> None:
@@ -269,7 +327,8 @@ def test_prompt_texts_cover_every_literal_part() -> None:
     for language in LANGUAGES:
         texts = prompt_texts(CATALOGUE, language)
         assert all(text and text == text.strip() for text in texts.values())
-    assert prompt_texts(CATALOGUE, "zh-CN")["topup.confirm.2"] == "元，确认吗？"
+    assert prompt_texts(CATALOGUE, "zh-CN")["topup.confirm.2"] == "，确认吗？"  # 元: the amount's
+    assert "topup.done.4" not in prompt_texts(CATALOGUE, "zh-CN")  # "元。": nothing left to say
     assert prompt_texts(CATALOGUE, "en")["ivr.press.1"] == "press"
     assert "topup.confirm.2" not in prompt_texts(CATALOGUE, "en")  # "?" is silent
 
