@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from aircharge.config import Config
-from aircharge.database import create_engine, upgrade
-from aircharge.demo_data import seed_demo
+from aircharge.demo_data import migrated_demo_database
 from aircharge.ivr_sounds import platform_sounds
 from aircharge.platform import Listener, RunningPlatform, listen, start_platform
 from dialogs.catalogue import Catalogue
@@ -111,12 +110,7 @@ async def start_demo(config: Config, data_dir: Path) -> DemoStack:
         database=replace(config.database, url=f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"),
     )
     try:
-        engine = create_engine(config.database)
-        try:
-            await upgrade(engine)
-            await seed_demo(engine, config.secrets.pin_keys())
-        finally:
-            await engine.dispose()
+        await migrated_demo_database(config.database, config.secrets.pin_keys())
         platform = await start_platform(config)
     except BaseException:
         await smsc_http.runner.cleanup()

@@ -11,6 +11,8 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aircharge.config import DatabaseConfig
+from aircharge.database import create_engine, upgrade
 from ledger.agents import Agent, Level, create_agent
 from ledger.money import Msisdn
 from ledger.operations.context import Clock, utc_now
@@ -51,6 +53,16 @@ DEMO_AGENTS: Final = (
         Msisdn("8613800000002"),
     ),
 )
+
+
+async def migrated_demo_database(database: DatabaseConfig, pin_keys: PinKeys) -> None:
+    """Bring the schema up to date and add the demo agents (the demo and the channel benches)."""
+    engine = create_engine(database)
+    try:
+        await upgrade(engine)
+        await seed_demo(engine, pin_keys)
+    finally:
+        await engine.dispose()
 
 
 async def seed_demo(engine: AsyncEngine, pin_keys: PinKeys, clock: Clock = utc_now) -> None:

@@ -33,8 +33,9 @@ from typing import Any, Final
 
 from aircharge.bench.ivr_load import SUBSCRIBERS, topup_script
 from aircharge.bench.platform import MERCHANT, bench_platform
-from aircharge.bench.processes import boss_process
+from aircharge.bench.processes import boss_process, merged_failures, split
 from aircharge.bench.stats import percentile
+from aircharge.bench.tables import render
 from aircharge.ivr_sounds import platform_sounds
 from aircharge.runtime import settled_heap
 from channels.ivr.agi_wire import Command, parse_command
@@ -89,20 +90,7 @@ _TEXT_COLUMNS: Final = 2
 
 
 def table(rows: Sequence[IvrRow]) -> str:
-    cells = [[fmt.format(getattr(row, name)).strip() for name, fmt, _ in COLUMNS] for row in rows]
-    widths = [
-        max([len(title)] + [len(line[i]) for line in cells])
-        for i, (_, _, title) in enumerate(COLUMNS)
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            value.ljust(width) if i < _TEXT_COLUMNS else value.rjust(width)
-            for i, (value, width) in enumerate(zip(values, widths, strict=True))
-        )
-
-    header = line([title for _, _, title in COLUMNS])
-    return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
+    return render(rows, COLUMNS, _TEXT_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,24 +121,17 @@ async def _one_load(port: int, plan: LoadPlan, calls: int, first: int, baseline:
 
 async def _load(port: int, plan: LoadPlan, baseline: bool) -> dict[str, Any]:
     """The plan's callers split over its processes, run at once, their results merged."""
-    processes = max(1, min(plan.processes, plan.calls))
-    shares = [plan.calls // processes + (i < plan.calls % processes) for i in range(processes)]
-    firsts = [sum(shares[:i]) for i in range(processes)]
     results = await asyncio.gather(
         *(
             _one_load(port, plan, n, first, baseline)
-            for n, first in zip(shares, firsts, strict=True)
+            for n, first in split(plan.calls, plan.processes)
         )
     )
-    failures: dict[str, int] = {}
-    for result in results:
-        for reason, count in result["failures"].items():
-            failures[reason] = failures.get(reason, 0) + count
     return {
         "seconds": max(result["seconds"] for result in results),
         "calls": sum(result["calls"] for result in results),
         "completed": sum(result["completed"] for result in results),
-        "failures": failures,
+        "failures": merged_failures(results),
         "latencies_ms": [v for result in results for v in result["latencies_ms"]],
         "operation_ms": [v for result in results for v in result["operation_ms"]],
         # calls up in all processes together, second by second

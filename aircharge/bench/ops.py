@@ -32,6 +32,7 @@ from aircharge.bench.agents import seed_merchants
 from aircharge.bench.ledger import Database, Storage
 from aircharge.bench.processes import boss_process
 from aircharge.bench.stats import percentile
+from aircharge.bench.tables import render
 from aircharge.runtime import settled_heap
 from ledger.agents import Agent
 from ledger.gateways.boss_http import HttpBossGateway
@@ -85,20 +86,7 @@ COLUMNS = (
 
 
 def table(rows: Sequence[OpsRow]) -> str:
-    cells = [[fmt.format(getattr(row, name)).strip() for name, fmt, _ in COLUMNS] for row in rows]
-    widths = [
-        max([len(title)] + [len(line[i]) for line in cells])
-        for i, (_, _, title) in enumerate(COLUMNS)
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            value.ljust(width) if i < 1 else value.rjust(width)
-            for i, (value, width) in enumerate(zip(values, widths, strict=True))
-        )
-
-    header = line([title for _, _, title in COLUMNS])
-    return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
+    return render(rows, COLUMNS, 1)
 
 
 # -- one cell ---------------------------------------------------------------------------------

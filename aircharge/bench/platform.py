@@ -20,8 +20,7 @@ from aircharge.config import (
     PlatformConfig,
     SmppConfig,
 )
-from aircharge.database import create_engine, upgrade
-from aircharge.demo_data import seed_demo
+from aircharge.demo_data import migrated_demo_database
 from aircharge.platform import RunningPlatform, start_platform
 from ledger.gateways.bank import BankNotification
 from ledger.money import CURRENCY, Fen
@@ -68,12 +67,7 @@ async def bench_platform(
         ),
         **sections,
     )
-    engine = create_engine(config.database)
-    try:
-        await upgrade(engine)
-        await seed_demo(engine, config.secrets.pin_keys())
-    finally:
-        await engine.dispose()
+    await migrated_demo_database(config.database, config.secrets.pin_keys())
     platform = await start_platform(config)
     try:
         await _fund(platform.operations)

@@ -8,10 +8,10 @@ import contextlib
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 
@@ -60,4 +60,21 @@ async def boss_process(state: Path | None) -> AsyncIterator[Emulator]:
         await process.wait()
 
 
-__all__ = ["Emulator", "boss_process", "free_port"]
+def split(total: int, processes: int) -> list[tuple[int, int]]:
+    """`total` clients (sessions, callers) over at most `processes` load processes: each
+    process's (count, index of its first client), counts differing by one at most."""
+    processes = max(1, min(processes, total))
+    counts = [total // processes + (i < total % processes) for i in range(processes)]
+    return [(count, sum(counts[:i])) for i, count in enumerate(counts)]
+
+
+def merged_failures(results: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """The load processes' `failures` (reason -> count) added up."""
+    failures: dict[str, int] = {}
+    for result in results:
+        for reason, count in result["failures"].items():
+            failures[reason] = failures.get(reason, 0) + count
+    return failures
+
+
+__all__ = ["Emulator", "boss_process", "free_port", "merged_failures", "split"]

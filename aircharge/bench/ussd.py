@@ -36,8 +36,9 @@ from aiohttp import web
 
 from aircharge.bench.cpu import CpuProfile
 from aircharge.bench.platform import bench_platform
-from aircharge.bench.processes import boss_process
+from aircharge.bench.processes import boss_process, merged_failures, split
 from aircharge.bench.stats import percentile
+from aircharge.bench.tables import render
 from aircharge.config import UssdConfig
 from aircharge.platform import listen
 from aircharge.runtime import settled_heap
@@ -85,20 +86,7 @@ _TEXT_COLUMNS: Final = 3
 
 
 def table(rows: Sequence[UssdRow]) -> str:
-    cells = [[fmt.format(getattr(row, name)).strip() for name, fmt, _ in COLUMNS] for row in rows]
-    widths = [
-        max([len(title)] + [len(line[i]) for line in cells])
-        for i, (_, _, title) in enumerate(COLUMNS)
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            value.ljust(width) if i < _TEXT_COLUMNS else value.rjust(width)
-            for i, (value, width) in enumerate(zip(values, widths, strict=True))
-        )
-
-    header = line([title for _, _, title in COLUMNS])
-    return "\n".join([header, "-" * len(header), *(line(c) for c in cells)])
+    return render(rows, COLUMNS, _TEXT_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,23 +117,17 @@ async def _one_load(url: str, plan: LoadPlan, sessions: int, first: int, baselin
 
 async def _load(url: str, plan: LoadPlan, baseline: bool) -> dict[str, Any]:
     """The plan's sessions split over its processes, run at once, their results merged."""
-    processes = max(1, min(plan.processes, plan.sessions))
-    shares = [
-        plan.sessions // processes + (i < plan.sessions % processes) for i in range(processes)
-    ]
-    firsts = [sum(shares[:i]) for i in range(processes)]
     results = await asyncio.gather(
-        *(_one_load(url, plan, n, first, baseline) for n, first in zip(shares, firsts, strict=True))
+        *(
+            _one_load(url, plan, n, first, baseline)
+            for n, first in split(plan.sessions, plan.processes)
+        )
     )
-    failures: dict[str, int] = {}
-    for result in results:
-        for reason, count in result["failures"].items():
-            failures[reason] = failures.get(reason, 0) + count
     return {
         "seconds": max(result["seconds"] for result in results),
         "requests": sum(result["requests"] for result in results),
         "journeys": sum(result["journeys"] for result in results),
-        "failures": failures,
+        "failures": merged_failures(results),
         "latencies_ms": [value for result in results for value in result["latencies_ms"]],
     }
 
