@@ -119,6 +119,13 @@ def add_bench_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     ivr.add_argument(
         "--load-processes", type=int, default=2, help="processes the callers are split over"
     )
+    ivr.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="paced calls run this many times faster than real time (for tests: then no"
+        " cell counts as held)",
+    )
     ivr.add_argument("--json", type=Path, help="also write the results as JSON")
     sms = kinds.add_parser(
         "sms", help="top-ups by SMS end to end over SMPP, and the link's raw submit_sm/s"
@@ -359,9 +366,9 @@ def _run_ivr(args: argparse.Namespace) -> None:
     if not modes or set(modes) - set(IVR_MODES):
         raise SystemExit(f"aircharge bench ivr: --mode is one or more of {list(IVR_MODES)}")
     unpaced, paced = _counts(args.calls, "--calls"), _counts(args.paced_calls, "--paced-calls")
-    if args.duration <= 0 or args.paced_duration <= 0 or args.load_processes < 1:
+    if min(args.duration, args.paced_duration, args.speed) <= 0 or args.load_processes < 1:
         raise SystemExit(
-            "aircharge bench ivr: --duration and --paced-duration above 0,"
+            "aircharge bench ivr: --duration, --paced-duration and --speed above 0,"
             " --load-processes at least 1"
         )
 
@@ -371,7 +378,7 @@ def _run_ivr(args: argparse.Namespace) -> None:
     report = asyncio.run(
         run_ivr_bench(
             modes, unpaced, paced, args.duration, args.paced_duration, progress,
-            load_processes=args.load_processes,
+            load_processes=args.load_processes, speed=args.speed,
         )
     )  # fmt: skip
     print(ivr_table(report.rows))
@@ -380,5 +387,6 @@ def _run_ivr(args: argparse.Namespace) -> None:
             "duration_s": args.duration,
             "paced_duration_s": args.paced_duration,
             "load_processes": args.load_processes,
+            "speed": args.speed,
         }
         _write_report(args.json, "ivr", context, {"rows": report.rows, "failures": report.failures})

@@ -2,7 +2,7 @@
 platform's core: the Asterisk emulator placing top-up calls into the FastAGI server.
 
     python -m aircharge.bench.ivr_load --port P --calls C --duration S [--paced] [--first K]
-                                       [--baseline]
+                                       [--baseline] [--speed X]
 
 C callers, each placing one call after another until S seconds have passed (paced callers
 arrive over the first third of S; the calls up are sampled each second after that). Every
@@ -33,7 +33,7 @@ from dialogs.catalogue import Catalogue
 from dialogs.render.ivr_speech import PROMPT_FOLDER
 from simulator.asterisk.emulator import AsteriskEmulator, EmulatorConfig
 from simulator.asterisk.record import CallRecord, Ending
-from simulator.asterisk.script import Press
+from simulator.asterisk.script import Pacing, Press
 
 PIN: Final = "333333"
 SUBSCRIBERS: Final = tuple(f"139000000{n:02d}" for n in range(1, 11))
@@ -77,10 +77,18 @@ class _Tally:
 
 
 async def run_load(
-    host: str, port: int, calls: int, duration_s: float, paced: bool, first: int, baseline: bool
+    host: str,
+    port: int,
+    calls: int,
+    duration_s: float,
+    paced: bool,
+    first: int,
+    baseline: bool,
+    speed: float = 1.0,
 ) -> dict[str, Any]:
     sounds = platform_sounds(Catalogue.load())
-    emulator = AsteriskEmulator(host, port, sounds, config=EmulatorConfig(call_s_max=300.0))
+    config = EmulatorConfig(call_s_max=300.0, pacing=Pacing(speed=speed))
+    emulator = AsteriskEmulator(host, port, sounds, config=config)
     tally = _Tally(baseline)
     started = time.perf_counter()
     deadline = started + duration_s
@@ -133,10 +141,18 @@ def main() -> None:
     parser.add_argument("--paced", action="store_true")
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--baseline", action="store_true", help="a stub server: no checks")
+    parser.add_argument("--speed", type=float, default=1.0, help="paced time runs this fast")
     args = parser.parse_args()
     result = asyncio.run(
         run_load(
-            args.host, args.port, args.calls, args.duration, args.paced, args.first, args.baseline
+            args.host,
+            args.port,
+            args.calls,
+            args.duration,
+            args.paced,
+            args.first,
+            args.baseline,
+            args.speed,
         )
     )
     json.dump(result, sys.stdout)

@@ -129,3 +129,28 @@ def test_bench_ops_runs_tiny_and_writes_json(tmp_path: Path) -> None:
         assert row["ops_per_s"] > 0
         assert 0 < row["p50_ms"] <= row["p99_ms"]
     assert len(lines) == 2 + len(cells)
+
+
+def test_bench_ivr_runs_tiny_both_models_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "ivr.json"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "aircharge", "bench", "ivr", "--calls", "3", "--duration", "1",
+            "--paced-calls", "4", "--paced-duration", "1", "--speed", "50", "--json", str(out),
+        ],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "AGI commands" in result.stderr  # the recorded call the baseline replays
+    assert result.stdout.splitlines()[0].split()[:4] == ["target", "mode", "calls", "up"]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    cells = [(row["target"], row["mode"]) for row in report["rows"]]
+    assert cells == [("baseline", "unpaced"), ("platform", "unpaced"), ("platform", "paced")]
+    for row in report["rows"]:
+        assert row["failures"] == 0, report["failures"]
+        assert row["completed"] > 0
+        assert row["commands_per_s"] > 0
+        assert 0 < row["p50_ms"] <= row["p99_ms"]
+    platform = [row for row in report["rows"] if row["target"] == "platform"]
+    assert all(row["operation_p99_ms"] > 0 for row in platform)  # every call ran a top-up
+    assert not any(row["held"] for row in report["rows"]), "sped-up calls prove nothing"
