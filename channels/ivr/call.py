@@ -130,22 +130,22 @@ class IvrCalls:
         clock_ms: Callable[[], int],
         counters: Counters | None = None,
     ) -> None:
-        self._engine = engine
-        self._catalogue = catalogue
-        self._operations = operations
-        self._notifier = notifier
-        self._settings = settings
-        self._clock_ms = clock_ms
+        self.engine = engine
+        self.catalogue = catalogue
+        self.operations = operations
+        self.notifier = notifier
+        self.settings = settings
+        self.clock_ms = clock_ms
         self.counters = counters or Counters(EVENTS)
-        self._completing: set[asyncio.Task[Step]] = set()
+        self.completing: set[asyncio.Task[Step]] = set()  # operations outliving their calls
 
     async def drain(self) -> None:
         """Wait for operations still completing after their calls ended (shutdown)."""
-        while self._completing:
-            await asyncio.gather(*self._completing, return_exceptions=True)
+        while self.completing:
+            await asyncio.gather(*self.completing, return_exceptions=True)
 
     async def handle(self, session: AgiSession, env: Environment, peer: str) -> None:
-        """Serve one call to its end; CallGone when the caller left (logged by the caller)."""
+        """Serve one call to its end; CallGone when the caller left (the server logs it)."""
         self.counters.add("call_started")
         call = _Call(self, session, env, peer)
         try:
@@ -155,8 +155,8 @@ class IvrCalls:
             raise
         self.counters.add("call_completed")
 
-    def _now_s(self) -> int:
-        return self._clock_ms() // 1000
+    def now_s(self) -> int:
+        return self.clock_ms() // 1000
 
 
 class _Call:
@@ -165,14 +165,14 @@ class _Call:
         self._session = session
         self._env = env
         self._peer = peer
-        self._language = call_language(env) or calls._settings.default_language
+        self._language = call_language(env) or calls.settings.default_language
         unique = f"{secrets.token_hex(16)}\0{peer}\0{env.get('uniqueid')}\0{env.get('channel')}"
         self._call_key = hashlib.sha256(unique.encode()).hexdigest()[:32]
         self._name = env.get("uniqueid") or self._call_key  # what logs call it (Asterisk's)
 
     @property
     def _catalogue(self) -> Catalogue:
-        return self._calls._catalogue
+        return self._calls.catalogue
 
     async def run(self) -> None:
         calls = self._calls
@@ -188,19 +188,19 @@ class _Call:
         if caller is None:
             await self._finish(End(Message("common.too_many_attempts")))
             return
-        agent = await calls._operations.find_agent(caller.msisdn)
+        agent = await calls.operations.find_agent(caller.msisdn)
         if agent is not None:
             flow = AGENT_FLOW
             if call_language(self._env) is None:
                 self._language = agent.language
         else:
             flow = SUBSCRIBER_FLOW
-        step = calls._engine.start(flow, self._language, calls._now_s())
+        step = calls.engine.start(flow, self._language, calls.now_s())
         await self._converse(caller, step)
 
     async def _converse(self, caller: _Caller, step: Step) -> None:
         calls = self._calls
-        seal = functools.partial(calls._operations.protect_pin, caller.msisdn)
+        seal = functools.partial(calls.operations.protect_pin, caller.msisdn)
         while True:
             event = step.event
             if isinstance(event, End):
@@ -212,7 +212,7 @@ class _Call:
             value = await self._ask(event)
             if event.input.kind == "amount":
                 value = value.replace(AMOUNT_POINT_KEY, ".")
-            step = calls._engine.feed(step.state, value, seal, calls._now_s())
+            step = calls.engine.feed(step.state, value, seal, calls.now_s())
 
     async def _caller(self) -> _Caller | None:
         """The calling number: the network's, or typed by the caller when withheld."""
@@ -234,8 +234,8 @@ class _Call:
         """Run the step's operation(s) in a task of its own (see the module docstring)."""
         calls = self._calls
         task = asyncio.create_task(self._complete(caller, step))
-        calls._completing.add(task)
-        task.add_done_callback(calls._completing.discard)
+        calls.completing.add(task)
+        task.add_done_callback(calls.completing.discard)
         return await asyncio.shield(task)
 
     async def _complete(self, caller: _Caller, step: Step) -> Step:
@@ -253,10 +253,10 @@ class _Call:
                 channel=CHANNEL,
                 origin=caller.origin,
             )
-            outcome = await calls._operations.execute(request)
+            outcome = await calls.operations.execute(request)
             calls.counters.add("operation")
             log.info("ivr call %s: %s -> %s", self._name, event.name, outcome.code)
-            step = calls._engine.resume(step.state, outcome.code, outcome.values)
+            step = calls.engine.resume(step.state, outcome.code, outcome.values)
         else:
             step = Step(step.state, End(Message("common.service_unavailable")))
         if isinstance(step.event, End):
@@ -264,7 +264,7 @@ class _Call:
         return step
 
     async def _notify(self, caller: _Caller, end: End) -> None:
-        notifier = self._calls._notifier
+        notifier = self._calls.notifier
         for notification in end.notifications:
             if notification.to != ACTOR:
                 continue  # the other party hears from the ledger's own notice
@@ -281,7 +281,7 @@ class _Call:
         await self._session.run(hangup())
 
     def _sound_names(self, plan: PromptPlan) -> Iterator[str]:
-        folder = self._calls._settings.sound_folder
+        folder = self._calls.settings.sound_folder
         for item in plan.items:
             for name in sounds(item, self._language):
                 yield f"{folder}/{name}"
@@ -308,7 +308,7 @@ class _Call:
             return ""
         if len(first) >= collect.max_digits:
             return first
-        silence = f"{self._calls._settings.sound_folder}/{SILENCE_SOUND}"
+        silence = f"{self._calls.settings.sound_folder}/{SILENCE_SOUND}"
         command = get_data(silence, collect.timeout_ms, collect.max_digits - len(first))
         reply = await self._session.run(command)
         typed = "" if reply.result == "-1" else reply.result
