@@ -20,7 +20,7 @@ from aircharge.bench.chaos import run_chaos
 from aircharge.bench.chaos import table as chaos_table
 from aircharge.bench.cpu import table as cpu_table
 from aircharge.bench.ivr import MODES as IVR_MODES
-from aircharge.bench.ivr import run_ivr_bench
+from aircharge.bench.ivr import run_ivr_bench, stalls_lines
 from aircharge.bench.ivr import table as ivr_table
 from aircharge.bench.ledger import AGENTS, SHAPES, Storage, run_ledger_bench
 from aircharge.bench.ops import AGENTS as OPS_AGENTS
@@ -382,6 +382,7 @@ def _run_ivr(args: argparse.Namespace) -> None:
         )
     )  # fmt: skip
     print(ivr_table(report.rows))
+    print("\n".join(["", *stalls_lines(report.stalls)]))
     if args.json:
         context = {
             "duration_s": args.duration,
@@ -389,4 +390,5 @@ def _run_ivr(args: argparse.Namespace) -> None:
             "load_processes": args.load_processes,
             "speed": args.speed,
         }
-        _write_report(args.json, "ivr", context, {"rows": report.rows, "failures": report.failures})
+        figures = {"rows": report.rows, "failures": report.failures, "stalls": report.stalls}
+        _write_report(args.json, "ivr", context, figures)

@@ -34,6 +34,7 @@ from typing import Any, Final
 from aircharge.bench.ivr_load import SUBSCRIBERS, topup_script
 from aircharge.bench.platform import MERCHANT, bench_platform
 from aircharge.bench.processes import boss_process, merged_failures, split
+from aircharge.bench.stalls import watched
 from aircharge.bench.stats import percentile
 from aircharge.bench.tables import render
 from aircharge.ivr_sounds import platform_sounds
@@ -70,6 +71,7 @@ class IvrRow:
 class IvrReport:
     rows: list[IvrRow] = field(default_factory=list)
     failures: list[dict[str, int]] = field(default_factory=list)
+    stalls: list[dict[str, Any]] = field(default_factory=list)  # per platform cell
 
 
 COLUMNS = (
@@ -91,6 +93,17 @@ _TEXT_COLUMNS: Final = 2
 
 def table(rows: Sequence[IvrRow]) -> str:
     return render(rows, COLUMNS, _TEXT_COLUMNS)
+
+
+def stalls_lines(stalls: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per platform cell: what stalled the platform's loop meanwhile."""
+    return [
+        f"platform {cell['mode']} {cell['calls']:,}: loop lag p99 {cell['loop_lag_p99_ms']} ms,"
+        f" max {cell['loop_lag_max_ms']} ms; GC {cell['gc_passes']} passes, longest"
+        f" {cell['gc_pause_max_ms']} ms; {cell['gc_full_passes']} full, longest"
+        f" {cell['gc_full_pause_max_ms']} ms"
+        for cell in stalls
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +260,11 @@ async def run_ivr_bench(
                     progress(f"baseline unpaced {plan.calls}: {row.calls_per_s:,.1f} calls/s")
             for plan in plans:
                 with settled_heap():
-                    result = await _load(platform.ivr.port, plan, False)
+                    async with watched() as stalls:
+                        result = await _load(platform.ivr.port, plan, False)
                 report.rows.append(_row("platform", plan, result))
                 report.failures.append(result["failures"])
+                report.stalls.append({"mode": plan.mode, "calls": plan.calls, **stalls.summary()})
                 row = report.rows[-1]
                 progress(
                     f"platform {plan.mode} {plan.calls}: {row.calls_per_s:,.1f} calls/s,"

@@ -154,3 +154,8 @@ def test_bench_ivr_runs_tiny_both_models_and_writes_json(tmp_path: Path) -> None
     platform = [row for row in report["rows"] if row["target"] == "platform"]
     assert all(row["operation_p99_ms"] > 0 for row in platform)  # every call ran a top-up
     assert not any(row["held"] for row in report["rows"]), "sped-up calls prove nothing"
+    assert [(cell["mode"], cell["calls"]) for cell in report["stalls"]] == [
+        ("unpaced", 3),
+        ("paced", 4),
+    ]
+    assert "loop lag p99" in result.stdout
