@@ -1,4 +1,4 @@
-# The two commands: `make run` (the demo) and `make test` (lint, types, layering, tests).
+# The two commands: `make run` (the demo, in the terminal simulator) and `make test` (lint, types, layering, tests).
 # Both create .venv on first use and reinstall only when pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
@@ -24,7 +24,7 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	@touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
-	$(BIN)/aircharge demo --headless
+	$(BIN)/aircharge demo
 
 test: lint typecheck layering pytest
 

@@ -14,10 +14,10 @@ from aircharge.agi_relay import add_agi_parser, run_agi
 from aircharge.bench.cli import add_bench_parser, run_bench
 from aircharge.config import Config, ConfigError, demo_secrets_in_use, load_config
 from aircharge.database import create_engine, upgrade
-from aircharge.demo import banner, start_demo
+from aircharge.demo import DEMO_LOG_FILE, DemoStack, banner, simulator_world, start_demo
 from aircharge.demo_data import seed_demo
 from aircharge.flows_cli import add_flows_parser, run_flows
-from aircharge.logs import configure_logging
+from aircharge.logs import configure_logging, log_to_file
 from aircharge.platform import start_platform
 from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
@@ -78,16 +78,45 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _demo(config: Config, data_dir: Path) -> None:
+async def _demo(config: Config, data_dir: Path, *, headless: bool) -> None:
     stop = _stop_on_signals()
     stack = await start_demo(config, data_dir)
     settle_heap()
     try:
-        print(banner(stack), flush=True)
-        await stop.wait()
-        print("stopping…", flush=True)
+        if headless:
+            print(banner(stack), flush=True)
+            await stop.wait()
+            print("stopping…", flush=True)
+        else:
+            await _simulator(stack, stop)
     finally:
         await stack.close()
+
+
+async def _simulator(stack: DemoStack, stop: asyncio.Event) -> None:
+    """The terminal simulator over the demo until it quits (or SIGTERM); the platform's logs
+    go to a file beside the demo's database meanwhile, not over the screen."""
+    from simulator.tui import SimulatorApp  # Textual loads only when the UI opens
+
+    log_file = stack.data_dir / DEMO_LOG_FILE
+    log_to_file(log_file)
+    world = simulator_world(stack)
+    app = SimulatorApp(world)
+    try:
+        running = asyncio.create_task(app.run_async())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            app.exit()
+            await running
+        stopping.cancel()
+    finally:
+        await world.close()
+    print(f"aircharge demo stopped (its log: {log_file})", flush=True)
+
+
+def _has_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 async def _serve(config: Config) -> None:
@@ -137,7 +166,11 @@ def _run(args: argparse.Namespace) -> None:
     if args.command == "agi":  # stdout is Asterisk's: nothing else may write there
         sys.exit(run_agi(args, config.platform.host, config.platform.fastagi_port))
     if args.command == "demo":
-        asyncio.run(_demo(config, args.data_dir))
+        headless = args.headless
+        if not headless and not _has_terminal():
+            print("aircharge demo: no terminal here, so no simulator UI: running headless")
+            headless = True
+        asyncio.run(_demo(config, args.data_dir, headless=headless))
     elif args.command == "serve":
         in_use = demo_secrets_in_use(config)
         if in_use:

@@ -25,12 +25,15 @@ from simulator.bank import BankState, Notifier, create_bank_app
 from simulator.boss import BossState, create_boss_app, open_boss_state, seed_demo_subscribers
 from simulator.smsc import Account, Smsc
 from simulator.smsc.control import create_control_app
+from simulator.tui.world import ApiClient, World
+from simulator.ussd_gateway import UssdGatewayEmulator
 
 log = logging.getLogger(__name__)
 
 DATABASE_FILE: Final = "aircharge.db"
 BOSS_STATE_FILE: Final = "boss.db"
 BANK_FILE: Final = "bank.db"
+DEMO_LOG_FILE: Final = "aircharge.log"  # the logs while the terminal simulator is open
 
 
 @dataclass
@@ -218,3 +221,25 @@ def _ivr_example(stack: DemoStack) -> list[str]:
         """ -d '{"from": "13800000003", "keys": ["1", "13900000002#", "30#", "333333", "1"]}'""",
         "",
     ]
+
+
+def simulator_world(stack: DemoStack, *, ivr_paced: bool = True) -> World:
+    """What the terminal simulator drives in the demo: its emulators, a USSD gateway speaking
+    the platform's configured profile to `/ussd/callback`, and an `/api/v1` client."""
+    config = stack.platform.config
+    secret = config.secrets.ussd_secret or None
+    gateway = UssdGatewayEmulator(
+        f"{stack.platform.url}/ussd/callback", config.ussd.profile, secret
+    )
+    return World(
+        smsc=stack.smsc,
+        ussd=gateway,
+        asterisk=stack.asterisk,
+        boss=stack.boss_state,
+        bank=stack.bank_state,
+        api=ApiClient(stack.platform.url, config.secrets.api_token),
+        service_number=config.sms.service_number,
+        ussd_code=config.ussd.service_code,
+        ivr_paced=ivr_paced,
+        closers=[gateway],
+    )

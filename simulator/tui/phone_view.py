@@ -1,0 +1,291 @@
+"""The handset on screen: number switcher, SMS / USSD / IVR modes, a screen and a keypad.
+
+Typing goes into the entry line (keyboard, or the keypad's buttons by mouse); Enter (or the
+keypad's green key) sends the SMS, dials or answers USSD, or places the call; during a call
+every key typed is a DTMF tone at once. The red key ends the USSD session or hangs up.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final, Literal
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Button, Input, Label, Select, Static
+
+from simulator.tui.phone import Phone, Phones
+
+Mode = Literal["sms", "ussd", "ivr"]
+MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr")
+KEYS: Final = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
+_KEY_IDS: Final = {"*": "star", "#": "hash"}
+_SMS_STATE: Final = {"sending": "…", "delivered": "✓", "retrying": "↻", "received": ""}
+
+
+class Key(Button, can_focus=False):
+    """A keypad button: a click leaves the focus on the entry line."""
+
+
+class Keypad(Vertical):
+    """0-9 * # and the green (send / call), red (end) and delete keys."""
+
+    class Pressed(Message):
+        """A keypad key was clicked: a digit, `*`, `#`, or "send", "end", "delete"."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def compose(self) -> ComposeResult:
+        with Grid(id="digits"):
+            for key in KEYS:
+                yield Key(key, id=f"key-{_KEY_IDS.get(key, key)}", compact=True)
+        with Grid(id="actions"):
+            yield Key("Send", id="key-send", variant="success", compact=True)
+            yield Key("End", id="key-end", variant="error", compact=True)
+            yield Key("Del", id="key-delete", compact=True)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        label = str(event.button.label)
+        key = {"Send": "send", "End": "end", "Del": "delete"}.get(label, label)
+        self.post_message(self.Pressed(key))
+
+
+class PhoneView(Horizontal):
+    """One handset at a time, switched by number."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f6", "mode('sms')", "SMS"),
+        Binding("f7", "mode('ussd')", "USSD"),
+        Binding("f8", "mode('ivr')", "IVR"),
+        Binding("ctrl+n", "next_phone", "Next №"),
+        Binding("f9", "end", "End"),
+    ]
+
+    mode: reactive[Mode] = reactive("sms")
+    msisdn: reactive[str] = reactive("")
+
+    def __init__(self, phones: Phones, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.phones = phones
+        self.set_reactive(PhoneView.msisdn, phones.numbers[0])
+        self._dtmf_sent = ""  # what of the entry line went into the call already
+
+    @property
+    def phone(self) -> Phone:
+        return self.phones[self.msisdn]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="handset"):
+            with Horizontal(id="phone-bar"):
+                yield Select(
+                    [(number, number) for number in self.phones.numbers],
+                    value=self.msisdn,
+                    allow_blank=False,
+                    compact=True,
+                    id="number",
+                )
+                for mode in MODES:
+                    yield Key(mode.upper(), id=f"mode-{mode}", compact=True)
+            with VerticalScroll(id="screen"):
+                yield Static(id="screen-text")
+            yield Label(id="phone-status")
+            yield Input(placeholder="type here, Enter sends", compact=True, id="entry")
+        yield Keypad(id="keypad")
+
+    def on_mount(self) -> None:
+        for phone in self._all_phones():
+            phone.on_change(self._phone_changed)
+        self._draw()
+        self.query_one("#entry", Input).focus()
+
+    def on_unmount(self) -> None:
+        for phone in self._all_phones():
+            phone.remove_listener(self._phone_changed)
+
+    def _all_phones(self) -> list[Phone]:
+        return [self.phones[number] for number in self.phones.numbers]
+
+    # -- switching ---------------------------------------------------------------------------
+
+    def show_number(self, msisdn: str) -> None:
+        """Switch to `msisdn`'s phone, adding it when new."""
+        new = msisdn not in self.phones
+        phone = self.phones.add(msisdn)
+        select: Select[str] = self.query_one("#number", Select)
+        if new:
+            phone.on_change(self._phone_changed)
+            select.set_options([(number, number) for number in self.phones.numbers])
+        select.value = phone.msisdn
+        self.msisdn = phone.msisdn
+
+    def action_next_phone(self) -> None:
+        numbers = self.phones.numbers
+        self.show_number(numbers[(numbers.index(self.msisdn) + 1) % len(numbers)])
+
+    def action_mode(self, mode: Mode) -> None:
+        self.mode = mode
+
+    @on(Select.Changed, "#number")
+    def _number_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.msisdn:
+            self.msisdn = event.value
+
+    @on(Button.Pressed, "#phone-bar Key")
+    def _mode_clicked(self, event: Button.Pressed) -> None:
+        self.mode = str(event.button.label).lower()  # type: ignore[assignment]
+
+    def watch_mode(self) -> None:
+        self._clear_entry()
+        self._draw()
+
+    def watch_msisdn(self) -> None:
+        self._clear_entry()
+        self._draw()
+
+    # -- input -------------------------------------------------------------------------------
+
+    @on(Keypad.Pressed)
+    def _keypad(self, event: Keypad.Pressed) -> None:
+        entry = self.query_one("#entry", Input)
+        if event.key == "send":
+            self._submit(entry.value)
+        elif event.key == "end":
+            self.action_end()
+        elif event.key == "delete":
+            entry.value = entry.value[:-1]
+        else:
+            entry.insert_text_at_cursor(event.key)
+        entry.focus()
+
+    @on(Input.Submitted, "#entry")
+    def _entered(self, event: Input.Submitted) -> None:
+        self._submit(event.value)
+
+    @on(Input.Changed, "#entry")
+    def _typed(self, event: Input.Changed) -> None:
+        """During a call, keys go to the platform as they are typed."""
+        if self.mode != "ivr" or not self.phone.in_call:
+            return
+        if event.value.startswith(self._dtmf_sent):
+            self.phone.press(event.value[len(self._dtmf_sent) :])
+        self._dtmf_sent = event.value
+
+    def _submit(self, value: str) -> None:
+        phone, value = self.phone, value.strip()
+        if self.mode == "sms":
+            if value:
+                phone.send_sms(value)
+                self._clear_entry()
+        elif self.mode == "ussd":
+            if phone.ussd_open:
+                self.run_worker(phone.answer_ussd(value), group="ussd")
+            else:
+                self.run_worker(phone.dial_ussd(value or None), group="ussd")
+            self._clear_entry()
+        elif not phone.in_call:
+            self._clear_entry()
+            phone.call(value or None)
+
+    def action_end(self) -> None:
+        phone = self.phone
+        if self.mode == "ussd":
+            self.run_worker(phone.end_ussd(), group="ussd")
+        elif self.mode == "ivr":
+            phone.hang_up()
+        self._clear_entry()
+
+    def _clear_entry(self) -> None:
+        if self.is_mounted:
+            self.query_one("#entry", Input).value = ""
+        self._dtmf_sent = ""
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def _phone_changed(self, phone: Phone) -> None:
+        if phone.msisdn == self.msisdn and self.is_mounted:
+            if self.mode == "ivr" and not phone.in_call and self._dtmf_sent:
+                self._clear_entry()
+            self._draw()
+
+    def _draw(self) -> None:
+        if not self.is_mounted:
+            return
+        phone = self.phone
+        for mode in MODES:
+            self.query_one(f"#mode-{mode}").set_class(mode == self.mode, "-active")
+        render = {"sms": _sms_screen, "ussd": _ussd_screen, "ivr": _ivr_screen}[self.mode]
+        text, status = render(phone)
+        self.query_one("#screen-text", Static).update(text)
+        self.query_one("#phone-status", Label).update(status)
+        self.query_one("#screen", VerticalScroll).scroll_end(animate=False)
+
+
+def _sms_screen(phone: Phone) -> tuple[Text, str]:
+    text = Text()
+    for message in phone.messages:
+        if text:
+            text.append("\n")
+        stamp = message.at.strftime("%H:%M")
+        if message.outgoing:
+            text.append(f"→ {message.peer} {stamp} {_SMS_STATE[message.state]}\n", "dim")
+            text.append(message.text, "bold cyan")
+        else:
+            parts = f" ({message.parts} parts)" if message.parts > 1 else ""
+            text.append(f"← {message.peer} {stamp}{parts}\n", "dim")
+            text.append(message.text)
+    if not text:
+        text.append("No messages. Type a command, e.g. BZ for help, and press Enter.", "dim")
+    return text, f"{phone.msisdn} · SMS to {phone.world.service_number}"
+
+
+def _ussd_screen(phone: Phone) -> tuple[Text, str]:
+    ussd = phone.ussd
+    text = Text()
+    for line in ussd.lines:
+        if text:
+            text.append("\n")
+        if line.outgoing:
+            text.append(f"> {line.text}", "bold cyan")
+        else:
+            text.append(line.text)
+    if not text:
+        text.append(f"Press Enter to dial {phone.world.ussd_code}.", "dim")
+    status = {
+        "idle": "Enter dials",
+        "waiting": "waiting for the network…",
+        "open": "answer, Enter sends · F9 ends",
+        "ended": "session ended · Enter dials again",
+        "timed out": "session timed out · Enter dials again",
+        "failed": f"failed: {ussd.error}",
+    }[ussd.status]
+    return text, f"{phone.msisdn} · USSD · {status}"
+
+
+def _ivr_screen(phone: Phone) -> tuple[Text, str]:
+    call = phone.call_state
+    text = Text()
+    if call.status == "idle":
+        text.append(f"Press Enter to call {phone.world.service_number}.", "dim")
+        return text, f"{phone.msisdn} · IVR"
+    text.append(f"☎ {call.number}\n", "dim")
+    text.append(call.heard)
+    if call.keys:
+        text.append(f"\nkeys: {call.keys}", "bold cyan")
+    status = {
+        "calling": "calling…",
+        "connected": "in call: keys are tones · F9 hangs up",
+        "ended": f"call ended ({call.ending})",
+        "idle": "",
+    }[call.status]
+    return text, f"{phone.msisdn} · IVR · {status}"
+
+
+__all__ = ["Keypad", "PhoneView"]

@@ -1,0 +1,178 @@
+"""The terminal simulator over the real demo stack, driven by Pilot in 80x24: a top-up over
+each channel (SMS, USSD, IVR) typed on the phone, checked on the consoles; and snapshots of
+the main screens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from aircharge.demo import DemoStack, simulator_world
+from simulator.boss import SHANGHAI
+from simulator.tui import SimulatorApp, World
+from simulator.tui.consoles import BossConsole, LedgerConsole
+from simulator.tui.phone import Phone
+from tests.simulator.tui.snapshots import assert_snapshot
+
+SIZE = (80, 24)
+MERCHANT = "13800000003"
+FROZEN = datetime(2026, 11, 26, 16, 5, tzinfo=SHANGHAI)
+WAIT_S = 10.0
+
+
+@pytest.fixture
+async def world(demo: DemoStack) -> AsyncIterator[World]:
+    world = simulator_world(demo, ivr_paced=False)
+    try:
+        yield world
+    finally:
+        await world.close()
+
+
+def frozen() -> datetime:
+    return FROZEN
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Let the app and the platform run until `condition` holds."""
+    async with asyncio.timeout(WAIT_S):
+        while not condition():
+            await pilot.pause(0.05)
+    assert condition(), what
+
+
+async def type_text(pilot: Pilot[None], text: str) -> None:
+    await pilot.press(*["space" if char == " " else char for char in text])
+
+
+def screen_text(app: SimulatorApp) -> str:
+    return str(app.query_one("#screen-text", Static).content)
+
+
+def merchant(app: SimulatorApp) -> Phone:
+    app.phone_view.show_number(MERCHANT)
+    return app.phones[MERCHANT]
+
+
+async def boss_shows(pilot: Pilot[None], app: SimulatorApp, msisdn: str, shown: str) -> None:
+    await pilot.press("f4")
+    boss = app.query_one(BossConsole)
+    await until(pilot, lambda: boss.shown(msisdn) == shown, f"BOSS shows {msisdn} at {shown}")
+
+
+async def ledger_shows(pilot: Pilot[None], app: SimulatorApp, msisdn: str, shown: str) -> None:
+    await pilot.press("f5", "r")
+    ledger = app.query_one(LedgerConsole)
+
+    def deposit() -> str | None:
+        try:
+            return ledger.deposit_shown(msisdn)
+        except Exception:  # not loaded yet
+            return None
+
+    await until(pilot, lambda: deposit() == shown, f"the ledger shows {msisdn}'s {shown}")
+
+
+async def test_an_sms_top_up_typed_on_the_merchants_phone(world: World) -> None:
+    app = SimulatorApp(world)
+    async with app.run_test(size=SIZE) as pilot:
+        phone = merchant(app)
+        await pilot.pause()
+        await type_text(pilot, "CZ 13900000001 50 333333")
+        await pilot.press("enter")
+        await until(pilot, lambda: any(not m.outgoing for m in phone.messages), "a reply")
+        reply = next(m for m in phone.messages if not m.outgoing)
+        assert reply.text.startswith("充值成功：13900000001到账50.00元")
+        assert reply.peer == "1888"
+        assert phone.messages[0].state == "delivered"
+        assert "充值成功：13900000001到账50.00元" in screen_text(app)
+        await boss_shows(pilot, app, "13900000001", "¥60.00")
+        await ledger_shows(pilot, app, MERCHANT, "¥450.00")
+
+
+async def test_a_ussd_top_up_through_the_menus(world: World) -> None:
+    app = SimulatorApp(world)
+    async with app.run_test(size=SIZE) as pilot:
+        phone = merchant(app)
+        await pilot.press("f7", "enter")  # dials *123#
+        await until(pilot, lambda: phone.ussd.status == "open", "the root menu")
+        assert "1. 话费充值" in phone.ussd.page
+        for answer, page in [
+            ("1", "请输入充值号码"),
+            ("13900000001", "请输入充值金额"),
+            ("50", "请输入6位密码"),
+            ("333333", "确认吗"),
+        ]:
+            await type_text(pilot, answer)
+            await pilot.press("enter")
+            await until(pilot, lambda p=page: p in phone.ussd.page, page)  # type: ignore[misc]
+            assert phone.ussd.status == "open"
+        await pilot.click("#key-1")  # the keypad, by mouse
+        await pilot.click("#key-send")
+        await until(pilot, lambda: phone.ussd.status == "ended", "the last page")
+        assert phone.ussd.page.startswith("充值成功：13900000001到账50.00元")
+        assert "充值成功" in screen_text(app)
+        await boss_shows(pilot, app, "13900000001", "¥60.00")
+        await ledger_shows(pilot, app, MERCHANT, "¥450.00")
+
+
+async def test_an_ivr_top_up_by_keypad_shows_each_prompt_as_it_plays(world: World) -> None:
+    app = SimulatorApp(world)
+    async with app.run_test(size=SIZE) as pilot:
+        phone = merchant(app)
+        await pilot.press("f8", "enter")  # calls 1888
+
+        async def answer(keys: str) -> None:
+            """Press `keys` once the platform has stopped talking (it then waits for them)."""
+            heard = -1
+            while heard != len(phone.call_state.prompts):
+                heard = len(phone.call_state.prompts)
+                await pilot.pause(0.3)
+            await type_text(pilot, keys)
+
+        await until(pilot, lambda: "话费充值请按一" in phone.call_state.heard, "the menu")
+        await answer("1")
+        await until(pilot, lambda: "请输入充值号码" in phone.call_state.heard, "ask number")
+        await answer("13900000002#")
+        await until(pilot, lambda: "请输入充值金额" in phone.call_state.heard, "ask amount")
+        await answer("30#")
+        await until(pilot, lambda: "请输入6位密码" in phone.call_state.heard, "ask PIN")
+        await answer("333333")
+        await until(pilot, lambda: "确认吗" in phone.call_state.heard, "confirm")
+        await answer("1")
+        await until(pilot, lambda: phone.call_state.status == "ended", "the end of the call")
+        heard = phone.call_state.heard
+        assert "充值成功：幺三九零零零零零零零二到账三十元" in heard
+        assert phone.call_state.keys == "113900000002#30#3333331"
+        assert "充值成功" in screen_text(app)
+        assert "platform hung up" in str(app.query_one("#phone-status", Static).content)
+        await boss_shows(pilot, app, "13900000002", "¥40.00")
+        await ledger_shows(pilot, app, MERCHANT, "¥470.00")
+
+
+async def test_snapshots_of_the_phone_and_the_consoles(world: World) -> None:
+    app = SimulatorApp(world, clock=frozen)
+    async with app.run_test(size=SIZE) as pilot:
+        phone = merchant(app)
+        await type_text(pilot, "BZ")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(phone.messages) == 2, "the help reply")
+        await until(pilot, lambda: phone.messages[0].state == "delivered", "the MO acked")
+        await pilot.pause(0.5)  # the receipt, logged by the SMSC console
+        assert_snapshot(app, "phone_sms")
+        await pilot.press("f3")
+        await pilot.pause(0.3)
+        assert_snapshot(app, "smsc_console")
+        await pilot.press("f4")
+        await pilot.pause(0.3)
+        assert_snapshot(app, "boss_console")
+        await ledger_shows(pilot, app, MERCHANT, "¥500.00")
+        assert_snapshot(app, "ledger_console")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert_snapshot(app, "help")
