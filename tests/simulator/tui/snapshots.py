@@ -14,12 +14,15 @@ from typing import Any
 
 import pytest
 from textual.app import App
+from textual.widgets import Input
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE_VARIABLE = "AIRCHARGE_UPDATE_SNAPSHOTS"
 
 
 def assert_snapshot(app: App[Any], name: str) -> None:
+    for entry in app.query(Input):  # a blinking cursor is drawn or not by the clock
+        entry.cursor_blink = False
     svg = app.export_screenshot(title=name)
     expected = SNAPSHOTS / f"{name}.svg"
     actual = SNAPSHOTS / f"{name}.actual.svg"
