@@ -15,28 +15,17 @@ process has started:
   reference counting at once), so memory grows by at most that many objects in between.
 
 Measured: the collector's time in the same run fell to 0.006–0.009 s (docs/performance.md).
-
-The GIL's switch interval. The journal writer and the SMS and USSD stores work on threads of
-their own, handing the GIL back and forth with the event loop at every SQLite call. With the
-loop busy (thousands of IVR calls, hundreds of USSD sessions) a thread waiting for the GIL
-gets it only when the loop's thread is made to let go, every `sys.getswitchinterval()`
-(5 ms by default): a commit of a few dozen such hand-offs then waits hundreds of
-milliseconds. `switch_interval_s` shortens that wait. Measured with 2,000 paced IVR calls
-(docs/performance.md): a top-up's p99 fell from 718 to 169 ms, the writer's from 447 to
-98 ms.
 """
 
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
 young_threshold: Final = 10_000  # container allocations between young-generation passes
-switch_interval_s: Final = 0.0005  # how long a thread may hold the GIL while another waits
 
 
 def settle_heap() -> None:
@@ -46,20 +35,18 @@ def settle_heap() -> None:
     gc.freeze()
     young, middle, old = gc.get_threshold()
     gc.set_threshold(max(young, young_threshold), middle, old)
-    sys.setswitchinterval(switch_interval_s)
 
 
 @contextmanager
 def settled_heap() -> Iterator[None]:
     """`settle_heap` for a stretch of work (a benchmark cell), then the collector as it was."""
-    threshold, interval = gc.get_threshold(), sys.getswitchinterval()
+    threshold = gc.get_threshold()
     settle_heap()
     try:
         yield
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
-        sys.setswitchinterval(interval)
 
 
 def clock_ms() -> int:
@@ -67,4 +54,4 @@ def clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-__all__ = ["clock_ms", "settle_heap", "settled_heap", "switch_interval_s", "young_threshold"]
+__all__ = ["clock_ms", "settle_heap", "settled_heap", "young_threshold"]
