@@ -23,7 +23,6 @@ them — the cost of the AGI transport and codec alone.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +32,7 @@ from typing import Any, Final
 
 from aircharge.bench.ivr_load import SUBSCRIBERS, topup_script
 from aircharge.bench.platform import MERCHANT, bench_platform
-from aircharge.bench.processes import boss_process, merged_failures, split
+from aircharge.bench.processes import boss_process, json_process, merged_failures, split
 from aircharge.bench.stalls import watched
 from aircharge.bench.stats import percentile
 from aircharge.bench.tables import render
@@ -124,13 +123,7 @@ async def _one_load(port: int, plan: LoadPlan, calls: int, first: int, baseline:
         command += ["--paced", "--speed", str(plan.speed)]
     if baseline:
         command.append("--baseline")
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"the IVR load failed: {err.decode(errors='replace')[-2000:]}")
-    return json.loads(out)
+    return await json_process(command, "the IVR load")
 
 
 async def _load(port: int, plan: LoadPlan, baseline: bool) -> dict[str, Any]:

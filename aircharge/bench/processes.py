@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import sys
 import time
@@ -60,6 +61,18 @@ async def boss_process(state: Path | None) -> AsyncIterator[Emulator]:
         await process.wait()
 
 
+async def json_process(command: list[str], what: str) -> Any:
+    """Run a load process to its end; the JSON object it prints. RuntimeError with the end of
+    its stderr when it fails."""
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{what} failed: {err.decode(errors='replace')[-2000:]}")
+    return json.loads(out)
+
+
 def split(total: int, processes: int) -> list[tuple[int, int]]:
     """`total` clients (sessions, callers) over at most `processes` load processes: each
     process's (count, index of its first client), counts differing by one at most."""
@@ -77,4 +90,4 @@ def merged_failures(results: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return failures
 
 
-__all__ = ["Emulator", "boss_process", "free_port", "merged_failures", "split"]
+__all__ = ["Emulator", "boss_process", "free_port", "json_process", "merged_failures", "split"]

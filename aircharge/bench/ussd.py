@@ -24,7 +24,6 @@ not the table's): where this process's CPU went, by component (`aircharge.bench.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -36,7 +35,7 @@ from aiohttp import web
 
 from aircharge.bench.cpu import CpuProfile
 from aircharge.bench.platform import bench_platform
-from aircharge.bench.processes import boss_process, merged_failures, split
+from aircharge.bench.processes import boss_process, json_process, merged_failures, split
 from aircharge.bench.stats import percentile
 from aircharge.bench.tables import render
 from aircharge.config import UssdConfig
@@ -106,13 +105,7 @@ async def _one_load(url: str, plan: LoadPlan, sessions: int, first: int, baselin
     ]  # fmt: skip
     if baseline:
         command.append("--baseline")
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"the load generator failed: {err.decode(errors='replace')[-2000:]}")
-    return json.loads(out)
+    return await json_process(command, "the load generator")
 
 
 async def _load(url: str, plan: LoadPlan, baseline: bool) -> dict[str, Any]:
