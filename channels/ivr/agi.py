@@ -157,10 +157,6 @@ def verbose(message: str, level: int = 1) -> Command:
     return Command(("VERBOSE",), (message, str(level)))
 
 
-def set_variable(name: str, value: str) -> Command:
-    return Command(("SET", "VARIABLE"), (name, value))
-
-
 __all__ = [
     "CLOSED",
     "DTMF_DIGITS",
@@ -172,7 +168,6 @@ __all__ = [
     "answer",
     "get_data",
     "hangup",
-    "set_variable",
     "stream_file",
     "verbose",
 ]
