@@ -21,6 +21,7 @@ from aircharge.logs import configure_logging, log_to_file
 from aircharge.platform import start_platform
 from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
+from aircharge.sim import SimError, add_sim_parser, run_sim
 from ledger.verify import VerifyReport, verify
 
 EXIT_USAGE = 2
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     ledger_commands.add_parser(
         "verify", parents=[common], help="recompute balances, conservation and hash chains"
     )
+    add_sim_parser(commands, common)
     add_flows_parser(commands)
     add_agi_parser(commands, common)
     add_prompts_parser(commands)
@@ -165,6 +167,8 @@ def _run(args: argparse.Namespace) -> None:
     configure_logging(config.platform.log_level)
     if args.command == "agi":  # stdout is Asterisk's: nothing else may write there
         sys.exit(run_agi(args, config.platform.host, config.platform.fastagi_port))
+    if args.command == "sim":
+        sys.exit(run_sim(args, config, _has_terminal()))
     if args.command == "demo":
         headless = args.headless
         if not headless and not _has_terminal():
@@ -206,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"aircharge: configuration error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except (CommandError, OSError) as exc:
+    except (CommandError, SimError, OSError) as exc:
         print(f"aircharge: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:

@@ -10,57 +10,32 @@ lives in one data directory that is wiped at each start, so every demo begins th
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Final
 
 from aircharge.config import Config
 from aircharge.demo_data import migrated_demo_database
-from aircharge.ivr_sounds import platform_sounds
-from aircharge.platform import Listener, RunningPlatform, listen, start_platform
-from dialogs.catalogue import Catalogue
-from simulator.asterisk import AsteriskEmulator
-from simulator.asterisk.control import create_control_app as create_asterisk_app
-from simulator.bank import BankState, Notifier, create_bank_app
-from simulator.boss import BossState, create_boss_app, open_boss_state, seed_demo_subscribers
-from simulator.smsc import Account, Smsc
-from simulator.smsc.control import create_control_app
-from simulator.tui.world import ApiClient, World
-from simulator.ussd_gateway import UssdGatewayEmulator
+from aircharge.emulators import BANK_FILE, BOSS_STATE_FILE, Emulators, start_emulators
+from aircharge.platform import RunningPlatform, start_platform
+from simulator.world import World
 
 log = logging.getLogger(__name__)
 
 DATABASE_FILE: Final = "aircharge.db"
-BOSS_STATE_FILE: Final = "boss.db"
-BANK_FILE: Final = "bank.db"
 DEMO_LOG_FILE: Final = "aircharge.log"  # the logs while the terminal simulator is open
 
 
-@dataclass
-class DemoStack:
-    data_dir: Path
+@dataclass(kw_only=True)
+class DemoStack(Emulators):
+    """The emulators and the platform bound to them."""
+
     platform: RunningPlatform
-    boss: Listener
-    boss_state: BossState
-    bank: Listener
-    bank_state: BankState
-    bank_notifier: Notifier
-    smsc: Smsc
-    smsc_http: Listener
-    asterisk: AsteriskEmulator | None = None  # None when the platform's IVR is off
-    asterisk_http: Listener | None = None
 
     async def close(self) -> None:
-        await self.bank_notifier.close()
-        if self.asterisk_http is not None:
-            await self.asterisk_http.runner.cleanup()
+        await self.stop_callers()
         await self.platform.close()
-        await self.smsc_http.runner.cleanup()
-        await self.smsc.close()
-        await self.bank.runner.cleanup()
-        self.bank_state.close()
-        await self.boss.runner.cleanup()
-        self.boss_state.close()
+        await self.stop_backends()
 
 
 def _fresh(data_dir: Path) -> Path:
@@ -76,97 +51,26 @@ def _fresh(data_dir: Path) -> Path:
 async def start_demo(config: Config, data_dir: Path) -> DemoStack:
     """Start the demo world; `config` supplies hosts and ports (0 picks free ones)."""
     data_dir = _fresh(data_dir)
-    boss_state = open_boss_state(data_dir / BOSS_STATE_FILE)
-    try:
-        seed_demo_subscribers(boss_state)
-        boss = await listen(
-            create_boss_app(boss_state), config.simulator.host, config.simulator.boss_port
-        )
-    except BaseException:
-        boss_state.close()
-        raise
-    bank_state = BankState(data_dir / BANK_FILE)
-    bank_notifier = Notifier(bank_state, config.secrets.bank_secret.encode())
-    try:
-        bank = await listen(
-            create_bank_app(bank_state, bank_notifier),
-            config.simulator.host,
-            config.simulator.bank_port,
-        )
-    except BaseException:
-        bank_state.close()
-        await boss.runner.cleanup()
-        boss_state.close()
-        raise
-    try:
-        smsc, smsc_http = await _start_smsc(config)
-    except BaseException:
-        bank_state.close()
-        await boss.runner.cleanup()
-        boss_state.close()
-        raise
-    config = replace(
-        config,
-        smpp=replace(config.smpp, host=config.simulator.host, port=smsc.port, ussd_port=smsc.port),
-        boss=replace(config.boss, url=boss.url),
-        bank=replace(config.bank, url=bank.url),
-        database=replace(config.database, url=f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"),
-    )
+    emulators = await start_emulators(config, data_dir)
+    config = emulators.platform_config(config)
+    database_url = f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}"
+    config = replace(config, database=replace(config.database, url=database_url))
     try:
         await migrated_demo_database(config.database, config.secrets.pin_keys())
         platform = await start_platform(config)
     except BaseException:
-        await smsc_http.runner.cleanup()
-        await smsc.close()
-        await bank.runner.cleanup()
-        bank_state.close()
-        await boss.runner.cleanup()
-        boss_state.close()
+        await emulators.close()
         raise
-    bank_notifier.start(platform.url)
-    stack = DemoStack(
-        data_dir, platform, boss, boss_state, bank, bank_state, bank_notifier, smsc, smsc_http
-    )
+    emulators.bank_notifier.start(platform.url)
+    started = {field.name: getattr(emulators, field.name) for field in fields(emulators)}
+    stack = DemoStack(**started, platform=platform)
     if platform.ivr is not None:
         try:
-            stack.asterisk, stack.asterisk_http = await _start_asterisk(config, platform.ivr.port)
+            await stack.start_asterisk(config, config.platform.host, platform.ivr.port)
         except BaseException:
             await stack.close()
             raise
     return stack
-
-
-async def _start_asterisk(config: Config, fastagi_port: int) -> tuple[AsteriskEmulator, Listener]:
-    """The Asterisk emulator calling the platform, with the platform's prompt texts, and its
-    HTTP control API."""
-    sounds = platform_sounds(Catalogue.load())
-    emulator = AsteriskEmulator(config.platform.host, fastagi_port, sounds)
-    control = await listen(
-        create_asterisk_app(emulator), config.simulator.host, config.simulator.asterisk_http_port
-    )
-    return emulator, control
-
-
-async def _start_smsc(config: Config) -> tuple[Smsc, Listener]:
-    """The SMSC emulator with the platform's accounts (SMS bind, and the USSD centre bind
-    when configured), and its HTTP control API."""
-    smpp, secrets = config.smpp, config.secrets
-    accounts = [Account(smpp.system_id, secrets.smpp_password)]
-    if smpp.ussd_bind:
-        accounts = [
-            Account(smpp.system_id, secrets.smpp_password, ussd=False),
-            Account(smpp.ussd_system_id, secrets.smpp_ussd_password, sms=False),
-        ]
-    smsc = Smsc(accounts)
-    await smsc.start(config.simulator.host, config.simulator.smsc_port)
-    try:
-        control = await listen(
-            create_control_app(smsc), config.simulator.host, config.simulator.smsc_http_port
-        )
-    except BaseException:
-        await smsc.close()
-        raise
-    return smsc, control
 
 
 def banner(stack: DemoStack) -> str:
@@ -224,22 +128,5 @@ def _ivr_example(stack: DemoStack) -> list[str]:
 
 
 def simulator_world(stack: DemoStack, *, ivr_paced: bool = True) -> World:
-    """What the terminal simulator drives in the demo: its emulators, a USSD gateway speaking
-    the platform's configured profile to `/ussd/callback`, and an `/api/v1` client."""
-    config = stack.platform.config
-    secret = config.secrets.ussd_secret or None
-    gateway = UssdGatewayEmulator(
-        f"{stack.platform.url}/ussd/callback", config.ussd.profile, secret
-    )
-    return World(
-        smsc=stack.smsc,
-        ussd=gateway,
-        asterisk=stack.asterisk,
-        boss=stack.boss_state,
-        bank=stack.bank_state,
-        api=ApiClient(stack.platform.url, config.secrets.api_token),
-        service_number=config.sms.service_number,
-        ussd_code=config.ussd.service_code,
-        ivr_paced=ivr_paced,
-        closers=[gateway],
-    )
+    """What the terminal simulator drives in the demo: its emulators and its platform."""
+    return stack.world(stack.platform.config, stack.platform.url, ivr_paced=ivr_paced)

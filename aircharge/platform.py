@@ -206,6 +206,7 @@ async def start_platform(config: Config) -> RunningPlatform:
             default_language=config.platform.language,
             digest_key=b"ussd-text:" + pin_key,
             clock_ms=clock_ms,
+            notifier=None if sms is None else sms.notices,
         )
         if sms is not None:
             closers.append(sms.close)

@@ -38,17 +38,17 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 from urllib.parse import urlsplit
 
 from channels.counters import Counters
 from channels.ivr.agi import DTMF_DIGITS, answer, get_data, hangup, stream_file
 from channels.ivr.agi_wire import Environment
 from channels.ivr.session import AgiSession, CallGone
+from channels.receipts import FlowNotifier, send_receipts
 from dialogs.catalogue import DEFAULT_LANGUAGE, Catalogue
 from dialogs.engine import Engine, Step
 from dialogs.events import INPUTS, Ask, End, Message, RunOperation
-from dialogs.flow import ACTOR
 from dialogs.inputs import parse_msisdn
 from dialogs.render.ivr import PromptPlan, render_ivr
 from dialogs.render.ivr_speech import ASTERISK_LANGUAGES, PROMPT_FOLDER, SILENCE_SOUND, sounds
@@ -84,12 +84,6 @@ EVENTS: Final = (
     "receipt_queued",
     "missing_sound",
 )
-
-
-class FlowNotifier(Protocol):
-    """Sends a flow's end notification by SMS (the SMS channel implements it)."""
-
-    async def send_message(self, msisdn: Msisdn, message: Message) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,14 +258,9 @@ class _Call:
         return step
 
     async def _notify(self, caller: _Caller, end: End) -> None:
-        notifier = self._calls.notifier
-        for notification in end.notifications:
-            if notification.to != ACTOR:
-                continue  # the other party hears from the ledger's own notice
-            if notifier is None:
-                log.info("ivr call %s: no SMS link, receipt not sent", self._name)
-                continue
-            await notifier.send_message(caller.msisdn, notification.message)
+        where = f"ivr call {self._name}"
+        queued = await send_receipts(self._calls.notifier, caller.msisdn, end, where)
+        for _ in range(queued):
             self._calls.counters.add("receipt_queued")
 
     async def _finish(self, end: End) -> None:
@@ -317,7 +306,6 @@ class _Call:
 
 __all__ = [
     "EVENTS",
-    "FlowNotifier",
     "IvrCalls",
     "IvrSettings",
     "call_language",

@@ -6,7 +6,9 @@ menu), continues it with its inputs (only the latest, or cumulative like the Afr
 Talking `text`), closes it (abort), or repeats the last one (a gateway retry, by its retry
 key: the stored reply is answered again and nothing runs twice). Operations the engine asks
 for run through the ledger's service with an idempotency key of session, dial and input
-count, so a retry racing the original cannot post twice either. PINs are turned into proofs
+count, so a retry racing the original cannot post twice either. A flow that ends after an
+operation queues the actor's receipt by SMS (`channels.receipts`) before the last page is
+answered: the page is gone a moment later, the SMS stays. PINs are turned into proofs
 before a state is stored.
 """
 
@@ -22,6 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
+from channels.receipts import FlowNotifier, send_receipts
 from channels.ussd.agents import AgentMenus
 from channels.ussd.protocol import UssdRequest, new_inputs
 from channels.ussd.store import StoredSession, UssdSessionStore, next_version
@@ -86,8 +89,10 @@ class UssdService:
         default_language: str,
         digest_key: bytes,
         clock_ms: Callable[[], int],
+        notifier: FlowNotifier | None = None,
     ) -> None:
         self._engine = engine
+        self._notifier = notifier
         self._catalogue = catalogue
         self._operations = operations
         self._store = store
@@ -313,11 +318,20 @@ class UssdService:
                 key=key,
                 channel=CHANNEL,
             )
-            # Shielded: a gateway that hangs up does not stop an operation half-way.
-            outcome = await asyncio.shield(self._operations.execute(operation))
-            log.info("ussd session %s: %s -> %s", session_id, operation.name, outcome.code)
-            step = self._engine.resume(step.state, outcome.code, outcome.values)
+            # Shielded: a gateway that hangs up does not stop an operation half-way, nor the
+            # receipt it ends with.
+            step = await asyncio.shield(self._operate(session_id, actor, step.state, operation))
         return Step(step.state, End(Message("common.service_unavailable")))
+
+    async def _operate(
+        self, session_id: str, actor: Msisdn, state: SessionState, operation: OperationRequest
+    ) -> Step:
+        outcome = await self._operations.execute(operation)
+        log.info("ussd session %s: %s -> %s", session_id, operation.name, outcome.code)
+        step = self._engine.resume(state, outcome.code, outcome.values)
+        if isinstance(step.event, End):
+            await send_receipts(self._notifier, actor, step.event, f"ussd session {session_id}")
+        return step
 
     async def _save(
         self,

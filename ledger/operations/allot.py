@@ -6,7 +6,8 @@ conflict.
 
 Only between a parent and its direct child, both active: an allotment to anyone else is
 refused (`not_your_agent`) before anything is written. Taking back is limited by what the
-child has available, as any debit of a deposit is (`insufficient_funds`).
+child has available, as any debit of a deposit is (`insufficient_funds`). A posted allotment
+queues the `allot_credited` SMS notice for the agent under (ledger/operations/sms.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ledger.accounts import get_account
 from ledger.agents import Agent, find_agent, get_agent
 from ledger.money import Msisdn
 from ledger.operations.auth import authenticate
-from ledger.operations.context import OperationContext, money_params
+from ledger.operations.context import OperationContext, money_params, notify
 from ledger.operations.contract import OK, OperationOutcome, OperationRequest, Value
 from ledger.operations.records import find_by_key, new_reference, operation_record, request_hash
 from ledger.transfers import Transaction, TransferRequest
@@ -96,6 +97,9 @@ async def _move(ctx: OperationContext, request: OperationRequest, kind: str) -> 
         return await _replay(ctx, raced, content_hash)
     result.unwrap()
     log.info("%s %s: %s → %s, %d fen", kind, ref, payer.msisdn, payee.msisdn, amount)
+    if kind == ALLOT:  # the agent under learns of its new deposit (a replay tells no one)
+        credited: dict[str, Value] = {"sender": parent.msisdn, "amount_fen": amount, "ref": ref}
+        await notify(ctx, target, "allot_credited", credited)
     return OperationOutcome(OK, await _values(ctx, parent, ref, target, amount))
 
 

@@ -24,6 +24,7 @@ from simulator.asterisk.emulator import (
 from simulator.asterisk.environment import ASTERISK_VERSION, Dialplan
 from simulator.asterisk.events import (
     AsteriskEvents,
+    AwaitingKeys,
     CallEnded,
     CallStarted,
     CommandAnswered,
@@ -46,6 +47,7 @@ __all__ = [
     "STATE_UP",
     "AsteriskEmulator",
     "AsteriskEvents",
+    "AwaitingKeys",
     "CallEnded",
     "CallRecord",
     "CallSpec",

@@ -186,6 +186,7 @@ class Channel:
                 return done
         window = next_ms if digits else first_ms
         while True:
+            self._log.awaiting_keys()
             heard = await self._caller.listen(window, playing=None, accepts=DTMF_KEYS)
             if heard.hangup is not None:
                 self.hangup = heard.hangup
@@ -214,6 +215,7 @@ class Channel:
         ms = _scan_int(argv[3]) if len(argv) == 4 else None
         if ms is None:
             return None
+        self._log.awaiting_keys()
         heard = await self._caller.listen(None if ms < 0 else ms, playing=None, accepts=DTMF_KEYS)
         if heard.hangup is not None:
             self.hangup = heard.hangup

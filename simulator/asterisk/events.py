@@ -38,6 +38,14 @@ class SoundMissing:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitingKeys:
+    """The platform waits for keys with nothing playing (GET DATA after its sound, WAIT FOR
+    DIGIT): a key pressed now is taken, whatever the pacing."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class KeyPressed:
     call_id: str
     key: str
@@ -69,13 +77,14 @@ class CallEnded:
 
 
 Event = (
-    CallStarted | PromptPlaying | SoundMissing | KeyPressed | CommandAnswered | HungUp
-    | CallEnded
+    CallStarted | PromptPlaying | SoundMissing | AwaitingKeys | KeyPressed | CommandAnswered
+    | HungUp | CallEnded
 )  # fmt: skip
 AsteriskEvents = EventBus[Event]
 
 __all__ = [
     "AsteriskEvents",
+    "AwaitingKeys",
     "CallEnded",
     "CallStarted",
     "CommandAnswered",

@@ -15,6 +15,7 @@ from typing import Final, Literal
 
 from simulator.asterisk.events import (
     AsteriskEvents,
+    AwaitingKeys,
     CallEnded,
     CallStarted,
     CommandAnswered,
@@ -125,6 +126,10 @@ class CallLog:
         self.record.missing_sounds.append(name)
         if self._bus.active:
             self._bus.publish(SoundMissing(self.record.call_id, name, language))
+
+    def awaiting_keys(self) -> None:
+        if self._bus.active:
+            self._bus.publish(AwaitingKeys(self.record.call_id))
 
     def key(self, key: str, taken: bool) -> None:
         self.record.keys += key

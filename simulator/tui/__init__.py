@@ -1,12 +1,9 @@
-"""The terminal simulator: handsets on every channel and consoles for the carrier elements.
-
-`World` (world.py) holds what it drives: the emulators and an `/api/v1` client; `Phones`
-(phone.py) are the handsets as plain objects; `SimulatorApp` (app.py) is the Textual app over
-them. See docs/simulator.md.
+"""The terminal simulator's Textual app: handsets on every channel and consoles for the
+carrier elements, drawn over `simulator.phones.Phones` and `simulator.world.World` (which carry
+no Textual, so that the headless script runner drives the same objects). See
+docs/simulator.md.
 """
 
 from simulator.tui.app import SimulatorApp
-from simulator.tui.phone import Phone, Phones
-from simulator.tui.world import ApiClient, World
 
-__all__ = ["ApiClient", "Phone", "Phones", "SimulatorApp", "World"]
+__all__ = ["SimulatorApp"]

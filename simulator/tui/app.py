@@ -17,11 +17,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from simulator.boss import SHANGHAI
+from simulator.phones import Phones
 from simulator.tui.consoles import BossConsole, LedgerConsole, SmscConsole
 from simulator.tui.help import HelpScreen
-from simulator.tui.phone import Phones
 from simulator.tui.phone_view import PhoneView
-from simulator.tui.world import World
+from simulator.world import World
 
 TABS = {"phone": "phone-view", "smsc": "smsc-console", "boss": "boss-console",
         "ledger": "ledger-console"}  # fmt: skip

@@ -23,6 +23,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label, RichLog
 
 from simulator.boss import BossState
+from simulator.masking import mask_pins
+from simulator.phones import national
 from simulator.smsc import (
     Bound,
     FaultInjected,
@@ -40,9 +42,7 @@ from simulator.smsc import (
     UssdPageShown,
 )
 from simulator.smsc import Event as SmscEvent
-from simulator.tui.masking import mask_pins
-from simulator.tui.phone import national
-from simulator.tui.world import ApiClient
+from simulator.world import ApiClient
 
 refresh_s: Final = 0.25  # the SMSC log and the BOSS table are redrawn this often
 ledger_refresh_s: Final = 2.0  # /api/v1 is asked this often

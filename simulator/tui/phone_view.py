@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select, Static
 
-from simulator.tui.phone import Phone, Phones
+from simulator.phones import Phone, Phones
 
 Mode = Literal["sms", "ussd", "ivr"]
 MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr")

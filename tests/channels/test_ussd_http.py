@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from aircharge.config import SecretsConfig, UssdConfig
 from aircharge.demo import DemoStack, start_demo
-from channels.schema import ussd_sessions
+from channels.schema import sms_mt, ussd_sessions
 from channels.ussd.profiles import UssdGatewayReplyError
 from channels.ussd.signature import SIGNATURE_HEADER, sign
 from simulator.ussd_gateway import Page, UssdGatewayEmulator
@@ -76,6 +76,12 @@ async def test_the_top_up_journey_in_each_profile(demo: DemoStack) -> None:
     async with _gateway(demo) as gateway:
         await _journey(gateway)
     assert await _boss_balance(demo, "13900000001") == 6000
+    # The merchant's receipt by SMS was queued before the last page, once for all the retries
+    async with demo.platform.engine.connect() as conn:
+        rows = (
+            await conn.execute(select(sms_mt.c.text).where(sms_mt.c.recipient == "8613800000003"))
+        ).all()
+    assert [row.text[:28] for row in rows] == ["充值成功：13900000001到账50.00元，流水号"]
 
 
 async def test_a_retry_of_every_request_credits_once(demo: DemoStack) -> None:

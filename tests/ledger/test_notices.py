@@ -1,6 +1,7 @@
 """SMS notices the operations ask for (SQLite and PostgreSQL): the subscriber hears of a
-credit once, the agent hears how a `pending` sale ended, the history list goes out by SMS
-unless the request came by SMS, and a link that fails never fails the money."""
+credit once, so does an agent of an allotment from above, the agent hears how a `pending`
+sale ended, the history list goes out by SMS unless the request came by SMS, and a link that
+fails never fails the money."""
 
 from __future__ import annotations
 
@@ -33,6 +34,25 @@ async def test_a_posted_topup_tells_the_subscriber_once(engine: AsyncEngine) -> 
                 [],
             )
         ]
+
+
+async def test_an_allotment_tells_the_agent_under_once(engine: AsyncEngine) -> None:
+    level2 = Msisdn("8613800000002")
+    inbox = Inbox()
+
+    async def allot(name: str, amount: int, key: str) -> str:
+        params: dict[str, Value] = {"msisdn": MERCHANT, "amount_fen": amount, "pin": "222222"}
+        request = OperationRequest(name, level2, params, key, "sms")
+        return (await world.operations.execute(request)).code
+
+    async with open_world(engine, sms=inbox) as world:
+        assert await allot("allot", 10_000, "a1") == "ok"
+        assert await allot("allot", 10_000, "a1") == "ok"  # a replay tells nobody
+        assert await allot("reclaim", 1_000, "r1") == "ok"  # taking back is not a credit
+        assert await allot("allot", 10**9, "a2") == "insufficient_funds"  # nothing moved
+        [(to, notice, values, items)] = inbox.notices
+        assert (to, notice, items) == (MERCHANT, "allot_credited", [])
+        assert dict(values) == {"sender": level2, "amount_fen": 10_000, "ref": values["ref"]}
 
 
 async def test_a_sale_settled_by_the_resolver_tells_the_agent(engine: AsyncEngine) -> None:

@@ -14,9 +14,10 @@ from textual.widgets import Static
 
 from aircharge.demo import DemoStack, simulator_world
 from simulator.boss import SHANGHAI
-from simulator.tui import SimulatorApp, World
+from simulator.phones import Phone
+from simulator.tui import SimulatorApp
 from simulator.tui.consoles import BossConsole, LedgerConsole
-from simulator.tui.phone import Phone
+from simulator.world import World
 from tests.simulator.tui.snapshots import assert_snapshot
 
 SIZE = (80, 24)

@@ -1,4 +1,4 @@
-from simulator.tui.masking import mask_pins
+from simulator.masking import mask_pins
 
 
 def test_six_digit_runs_are_masked_and_numbers_and_amounts_are_not():

@@ -4,8 +4,8 @@ A `Phone` holds what its screen shows: the SMS conversation with the service num
 messages with their delivery state, received ones whole however many parts they came in), the
 USSD session (pages and answers, ended or timed out), and the IVR call (the text of every
 prompt as it plays, the keys pressed, how it ended). `Phones` creates them on first use and
-routes the emulators' events to them. The Textual app draws them; a later headless
-`aircharge sim --script` runner drives the same objects.
+routes the emulators' events to them. The Textual app (`simulator.tui`) draws them; the
+headless script runner (`simulator.script`) drives the same objects.
 
 Every change calls the phone's listeners (`on_change`), in the event loop's thread.
 """
@@ -20,12 +20,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from simulator.asterisk import CallEnded, CallStarted, HangUp, KeyPressed, PromptPlaying
+from simulator.asterisk import (
+    AwaitingKeys,
+    CallEnded,
+    CallStarted,
+    HangUp,
+    KeyPressed,
+    PromptPlaying,
+)
 from simulator.asterisk import Event as AsteriskEvent
 from simulator.smsc import Event as SmscEvent
 from simulator.smsc import MoAcked, MoRedelivered, MtReceived
 from simulator.smsc.handsets import international
-from simulator.tui.world import UssdSession, World
+from simulator.world import UssdSession, World
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +92,7 @@ class CallState:
     keys: str = ""  # keys the platform took
     ending: str = ""  # an `Ending` value, or why the call did not start
     call_id: str = ""
+    awaiting_keys: bool = False  # the platform waits for keys, nothing playing
 
     @property
     def heard(self) -> str:
@@ -287,6 +295,7 @@ class Phone:
 
     def call_event(self, event: AsteriskEvent) -> None:
         state = self.call_state
+        state.awaiting_keys = isinstance(event, AwaitingKeys)
         if isinstance(event, CallStarted):
             state.status, state.call_id = "connected", event.call_id
         elif isinstance(event, PromptPlaying):
@@ -331,11 +340,19 @@ class Phones:
             world.asterisk.events.add_callback(self._asterisk_event)
 
     def add(self, msisdn: str) -> Phone:
-        """The phone for `msisdn` (any form), added to the switcher when new."""
+        """The phone for `msisdn` (any form), added to the switcher when new with the SMS its
+        handset already holds at the SMSC."""
         key = international(msisdn)
         phone = self._phones.get(key)
         if phone is None:
             phone = Phone(msisdn, self.world, self._clock, ussd_timeout_s=self._ussd_timeout_s)
+            handset = self.world.smsc.handsets.get(key)
+            for message in handset.inbox if handset is not None else ():
+                # What the SMSC delivered before the phone was shown (the time it is shown).
+                m = message
+                phone.received(
+                    MtReceived(m.sender, key, m.text, m.data_coding, m.parts, m.message_id)
+                )
             self._phones[key] = phone
             self.numbers.append(phone.msisdn)
         return phone
