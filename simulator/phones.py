@@ -93,6 +93,7 @@ class CallState:
     ending: str = ""  # an `Ending` value, or why the call did not start
     call_id: str = ""
     awaiting_keys: bool = False  # the platform waits for keys, nothing playing
+    withheld: bool = False  # the caller ID was not sent
 
     @property
     def heard(self) -> str:
@@ -251,12 +252,15 @@ class Phone:
     def in_call(self) -> bool:
         return self.call_state.status in ("calling", "connected")
 
-    def call(self, number: str | None = None, language: str = "zh") -> None:
-        """Call `number` (the service number by default) with a live keypad."""
+    def call(
+        self, number: str | None = None, language: str = "zh", *, withheld: bool = False
+    ) -> None:
+        """Call `number` (the service number by default) with a live keypad, in `language`
+        (the channel's, `agi_language`), the caller ID shown or `withheld`."""
         if self.in_call:
             return
         number = number or self.world.service_number
-        self.call_state = CallState("calling", number)
+        self.call_state = CallState("calling", number, withheld=withheld)
         asterisk = self.world.asterisk
         if number != self.world.service_number or asterisk is None:
             why = "no IVR in this world" if asterisk is None else "number not in service"
@@ -268,8 +272,9 @@ class Phone:
 
         async def run() -> None:
             try:
+                caller = None if withheld else self.msisdn
                 record = await asterisk.place_call(
-                    self.world.ivr_path, self.msisdn, language, keypad, self.world.ivr_paced
+                    self.world.ivr_path, caller, language, keypad, self.world.ivr_paced
                 )
                 ending = record.ending.value if record.ending is not None else "unknown"
                 ending += f": {record.error}" if record.error else ""
@@ -375,8 +380,11 @@ class Phones:
 
     def _asterisk_event(self, event: AsteriskEvent) -> None:
         if isinstance(event, CallStarted):
-            for phone in self._phones.values():
-                if phone.call_state.status == "calling" and event.caller == phone.msisdn:
+            for phone in self._phones.values():  # a withheld caller: the one calling withheld
+                state = phone.call_state
+                if state.status == "calling" and event.caller == (
+                    None if state.withheld else phone.msisdn
+                ):
                     self._calls[event.call_id] = phone
                     break
         caller = self._calls.get(event.call_id)

@@ -35,7 +35,7 @@ WAITING: Final = frozenset(
     | {"expect_boss", "expect_ledger"}
 )
 SEEN: Final = ("expect_sms", "expect_page", "expect_heard")  # they may `save:` what they found
-OPTIONS: Final = {"to": ("sms",), "language": ("call",), "save": SEEN}  # option → its actions
+OPTIONS: Final = {"to": ("sms",), "language": ("call",), "withheld": ("call",), "save": SEEN}
 SUBSTITUTED: Final = frozenset({"sms", "answer", "press"})  # `${name}` takes a saved value
 TEXT_FIELDS: Final = frozenset({"phone", "to", "sms", "dial", "answer", "call", "press"})
 NUMBER_FIELDS: Final = frozenset({"number", "agent"})  # inside expect_boss / expect_ledger

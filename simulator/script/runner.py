@@ -237,7 +237,8 @@ class ScriptRun:
     async def _ivr(self, phone: Phone, reading: _Reading, step: Step, value: Any) -> None:
         action = step.action
         if action == "call":
-            phone.call(value, step.options.get("language", "zh"))
+            options = step.options
+            phone.call(value, options.get("language", "zh"), withheld="withheld" in options)
             reading.call, reading.heard = phone.call_state, 0
             await self._until(
                 phone,

@@ -24,6 +24,8 @@ HELP_TEXT: Final = """\
             is a tone at once
   F9        end the USSD session / hang up
   Ctrl+N    next number (or pick one in the list at the top)
+  F10       add a number       Ctrl+L / Ctrl+O  the next call's
+            language (zh, en) / caller ID (shown, withheld)
 
 [b]SMSC console[/b]   t throttle half of the platform's submits
                d drop the SMPP links (the platform binds again)

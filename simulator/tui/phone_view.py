@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select, Static
 
 from simulator.phones import Phone, Phones
+from simulator.tui.add_number import AddNumberScreen
 
 Mode = Literal["sms", "ussd", "ivr"]
 MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr")
@@ -67,6 +68,9 @@ class PhoneView(Horizontal):
         Binding("f8", "mode('ivr')", "IVR"),
         Binding("ctrl+n", "next_phone", "Next №"),
         Binding("f9", "end", "End"),
+        Binding("f10", "add_number", "Add №"),
+        Binding("ctrl+l", "call_language", "Call lang", show=False),
+        Binding("ctrl+o", "caller_id", "Caller ID", show=False),
     ]
 
     mode: reactive[Mode] = reactive("sms")
@@ -77,6 +81,8 @@ class PhoneView(Horizontal):
         self.phones = phones
         self.set_reactive(PhoneView.msisdn, phones.numbers[0])
         self._dtmf_sent = ""  # what of the entry line went into the call already
+        self.call_language = "zh"  # agi_language of the next call
+        self.caller_id_withheld = False  # the next call sends no caller ID
 
     @property
     def phone(self) -> Phone:
@@ -132,6 +138,22 @@ class PhoneView(Horizontal):
 
     def action_mode(self, mode: Mode) -> None:
         self.mode = mode
+
+    def action_add_number(self) -> None:
+        def added(number: str | None) -> None:
+            if number is not None:
+                self.show_number(number)
+            self.query_one("#entry", Input).focus()
+
+        self.app.push_screen(AddNumberScreen(), added)
+
+    def action_call_language(self) -> None:
+        self.call_language = "en" if self.call_language == "zh" else "zh"
+        self._draw()
+
+    def action_caller_id(self) -> None:
+        self.caller_id_withheld = not self.caller_id_withheld
+        self._draw()
 
     @on(Select.Changed, "#number")
     def _number_chosen(self, event: Select.Changed) -> None:
@@ -192,7 +214,7 @@ class PhoneView(Horizontal):
             self._clear_entry()
         elif not phone.in_call:
             self._clear_entry()
-            phone.call(value or None)
+            phone.call(value or None, self.call_language, withheld=self.caller_id_withheld)
 
     def action_end(self) -> None:
         phone = self.phone
@@ -221,8 +243,10 @@ class PhoneView(Horizontal):
         phone = self.phone
         for mode in MODES:
             self.query_one(f"#mode-{mode}").set_class(mode == self.mode, "-active")
-        render = {"sms": _sms_screen, "ussd": _ussd_screen, "ivr": _ivr_screen}[self.mode]
-        text, status = render(phone)
+        if self.mode == "ivr":
+            text, status = _ivr_screen(phone, self.call_language, self.caller_id_withheld)
+        else:
+            text, status = (_sms_screen if self.mode == "sms" else _ussd_screen)(phone)
         self.query_one("#screen-text", Static).update(text)
         self.query_one("#phone-status", Label).update(status)
         self.query_one("#screen", VerticalScroll).scroll_end(animate=False)
@@ -269,12 +293,14 @@ def _ussd_screen(phone: Phone) -> tuple[Text, str]:
     return text, f"{phone.msisdn} · USSD · {status}"
 
 
-def _ivr_screen(phone: Phone) -> tuple[Text, str]:
+def _ivr_screen(phone: Phone, language: str, withheld: bool) -> tuple[Text, str]:
     call = phone.call_state
     text = Text()
+    caller_id = "withheld" if withheld else "shown"
     if call.status == "idle":
         text.append(f"Press Enter to call {phone.world.service_number}.", "dim")
-        return text, f"{phone.msisdn} · IVR"
+        text.append(f"\nCtrl+L language: {language} · Ctrl+O caller ID: {caller_id}", "dim")
+        return text, f"{phone.msisdn} · IVR {language} · caller ID {caller_id}"
     text.append(f"☎ {call.number}\n", "dim")
     text.append(call.heard)
     if call.keys:
@@ -282,7 +308,7 @@ def _ivr_screen(phone: Phone) -> tuple[Text, str]:
     status = {
         "calling": "calling…",
         "connected": "in call: keys are tones · F9 hangs up",
-        "ended": f"call ended ({call.ending})",
+        "ended": f"call ended ({call.ending}) · Enter calls again",
         "idle": "",
     }[call.status]
     return text, f"{phone.msisdn} · IVR · {status}"

@@ -129,11 +129,8 @@ async def test_an_ivr_top_up_by_keypad_shows_each_prompt_as_it_plays(world: Worl
         await pilot.press("f8", "enter")  # calls 1888
 
         async def answer(keys: str) -> None:
-            """Press `keys` once the platform has stopped talking (it then waits for them)."""
-            heard = -1
-            while heard != len(phone.call_state.prompts):
-                heard = len(phone.call_state.prompts)
-                await pilot.pause(0.3)
+            """Press `keys` once the platform waits for them (it has stopped talking)."""
+            await until(pilot, lambda: phone.call_state.awaiting_keys, "the platform listens")
             await type_text(pilot, keys)
 
         await until(pilot, lambda: "话费充值请按一" in phone.call_state.heard, "the menu")
@@ -154,6 +151,31 @@ async def test_an_ivr_top_up_by_keypad_shows_each_prompt_as_it_plays(world: Worl
         assert "platform hung up" in str(app.query_one("#phone-status", Static).content)
         await boss_shows(pilot, app, "13900000002", "¥40.00")
         await ledger_shows(pilot, app, MERCHANT, "¥470.00")
+
+
+async def test_a_number_added_by_hand_calls_withheld_in_english(world: World) -> None:
+    app = SimulatorApp(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f10")
+        await type_text(pilot, "139 0000 12x")
+        await pilot.press("enter")
+        error = str(app.screen.query_one("#add-number-error", Static).content)
+        assert error.startswith("not a phone number")
+        await pilot.press("backspace", "3", "4", "enter")
+        await pilot.pause()
+        assert app.phone_view.msisdn == "13900001234"
+        assert "13900001234" in app.phones.numbers
+        phone = app.phones["13900001234"]
+        await pilot.press("f8", "ctrl+l", "ctrl+o")
+        status = str(app.query_one("#phone-status", Static).content)
+        assert status == "13900001234 · IVR en · caller ID withheld"
+        await pilot.press("enter")
+        await until(pilot, lambda: "number" in phone.call_state.heard, "asked for the number")
+        assert "Welcome" in phone.call_state.heard
+        await pilot.press("f9")
+        await until(pilot, lambda: phone.call_state.status == "ended", "hung up")
+        status = str(app.query_one("#phone-status", Static).content)
+        assert status == "13900001234 · IVR · call ended (caller hung up) · Enter calls again"
 
 
 async def test_snapshots_of_the_phone_and_the_consoles(world: World) -> None:
