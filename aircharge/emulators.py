@@ -21,6 +21,7 @@ from simulator.asterisk import AsteriskEmulator
 from simulator.asterisk.control import create_control_app as create_asterisk_app
 from simulator.bank import BankState, Notifier, create_bank_app
 from simulator.boss import BossState, create_boss_app, open_boss_state, seed_demo_subscribers
+from simulator.boss.app import FAULTS_KEY as BOSS_FAULTS
 from simulator.smsc import Account, Smsc
 from simulator.smsc.control import create_control_app
 from simulator.ussd_gateway import UssdGatewayEmulator
@@ -84,6 +85,7 @@ class Emulators:
             ussd_code=config.ussd.service_code,
             ivr_paced=ivr_paced,
             closers=[gateway],
+            boss_faults=self.boss.runner.app[BOSS_FAULTS],
         )
 
     async def close(self) -> None:

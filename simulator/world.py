@@ -17,6 +17,7 @@ import aiohttp
 from simulator.asterisk import AsteriskEmulator
 from simulator.bank import BankState
 from simulator.boss import BossState
+from simulator.boss.faults import FaultInjector
 from simulator.smsc import Smsc
 from simulator.ussd_gateway import Page
 
@@ -106,6 +107,7 @@ class World:
     ivr_path: str = "main"  # the FastAGI path the service number reaches
     ivr_paced: bool = True  # prompts take their playing time (False in tests: instant)
     closers: list[Any] = field(default_factory=list)  # more things to close, e.g. a gateway
+    boss_faults: FaultInjector | None = None  # the BOSS emulator's faults, when in this process
 
     async def close(self) -> None:
         """Close what the world opened itself (the API client, a USSD gateway's HTTP client);

@@ -58,7 +58,7 @@ class SimulatorApp(App[None]):
             with TabPane("SMSC F3", id="smsc"):
                 yield SmscConsole(self.world.smsc, self.clock, id="smsc-console")
             with TabPane("BOSS F4", id="boss"):
-                yield BossConsole(self.world.boss, id="boss-console")
+                yield BossConsole(self.world.boss, self.world.boss_faults, id="boss-console")
             with TabPane("Ledger F5", id="ledger"):
                 yield LedgerConsole(self.world.api, self.world.agents, id="ledger-console")
         yield Footer()

@@ -1,10 +1,13 @@
 """Consoles of the carrier elements: the SMSC's traffic, BOSS's subscribers, the ledger.
 
 - `SmscConsole`: the binds, every PDU exchange the SMSC reports (MO, acknowledgements, MT,
-  receipts, USSD pages, injected faults) with PINs masked; `t` throttles half the platform's
-  submit_sm, `d` drops the SMPP links (the platform binds again).
+  receipts, USSD pages, injected faults) with PINs masked, and its faults: `t` throttles half
+  the platform's submit_sm, `v` answers half with a vendor status, `s` slows the responses,
+  `a` loses MO acknowledgements (so the MO comes again), `d` drops the SMPP links (the
+  platform binds again), `0` clears them.
 - `BossConsole`: every subscriber's balance (prepaid) or bill due (postpaid), read from the
-  BOSS emulator's state.
+  BOSS emulator's state, and its faults: `l` latency, `o` time-outs, `e` errors, `p` lost
+  responses (applied, never answered: the platform's resolver settles them), `0` none.
 - `LedgerConsole`: the demo agents' deposit and commission balances and the operations whose
   outcome is pending or in manual review, read over the platform's `/api/v1`.
 """
@@ -14,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +27,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label, RichLog
 
 from simulator.boss import BossState
+from simulator.boss.faults import FaultConfig as BossFaults
+from simulator.boss.faults import FaultInjector
 from simulator.masking import mask_pins
 from simulator.phones import national
 from simulator.smsc import (
@@ -48,7 +54,19 @@ refresh_s: Final = 0.25  # the SMSC log and the BOSS table are redrawn this ofte
 ledger_refresh_s: Final = 2.0  # /api/v1 is asked this often
 log_lines_max: Final = 1_000
 throttle_rate_toggled: Final = 0.5  # the share of submit_sm throttled while `t` is on
+vendor_status_rate_toggled: Final = 0.5  # the share answered with a vendor status while `v` is on
+RATES: Final = (0.0, 0.5, 1.0)  # what a fault key cycles through
+SUBMIT_LATENCIES_MS: Final = (0, 500, 3_000)
+BOSS_LATENCIES_MS: Final = (0, 2_000, 8_000)  # 8 s: past the platform's default BOSS time-out
+BOSS_RATES: Final = ("timeout_rate", "error_rate", "lost_response_rate", "late_apply_rate")
 Clock = Callable[[], datetime]
+
+_V = TypeVar("_V", int, float)
+
+
+def cycle(values: Sequence[_V], current: _V) -> _V:
+    """The value after `current` in `values` (the first when `current` is not among them)."""
+    return values[(values.index(current) + 1) % len(values)] if current in values else values[0]
 
 
 def yuan(fen: int) -> str:
@@ -90,6 +108,10 @@ class SmscConsole(Vertical, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "throttle", "Throttle"),
         Binding("d", "drop", "Drop links"),
+        Binding("s", "slow", "Slow resp"),
+        Binding("a", "lose_acks", "Lose MO acks"),
+        Binding("v", "vendor_status", "Vendor status"),
+        Binding("0", "no_faults", "No faults"),
     ]
 
     def __init__(self, smsc: Smsc, clock: Clock, *, id: str | None = None) -> None:
@@ -100,6 +122,7 @@ class SmscConsole(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Label(id="smsc-status")
+        yield Label(id="smsc-faults")
         yield RichLog(max_lines=log_lines_max, wrap=True, min_width=40, id="smsc-log")
 
     def on_mount(self) -> None:
@@ -118,14 +141,29 @@ class SmscConsole(Vertical, can_focus=True):
         for event in self._subscription.pending():
             log.write(f"{self._clock():%H:%M:%S} {mask_pins(describe(event))}")
         binds = ", ".join(sorted(f"{link.system_id} ({link.kind})" for link in self.smsc.bound))
-        throttle = "on" if self.smsc.faults.throttle_rate else "off"
-        self.query_one("#smsc-status", Label).update(
-            f"binds: {binds or 'none'} · throttle {throttle} (t) · drop links (d)"
-        )
+        self.query_one("#smsc-status", Label).update(f"binds: {binds or 'none'} · drop links (d)")
+        self.query_one("#smsc-faults", Label).update(smsc_faults_text(self.smsc.faults))
+
+    def _set(self, **changes: Any) -> None:
+        self.smsc.set_faults(replace(self.smsc.faults, **changes))
+        self.refresh_log()
 
     def action_throttle(self) -> None:
         rate = 0.0 if self.smsc.faults.throttle_rate else throttle_rate_toggled
-        self.smsc.set_faults(Faults(throttle_rate=rate, seed=self.smsc.faults.seed))
+        self._set(throttle_rate=rate, vendor_status_rate=0.0)
+
+    def action_vendor_status(self) -> None:
+        rate = 0.0 if self.smsc.faults.vendor_status_rate else vendor_status_rate_toggled
+        self._set(vendor_status_rate=rate, throttle_rate=0.0)
+
+    def action_slow(self) -> None:
+        self._set(submit_latency_ms=cycle(SUBMIT_LATENCIES_MS, self.smsc.faults.submit_latency_ms))
+
+    def action_lose_acks(self) -> None:
+        self._set(resp_lost_rate=cycle(RATES, self.smsc.faults.resp_lost_rate))
+
+    def action_no_faults(self) -> None:
+        self.smsc.set_faults(Faults(seed=self.smsc.faults.seed))
         self.refresh_log()
 
     def action_drop(self) -> None:
@@ -133,18 +171,38 @@ class SmscConsole(Vertical, can_focus=True):
         self.refresh_log()
 
 
+def smsc_faults_text(faults: Faults) -> str:
+    """The SMSC's faults on one short line, each with the key that changes it."""
+    return (
+        f"t throttle {faults.throttle_rate:.0%} · v vendor {faults.vendor_status_rate:.0%}"
+        f" · s slow +{faults.submit_latency_ms}ms · a MO acks lost {faults.resp_lost_rate:.0%}"
+        " · 0 off"
+    )
+
+
 class BossConsole(Vertical, can_focus=True):
-    """Every subscriber BOSS knows, with balance or bill due."""
+    """Every subscriber BOSS knows, with balance or bill due, and BOSS's faults."""
 
     COLUMNS: Final = ("number", "type", "balance / bill due", "language", "status")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "latency", "Latency"),
+        Binding("o", "fault('timeout_rate')", "Time-outs"),
+        Binding("e", "fault('error_rate')", "Errors"),
+        Binding("p", "fault('lost_response_rate')", "Lost resp."),
+        Binding("0", "no_faults", "No faults"),
+    ]
 
-    def __init__(self, boss: BossState, *, id: str | None = None) -> None:
+    def __init__(
+        self, boss: BossState, faults: FaultInjector | None = None, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.boss = boss
+        self.faults = faults  # None: the BOSS emulator is not in this process
 
     def compose(self) -> ComposeResult:
         yield Label("BOSS subscribers (balance: prepaid; bill due: postpaid)", id="boss-title")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="boss-table")
+        yield Label("", id="boss-faults")
 
     def on_mount(self) -> None:
         table = self.query_one("#boss-table", DataTable)
@@ -152,6 +210,7 @@ class BossConsole(Vertical, can_focus=True):
             table.add_column(column, key=column)
         self.set_interval(refresh_s * 4, self.refresh_table)
         self.refresh_table()
+        self._show_faults()
 
     def refresh_table(self) -> None:
         table: DataTable[str] = self.query_one("#boss-table", DataTable)
@@ -165,6 +224,41 @@ class BossConsole(Vertical, can_focus=True):
                         table.update_cell(number, column, value)
             else:
                 table.add_row(*row, key=number)
+
+    def _configure(self, **changes: Any) -> None:
+        if self.faults is None:
+            return
+        config = replace(self.faults.config, **changes)
+        rates = {name: getattr(config, name) for name in BOSS_RATES}
+        if sum(rates.values()) > 1:  # the one just raised wins: the others make room
+            others: dict[str, Any] = {name: 0.0 for name in BOSS_RATES if name not in changes}
+            config = replace(config, **others)
+        self.faults.configure(config)
+        self._show_faults()
+
+    def action_latency(self) -> None:
+        if self.faults is not None:
+            self._configure(latency_ms=cycle(BOSS_LATENCIES_MS, self.faults.config.latency_ms))
+
+    def action_fault(self, name: str) -> None:
+        if self.faults is not None:
+            self._configure(**{name: cycle(RATES, getattr(self.faults.config, name))})
+
+    def action_no_faults(self) -> None:
+        if self.faults is not None:
+            self.faults.configure(BossFaults(seed=self.faults.config.seed))
+            self._show_faults()
+
+    def _show_faults(self) -> None:
+        label = self.query_one("#boss-faults", Label)
+        if self.faults is None:
+            label.update("faults: set them where the BOSS emulator runs (PUT /boss/faults)")
+            return
+        config = self.faults.config
+        label.update(
+            f"l latency {config.latency_ms}ms · o time-out {config.timeout_rate:.0%}"
+            f" · e 503 {config.error_rate:.0%} · p lost {config.lost_response_rate:.0%} · 0 off"
+        )
 
     def shown(self, msisdn: str) -> str:
         """The balance or bill due the console shows for `msisdn` (tests)."""

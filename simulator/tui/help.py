@@ -27,8 +27,11 @@ HELP_TEXT: Final = """\
   F10       add a number       Ctrl+L / Ctrl+O  the next call's
             language (zh, en) / caller ID (shown, withheld)
 
-[b]SMSC console[/b]   t throttle half of the platform's submits
-               d drop the SMPP links (the platform binds again)
+[b]SMSC console[/b]   t throttle / v vendor status on half the submits
+               s slow responses · a lose MO acks (the MO comes
+               again) · d drop the SMPP links · 0 no faults
+[b]BOSS console[/b]   l latency · o time-outs · e errors (503) · p lost
+               answers (applied; the resolver settles) · 0 none
 [b]Ledger console[/b] r reload now (it reloads every 2 s)
 
 Demo: merchant 13800000003 PIN 333333; subscribers 139000000NN

@@ -14,7 +14,9 @@ from textual.widgets import Static
 
 from aircharge.demo import DemoStack, simulator_world
 from simulator.boss import SHANGHAI
+from simulator.boss.faults import FaultConfig as BossFaults
 from simulator.phones import Phone
+from simulator.smsc import Faults
 from simulator.tui import SimulatorApp
 from simulator.tui.consoles import BossConsole, LedgerConsole
 from simulator.world import World
@@ -176,6 +178,43 @@ async def test_a_number_added_by_hand_calls_withheld_in_english(world: World) ->
         await until(pilot, lambda: phone.call_state.status == "ended", "hung up")
         status = str(app.query_one("#phone-status", Static).content)
         assert status == "13900001234 · IVR · call ended (caller hung up) · Enter calls again"
+
+
+async def test_faults_are_set_from_the_consoles(world: World) -> None:
+    app = SimulatorApp(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "t", "v", "s", "a")
+        faults = world.smsc.faults
+        assert (faults.throttle_rate, faults.vendor_status_rate) == (0.0, 0.5)  # one or other
+        assert (faults.submit_latency_ms, faults.resp_lost_rate) == (500, 0.5)
+        status = str(app.query_one("#smsc-faults", Static).content)
+        assert status == "t throttle 0% · v vendor 50% · s slow +500ms · a MO acks lost 50% · 0 off"
+        await pilot.press("0")
+        assert world.smsc.faults == Faults(seed=faults.seed)
+        assert world.boss_faults is not None
+        await pilot.press("f4", "l", "o", "o", "e")
+        boss = world.boss_faults.config
+        assert (boss.latency_ms, boss.timeout_rate, boss.error_rate) == (2_000, 0.0, 0.5)
+        shown = str(app.query_one("#boss-faults", Static).content)
+        assert shown == "l latency 2000ms · o time-out 0% · e 503 50% · p lost 0% · 0 off"
+        await pilot.press("0")
+        assert world.boss_faults.config == BossFaults(seed=boss.seed)
+
+
+async def test_a_lost_boss_answer_is_pending_then_settled(world: World) -> None:
+    app = SimulatorApp(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4", "p", "p")  # every BOSS answer lost (the credit applied)
+        phone = merchant(app)
+        await pilot.press("f2")
+        await type_text(pilot, "CZ 13900000003 5 333333")
+        await pilot.press("enter")
+        await until(pilot, lambda: any("交易处理中" in m.text for m in phone.messages), "pending")
+        await pilot.press("f4", "0")  # BOSS answers again: the resolver asks it and settles
+        settled = "13900000003的充值5.00元"
+        await until(pilot, lambda: any(settled in m.text for m in phone.messages), "settled")
+        await boss_shows(pilot, app, "13900000003", "¥15.00")
+        await ledger_shows(pilot, app, MERCHANT, "¥495.00")
 
 
 async def test_snapshots_of_the_phone_and_the_consoles(world: World) -> None:
