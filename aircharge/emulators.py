@@ -86,6 +86,7 @@ class Emulators:
             ivr_paced=ivr_paced,
             closers=[gateway],
             boss_faults=self.boss.runner.app[BOSS_FAULTS],
+            bank_notifier=self.bank_notifier,
         )
 
     async def close(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Final, Protocol
 import aiohttp
 
 from simulator.asterisk import AsteriskEmulator
-from simulator.bank import BankState
+from simulator.bank import BankState, Notifier
 from simulator.boss import BossState
 from simulator.boss.faults import FaultInjector
 from simulator.smsc import Smsc
@@ -108,6 +108,7 @@ class World:
     ivr_paced: bool = True  # prompts take their playing time (False in tests: instant)
     closers: list[Any] = field(default_factory=list)  # more things to close, e.g. a gateway
     boss_faults: FaultInjector | None = None  # the BOSS emulator's faults, when in this process
+    bank_notifier: Notifier | None = None  # books deposits at the bank, when in this process
 
     async def close(self) -> None:
         """Close what the world opened itself (the API client, a USSD gateway's HTTP client);

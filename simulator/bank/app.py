@@ -15,7 +15,6 @@ Bad input answers 400 `{"error": message naming the field}` and books nothing.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any, Final
 
 from aiohttp import web
@@ -74,17 +73,11 @@ async def post_transfer(request: web.Request) -> web.Response:
         amount_fen=parse_amount(body["amount"]),
         request_id=None if request_id is None else parse_ref(request_id, "request_id"),
     )
-    state, notifier = request.app[STATE_KEY], request.app[NOTIFIER_KEY]
     try:
-        booking = state.book(transfer_request)
+        booking = request.app[NOTIFIER_KEY].book(transfer_request)
     except RequestConflictError as error:
         answer = {"error": "conflict", "request_id": error.request_id, "txn_id": error.txn_id}
         return web.json_response(answer, status=409)
-    if not booking.replayed:
-        delay_ms = notifier.faults.delay_ms
-        if delay_ms:
-            state.postpone(booking.transfer.txn_id, state.now() + timedelta(milliseconds=delay_ms))
-        notifier.wake()
     return web.json_response(
         transfer_json(booking.transfer), status=200 if booking.replayed else 201
     )

@@ -23,8 +23,8 @@ from typing import Final
 import aiohttp
 
 from simulator.bank.faults import FaultConfig
-from simulator.bank.model import SIGNATURE_HEADER, sign
-from simulator.bank.state import BankState, DueNotification
+from simulator.bank.model import SIGNATURE_HEADER, TransferRequest, sign
+from simulator.bank.state import BankState, Booking, DueNotification
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,18 @@ class Notifier:
         self._url = platform_url.rstrip("/") + NOTIFY_PATH
         self._session = aiohttp.ClientSession(timeout=self._timeout)
         self._task = asyncio.create_task(self._run(), name="bank-notifier")
+
+    def book(self, request: TransferRequest) -> Booking:
+        """Book `request` and owe the platform its notification, held back by the faults'
+        `delay_ms`; a replayed request owes nothing new. `RequestConflictError` as `book`."""
+        booking = self._state.book(request)
+        if not booking.replayed:
+            delay_ms = self.faults.delay_ms
+            if delay_ms:
+                txn_id = booking.transfer.txn_id
+                self._state.postpone(txn_id, self._state.now() + timedelta(milliseconds=delay_ms))
+            self.wake()
+        return booking
 
     def wake(self) -> None:
         """Something new is due: look at the schedule now."""

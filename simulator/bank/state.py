@@ -164,6 +164,11 @@ class BankState:
         assert transfer is not None
         return Booking(transfer, replayed=False)
 
+    def recent(self, limit: int) -> list[BankTransfer]:
+        """The latest `limit` transfers, newest first."""
+        rows = self._db.execute("SELECT * FROM transfers ORDER BY id DESC LIMIT ?", (limit,))
+        return [_transfer(row) for row in rows.fetchall()]
+
     def transfer(self, txn_id: str) -> BankTransfer | None:
         row = self._db.execute("SELECT * FROM transfers WHERE txn_id = ?", (txn_id,)).fetchone()
         return None if row is None else _transfer(row)

@@ -18,13 +18,14 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from simulator.boss import SHANGHAI
 from simulator.phones import Phones
+from simulator.tui.bank_console import BankConsole
 from simulator.tui.consoles import BossConsole, LedgerConsole, SmscConsole
 from simulator.tui.help import HelpScreen
 from simulator.tui.phone_view import PhoneView
 from simulator.world import World
 
 TABS = {"phone": "phone-view", "smsc": "smsc-console", "boss": "boss-console",
-        "ledger": "ledger-console"}  # fmt: skip
+        "ledger": "ledger-console", "bank": "bank-console"}  # fmt: skip
 
 
 def shanghai_now() -> datetime:
@@ -42,6 +43,7 @@ class SimulatorApp(App[None]):
         Binding("f3", "show_tab('smsc')", "SMSC", show=False),
         Binding("f4", "show_tab('boss')", "BOSS", show=False),
         Binding("f5", "show_tab('ledger')", "Ledger", show=False),
+        Binding("f11", "show_tab('bank')", "Bank", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -61,6 +63,8 @@ class SimulatorApp(App[None]):
                 yield BossConsole(self.world.boss, self.world.boss_faults, id="boss-console")
             with TabPane("Ledger F5", id="ledger"):
                 yield LedgerConsole(self.world.api, self.world.agents, id="ledger-console")
+            with TabPane("Bank F11", id="bank"):
+                yield BankConsole(self.world.bank, self.world.bank_notifier, id="bank-console")
         yield Footer()
 
     def action_help(self) -> None:

@@ -15,7 +15,7 @@ HELP_TEXT: Final = """\
 
 [b]Anywhere[/b]
   F1 or ?   this help           Ctrl+Q   quit (stops the demo)
-  F2 phone  F3 SMSC  F4 BOSS  F5 ledger
+  F2 phone  F3 SMSC  F4 BOSS  F5 ledger  F11 bank
 
 [b]Phone[/b] (type into the entry line, or click the keypad)
   F6 SMS    Enter sends the text to the service number
@@ -33,6 +33,7 @@ HELP_TEXT: Final = """\
 [b]BOSS console[/b]   l latency · o time-outs · e errors (503) · p lost
                answers (applied; the resolver settles) · 0 none
 [b]Ledger console[/b] r reload now (it reloads every 2 s)
+[b]Bank console[/b]   n new deposit · u duplicate notices · w delay them
 
 Demo: merchant 13800000003 PIN 333333; subscribers 139000000NN
 SMS: CZ 13900000001 50 333333   USSD: *123# 1 …   IVR: 1 …

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from aircharge.demo import DemoStack, simulator_world
 from simulator.boss import SHANGHAI
@@ -18,6 +18,7 @@ from simulator.boss.faults import FaultConfig as BossFaults
 from simulator.phones import Phone
 from simulator.smsc import Faults
 from simulator.tui import SimulatorApp
+from simulator.tui.bank_console import BankConsole
 from simulator.tui.consoles import BossConsole, LedgerConsole
 from simulator.world import World
 from tests.simulator.tui.snapshots import assert_snapshot
@@ -217,6 +218,35 @@ async def test_a_lost_boss_answer_is_pending_then_settled(world: World) -> None:
         await ledger_shows(pilot, app, MERCHANT, "¥495.00")
 
 
+async def test_a_deposit_made_at_the_bank_reaches_the_ledger_once(world: World) -> None:
+    assert world.bank_notifier is not None
+    app = SimulatorApp(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f11", "u")  # every notification delivered twice more
+        assert world.bank_notifier.faults.duplicate_deliveries == 2
+        await pilot.press("n")
+        await type_text(pilot, "13800000003")
+        await pilot.press("enter")
+        await type_text(pilot, "12.5x")
+        await pilot.press("enter")
+        error = str(app.screen.query_one("#deposit-error", Static).content)
+        assert error.startswith("the amount: yuan")
+        await pilot.press("backspace", "enter")
+        bank = app.query_one(BankConsole)
+        [transfer] = world.bank.recent(5)
+        assert (transfer.request.reference, transfer.request.amount_fen) == ("13800000003", 1250)
+
+        def told() -> str:
+            bank.refresh_table()
+            table: DataTable[str] = bank.query_one("#bank-table", DataTable)
+            return table.get_cell(transfer.txn_id, "platform told")
+
+        await until(pilot, lambda: told() == "delivered", "the platform told")
+        await ledger_shows(pilot, app, MERCHANT, "¥512.50")  # credited once, not three times
+        await pilot.pause(1.0)  # the duplicate deliveries have come by now
+        await ledger_shows(pilot, app, MERCHANT, "¥512.50")
+
+
 async def test_snapshots_of_the_phone_and_the_consoles(world: World) -> None:
     app = SimulatorApp(world, clock=frozen)
     async with app.run_test(size=SIZE) as pilot:
@@ -235,6 +265,9 @@ async def test_snapshots_of_the_phone_and_the_consoles(world: World) -> None:
         assert_snapshot(app, "boss_console")
         await ledger_shows(pilot, app, MERCHANT, "¥500.00")
         assert_snapshot(app, "ledger_console")
+        await pilot.press("f11")
+        await pilot.pause(0.3)
+        assert_snapshot(app, "bank_console")
         await pilot.press("f1")
         await pilot.pause()
         assert_snapshot(app, "help")
