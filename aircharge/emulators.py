@@ -87,6 +87,7 @@ class Emulators:
             closers=[gateway],
             boss_faults=self.boss.runner.app[BOSS_FAULTS],
             bank_notifier=self.bank_notifier,
+            ussd_events=gateway.events,
         )
 
     async def close(self) -> None:

@@ -20,6 +20,7 @@ from simulator.boss import BossState
 from simulator.boss.faults import FaultInjector
 from simulator.smsc import Smsc
 from simulator.ussd_gateway import Page
+from simulator.ussd_gateway.events import EventBus as UssdEvents
 
 api_timeout_s: Final = 5.0  # one /api/v1 request; the consoles poll, a slow answer is skipped
 outcomes_page_max: Final = 100  # unsettled outcomes shown per state
@@ -109,6 +110,7 @@ class World:
     closers: list[Any] = field(default_factory=list)  # more things to close, e.g. a gateway
     boss_faults: FaultInjector | None = None  # the BOSS emulator's faults, when in this process
     bank_notifier: Notifier | None = None  # books deposits at the bank, when in this process
+    ussd_events: UssdEvents | None = None  # the HTTP USSD gateway's callbacks (None over SMPP)
 
     async def close(self) -> None:
         """Close what the world opened itself (the API client, a USSD gateway's HTTP client);

@@ -22,10 +22,11 @@ from simulator.tui.bank_console import BankConsole
 from simulator.tui.consoles import BossConsole, LedgerConsole, SmscConsole
 from simulator.tui.help import HelpScreen
 from simulator.tui.phone_view import PhoneView
+from simulator.tui.ussd_console import UssdConsole
 from simulator.world import World
 
 TABS = {"phone": "phone-view", "smsc": "smsc-console", "boss": "boss-console",
-        "ledger": "ledger-console", "bank": "bank-console"}  # fmt: skip
+        "ledger": "ledger-console", "bank": "bank-console", "ussd": "ussd-console"}  # fmt: skip
 
 
 def shanghai_now() -> datetime:
@@ -44,6 +45,7 @@ class SimulatorApp(App[None]):
         Binding("f4", "show_tab('boss')", "BOSS", show=False),
         Binding("f5", "show_tab('ledger')", "Ledger", show=False),
         Binding("f11", "show_tab('bank')", "Bank", show=False),
+        Binding("f12", "show_tab('ussd')", "USSD gateway", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -65,6 +67,8 @@ class SimulatorApp(App[None]):
                 yield LedgerConsole(self.world.api, self.world.agents, id="ledger-console")
             with TabPane("Bank F11", id="bank"):
                 yield BankConsole(self.world.bank, self.world.bank_notifier, id="bank-console")
+            with TabPane("USSD F12", id="ussd"):
+                yield UssdConsole(self.world.ussd_events, self.clock, id="ussd-console")
         yield Footer()
 
     def action_help(self) -> None:

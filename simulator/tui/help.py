@@ -15,7 +15,7 @@ HELP_TEXT: Final = """\
 
 [b]Anywhere[/b]
   F1 or ?   this help           Ctrl+Q   quit (stops the demo)
-  F2 phone  F3 SMSC  F4 BOSS  F5 ledger  F11 bank
+  F2 phone  F3 SMSC  F4 BOSS  F5 ledger  F11 bank  F12 USSD gateway
 
 [b]Phone[/b] (type into the entry line, or click the keypad)
   F6 SMS    Enter sends the text to the service number

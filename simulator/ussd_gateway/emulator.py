@@ -28,6 +28,7 @@ import aiohttp
 from channels.ussd.profiles import PROFILES, africastalking, json_gateway
 from channels.ussd.signature import SIGNATURE_HEADER, sign
 from channels.ussd.turn import parse_dialled
+from simulator.ussd_gateway.events import CallbackFailed, EventBus, Exchanged, Operation
 
 request_timeout_s: Final = 15  # Africa's Talking waits about this long for an answer
 
@@ -65,6 +66,7 @@ class UssdGatewayEmulator:
         self._connections_max = connections_max
         self._http: aiohttp.ClientSession | None = None
         self._prefix = secrets.token_hex(4)
+        self.events = EventBus()  # what the terminal UI's USSD console shows
         self._ids = itertools.count(1)
 
     async def __aenter__(self) -> UssdGatewayEmulator:
@@ -144,27 +146,40 @@ class Session:
             self.session_id, self.msisdn, service_code, operation, value, self.sequence
         )
 
-    async def _send(self, request: tuple[bytes, str]) -> Page:
+    async def _send(self, request: tuple[bytes, str], operation: Operation, sent: str) -> Page:
         self._last = request
-        status, body = await self.gateway.post(*request)
-        text, end = PROFILES[self.gateway.profile].decode_reply(status, body)
+        events = self.gateway.events
+        started = time.perf_counter()
+        try:
+            status, body = await self.gateway.post(*request)
+            text, end = PROFILES[self.gateway.profile].decode_reply(status, body)
+        except Exception as exc:
+            if events.active:
+                error = str(exc) or type(exc).__name__
+                events.publish(CallbackFailed(self.session_id, self.msisdn, operation, sent, error))
+            raise
         self.page = Page(text, end)
+        if events.active:
+            ms = (time.perf_counter() - started) * 1000
+            events.publish(
+                Exchanged(self.session_id, self.msisdn, operation, sent, status, text, end, ms)
+            )
         return self.page
 
     async def _begin(self) -> Page:
-        return await self._send(self._encode("begin"))
+        return await self._send(self._encode("begin"), "begin", self.dialled)
 
     async def reply(self, text: str) -> Page:
         """Send what the user typed; answers the next page."""
         if self.ended:
             raise SessionEnded(f"session {self.session_id} has ended")
         self.inputs.append(text)
-        return await self._send(self._encode("continue", text))
+        return await self._send(self._encode("continue", text), "continue", text)
 
     async def resend(self) -> Page:
         """Send the last request again, as a gateway that timed out retries it."""
         assert self._last is not None, "nothing sent yet"
-        return await self._send(self._last)
+        return await self._send(self._last, "retry", "")
 
     async def abort(self) -> None:
         """The user leaves. The JSON gateway tells the platform; the Africa's Talking form
@@ -172,5 +187,5 @@ class Session:
         if self.ended:
             return
         if self.gateway.profile == json_gateway.NAME:
-            await self._send(self._encode("abort"))
+            await self._send(self._encode("abort"), "abort", "")
         self.page = Page(self.page.text, end=True)

@@ -20,6 +20,7 @@ from simulator.smsc import Faults
 from simulator.tui import SimulatorApp
 from simulator.tui.bank_console import BankConsole
 from simulator.tui.consoles import BossConsole, LedgerConsole
+from simulator.tui.ussd_console import UssdConsole
 from simulator.world import World
 from tests.simulator.tui.snapshots import assert_snapshot
 
@@ -123,6 +124,14 @@ async def test_a_ussd_top_up_through_the_menus(world: World) -> None:
         assert "充值成功" in screen_text(app)
         await boss_shows(pilot, app, "13900000001", "¥60.00")
         await ledger_shows(pilot, app, MERCHANT, "¥450.00")
+        await pilot.press("f12")  # the gateway's callbacks, PINs masked
+        console = app.query_one(UssdConsole)
+        await until(pilot, lambda: len(console.written) == 6, "six callbacks logged")
+        text = "\n".join(console.written)
+        assert "13800000003 begin *123# → 200 CON 代理商服务" in text
+        assert "13800000003 continue ****** → 200 CON 为13900000001充值50.00元" in text
+        assert "13800000003 continue 1 → 200 END 充值成功" in text
+        assert "333333" not in text
 
 
 async def test_an_ivr_top_up_by_keypad_shows_each_prompt_as_it_plays(world: World) -> None:
