@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, ClassVar, Final, Generic, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,6 +30,7 @@ from textual.widgets import DataTable, Label, RichLog
 from simulator.boss import BossState
 from simulator.boss.faults import FaultConfig as BossFaults
 from simulator.boss.faults import FaultInjector
+from simulator.events import EventBus
 from simulator.masking import mask_pins
 from simulator.phones import national
 from simulator.smsc import (
@@ -41,7 +43,6 @@ from simulator.smsc import (
     MtReceived,
     ReceiptSent,
     Smsc,
-    Subscription,
     Unbound,
     UssdAborted,
     UssdEnded,
@@ -62,6 +63,7 @@ BOSS_RATES: Final = ("timeout_rate", "error_rate", "lost_response_rate", "late_a
 Clock = Callable[[], datetime]
 
 _V = TypeVar("_V", int, float)
+_E = TypeVar("_E")
 
 
 def cycle(values: Sequence[_V], current: _V) -> _V:
@@ -102,6 +104,36 @@ def describe(event: SmscEvent) -> str:
     return repr(event)  # pragma: no cover - every event is listed above
 
 
+class EventLog(Generic[_E]):
+    """A bus's events as log lines stamped when they happen, kept (the latest
+    `log_lines_max`) until the log shows: a hidden RichLog would wrap what it is given at its
+    minimum width."""
+
+    def __init__(self, bus: EventBus[_E], describe: Callable[[_E], str], clock: Clock) -> None:
+        self._bus = bus
+        self._describe = describe
+        self._clock = clock
+        self._waiting: deque[str] = deque(maxlen=log_lines_max)
+        self.written: deque[str] = deque(maxlen=log_lines_max)  # the lines, unwrapped (tests)
+
+    def start(self) -> None:
+        self._bus.add_callback(self._arrived)
+
+    def stop(self) -> None:
+        self._bus.remove_callback(self._arrived)
+
+    def _arrived(self, event: _E) -> None:
+        self._waiting.append(f"{self._clock():%H:%M:%S} {mask_pins(self._describe(event))}")
+
+    def flush(self, log: RichLog) -> None:
+        if not log.is_on_screen:
+            return
+        while self._waiting:
+            line = self._waiting.popleft()
+            self.written.append(line)
+            log.write(line)
+
+
 class SmscConsole(Vertical, can_focus=True):
     """The SMSC's binds and traffic."""
 
@@ -117,8 +149,7 @@ class SmscConsole(Vertical, can_focus=True):
     def __init__(self, smsc: Smsc, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.smsc = smsc
-        self._clock = clock
-        self._subscription: Subscription | None = None
+        self.log_lines = EventLog(smsc.events, describe, clock)
 
     def compose(self) -> ComposeResult:
         yield Label(id="smsc-status")
@@ -126,20 +157,16 @@ class SmscConsole(Vertical, can_focus=True):
         yield RichLog(max_lines=log_lines_max, wrap=True, min_width=40, id="smsc-log")
 
     def on_mount(self) -> None:
-        self._subscription = self.smsc.events.subscribe()
+        self.log_lines.start()
         self.set_interval(refresh_s, self.refresh_log)
         self.refresh_log()
 
     def on_unmount(self) -> None:
-        if self._subscription is not None:
-            self._subscription.close()
+        self.log_lines.stop()
 
     def refresh_log(self) -> None:
         """Write the events that came since the last tick; redraw the status line."""
-        assert self._subscription is not None
-        log = self.query_one("#smsc-log", RichLog)
-        for event in self._subscription.pending():
-            log.write(f"{self._clock():%H:%M:%S} {mask_pins(describe(event))}")
+        self.log_lines.flush(self.query_one("#smsc-log", RichLog))
         binds = ", ".join(sorted(f"{link.system_id} ({link.kind})" for link in self.smsc.bound))
         self.query_one("#smsc-status", Label).update(f"binds: {binds or 'none'} · drop links (d)")
         self.query_one("#smsc-faults", Label).update(smsc_faults_text(self.smsc.faults))

@@ -4,7 +4,6 @@ long it took, or why no page came. USSD over SMPP shows in the SMSC console inst
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Final
@@ -13,27 +12,24 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, RichLog
 
-from simulator.events import Subscription
-from simulator.masking import mask_pins
 from simulator.phones import national
-from simulator.tui.consoles import log_lines_max, refresh_s
+from simulator.tui.consoles import EventLog, log_lines_max, refresh_s
 from simulator.ussd_gateway.events import CallbackFailed, Event, EventBus
 
 page_shown_max: Final = 60  # characters of a page on its log line
 
 
 def describe_callback(event: Event) -> str:
-    """One log line for a callback, PINs masked."""
+    """One log line for a callback (the console's `EventLog` masks the PINs)."""
     who = f"{event.session_id.rsplit('-', 1)[-1]} {national(event.msisdn)}"
     sent = f" {event.sent}" if event.sent else ""
     if isinstance(event, CallbackFailed):
-        return mask_pins(f"#{who} {event.operation}{sent} → failed: {event.error}")
+        return f"#{who} {event.operation}{sent} → failed: {event.error}"
     page = event.page.replace("\n", " ⏎ ")
     if len(page) > page_shown_max:
         page = page[: page_shown_max - 1] + "…"
     verb = "END" if event.end else "CON"
-    line = f"#{who} {event.operation}{sent} → {event.status} {verb} {page} ({event.ms:.0f} ms)"
-    return mask_pins(line)
+    return f"#{who} {event.operation}{sent} → {event.status} {verb} {page} ({event.ms:.0f} ms)"
 
 
 class UssdConsole(Vertical, can_focus=True):
@@ -44,9 +40,7 @@ class UssdConsole(Vertical, can_focus=True):
     ) -> None:
         super().__init__(id=id)
         self.events = events  # None: USSD goes over SMPP (see the SMSC console)
-        self._clock = clock
-        self._subscription: Subscription[Event] | None = None
-        self.written: deque[str] = deque(maxlen=log_lines_max)  # the lines, unwrapped (tests)
+        self.log_lines = None if events is None else EventLog(events, describe_callback, clock)
 
     def compose(self) -> ComposeResult:
         yield Label(id="ussd-status")
@@ -58,21 +52,17 @@ class UssdConsole(Vertical, can_focus=True):
             status.update("USSD goes over SMPP here: its pages are in the SMSC console (F3)")
             return
         status.update("callbacks to the platform: session, input (PINs masked) → page")
-        self._subscription = self.events.subscribe()
+        assert self.log_lines is not None
+        self.log_lines.start()
         self.set_interval(refresh_s, self.refresh_log)
 
     def on_unmount(self) -> None:
-        if self._subscription is not None:
-            self._subscription.close()
+        if self.log_lines is not None:
+            self.log_lines.stop()
 
     def refresh_log(self) -> None:
-        if self._subscription is None:
-            return
-        log = self.query_one("#ussd-log", RichLog)
-        for event in self._subscription.pending():
-            line = describe_callback(event)
-            self.written.append(line)
-            log.write(f"{self._clock():%H:%M:%S} {line}")
+        if self.log_lines is not None:
+            self.log_lines.flush(self.query_one("#ussd-log", RichLog))
 
 
 __all__ = ["UssdConsole", "describe_callback"]

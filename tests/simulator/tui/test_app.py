@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, RichLog, Static
 
 from aircharge.demo import DemoStack, simulator_world
 from simulator.boss import SHANGHAI
@@ -126,8 +126,10 @@ async def test_a_ussd_top_up_through_the_menus(world: World) -> None:
         await ledger_shows(pilot, app, MERCHANT, "¥450.00")
         await pilot.press("f12")  # the gateway's callbacks, PINs masked
         console = app.query_one(UssdConsole)
-        await until(pilot, lambda: len(console.written) == 6, "six callbacks logged")
-        text = "\n".join(console.written)
+        assert console.log_lines is not None
+        written = console.log_lines.written
+        await until(pilot, lambda: len(written) == 6, "six callbacks logged")
+        text = "\n".join(written)
         assert "13800000003 begin *123# → 200 CON 代理商服务" in text
         assert "13800000003 continue ****** → 200 CON 为13900000001充值50.00元" in text
         assert "13800000003 continue 1 → 200 END 充值成功" in text
@@ -188,6 +190,21 @@ async def test_a_number_added_by_hand_calls_withheld_in_english(world: World) ->
         await until(pilot, lambda: phone.call_state.status == "ended", "hung up")
         status = str(app.query_one("#phone-status", Static).content)
         assert status == "13900001234 · IVR · call ended (caller hung up) · Enter calls again"
+
+
+async def test_a_log_filled_while_hidden_shows_at_full_width(world: World) -> None:
+    app = SimulatorApp(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "f2")  # the SMSC log was shown once, then hidden
+        phone = merchant(app)
+        await type_text(pilot, "YE 333333")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(phone.messages) == 2, "the balance reply")
+        await pilot.press("f3")
+        log = app.query_one("#smsc-log", RichLog)
+        await until(pilot, lambda: len(log.lines) >= 3, "the MO, its ack and the MT")
+        first = log.lines[0].text.rstrip()
+        assert first.endswith("MO      13800000003 → 1888 [1×0x00] YE ******"), first
 
 
 async def test_faults_are_set_from_the_consoles(world: World) -> None:
