@@ -11,7 +11,8 @@ alphabet itself is `dialogs.gsm`'s (shared with USSD page sizes).
 Links whose `data_coding` means GBK count differently; that is the SMS channel's mapping.
 
 - `render_sms`: `End` → its message. `Ask` → notice, prompt and numbered choices one per line,
-  as a USSD page shows them, for a channel that ever asks over SMS. `RunOperation` is never
+  as a USSD page shows them; a prompt the catalogue words apart for SMS (`<key>.sms`, e.g. the
+  transfer code's "reply Y <code>") takes that wording. `RunOperation` is never
   rendered.
 - `sms_help`: a parse error is answered with help (`dialogs.grammar`). When the keyword was
   recognised (`error.kind`), the reply is that command's own usage line with an example,
@@ -33,6 +34,7 @@ from dialogs.grammar import COMMAND_KINDS, ParseError
 from dialogs.gsm import septet_costs
 
 HELP_KEY: Final = "sms.help"
+SMS_VARIANT_SUFFIX: Final = ".sms"  # `transfer.ask_code.sms`: that prompt's wording over SMS
 USAGE_KEYS: Final[Mapping[str, str]] = {
     kind: HELP_KEY if kind == "help" else f"sms.usage.{kind}" for kind in sorted(COMMAND_KINDS)
 }
@@ -77,7 +79,7 @@ def render_sms(event: Event, catalogue: Catalogue, language: str) -> SmsReply:
     """The reply text for one engine event (`End`, or an `Ask` for completeness)."""
     match event:
         case Ask():
-            lines = [catalogue.text(language, event.prompt)]
+            lines = [catalogue.text(language, _over_sms(catalogue, event.prompt))]
             if event.notice is not None:
                 lines.insert(0, catalogue.text(language, event.notice))
             lines.extend(
@@ -89,6 +91,14 @@ def render_sms(event: Event, catalogue: Catalogue, language: str) -> SmsReply:
             return SmsReply(catalogue.text(language, event.message))
         case _:
             raise TypeError(f"an SMS reply cannot show {type(event).__name__}")
+
+
+def _over_sms(catalogue: Catalogue, message: Message) -> Message:
+    """`<key>.sms` where the catalogue words a prompt apart for SMS: an SMS conversation keeps
+    no session, so what a screen asks to type is answered over SMS with a command."""
+    key = f"{message.key}{SMS_VARIANT_SUFFIX}"
+    known = catalogue.keys()
+    return Message(key, message.params) if key in known else message
 
 
 def sms_help(error: ParseError | None, catalogue: Catalogue, language: str) -> SmsReply:

@@ -43,6 +43,7 @@ SCREENS: dict[str, Event] = {
         Message("topup.done", {**TOPUP, "pin": "333333", "ref": REF, "balance_fen": 44950})
     ),
     "refusal": End(Message("outcome.unknown_subscriber", {"msisdn": "8613600000000"})),
+    "transfer code": Ask(Message("transfer.ask_code"), input=INPUTS["code"]),
 }
 
 GOLDEN: dict[str, dict[str, str]] = {
@@ -67,6 +68,10 @@ GOLDEN: dict[str, dict[str, str]] = {
     "refusal": {
         "zh-CN": "号码13600000000不存在，未扣款。",
         "en": "Number 13600000000 does not exist; nothing was charged.",
+    },
+    "transfer code": {  # worded for SMS (`transfer.ask_code.sms`): no session to type into
+        "zh-CN": "验证码已通过短信发送，请回复 Y 验证码 确认转赠。",
+        "en": "A code was sent to you by SMS; reply Y and the code to confirm.",
     },
 }
 
