@@ -5,24 +5,10 @@ here, the mismatches a flow author must be able to trust."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from aircharge.demo import DemoStack, simulator_world
 from simulator.boss.model import shanghai_now
 from simulator.phones import Phones
 from simulator.script import ScriptRun, StepResult, parse_script
 from simulator.world import World
-
-
-@pytest.fixture
-async def world(demo: DemoStack) -> AsyncIterator[World]:
-    world = simulator_world(demo, ivr_paced=False)
-    try:
-        yield world
-    finally:
-        await world.close()
 
 
 async def run(world: World, text: str) -> list[StepResult]:

@@ -5,14 +5,12 @@ the main screens."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, RichLog, Static
 
-from aircharge.demo import DemoStack, simulator_world
 from simulator.boss import SHANGHAI
 from simulator.boss.faults import FaultConfig as BossFaults
 from simulator.phones import Phone
@@ -28,15 +26,6 @@ SIZE = (80, 24)
 MERCHANT = "13800000003"
 FROZEN = datetime(2026, 11, 26, 16, 5, tzinfo=SHANGHAI)
 WAIT_S = 10.0
-
-
-@pytest.fixture
-async def world(demo: DemoStack) -> AsyncIterator[World]:
-    world = simulator_world(demo, ivr_paced=False)
-    try:
-        yield world
-    finally:
-        await world.close()
 
 
 def frozen() -> datetime:
