@@ -63,6 +63,7 @@ class SmsMessage:
     parts: int
     at: datetime
     reference: int | None = None  # an MO's message reference, to match its acknowledgement
+    message_id: str = ""  # a received message's id at the SMSC (its last part's)
 
 
 @dataclass
@@ -149,8 +150,9 @@ class Phone:
 
     def received(self, event: MtReceived) -> None:
         sender = national(event.source)
-        self._add_message(SmsMessage(False, sender, event.text, "received", event.parts,
-                                     self._clock()))  # fmt: skip
+        message = SmsMessage(False, sender, event.text, "received", event.parts, self._clock())
+        message.message_id = event.message_id
+        self._add_message(message)
 
     def mo_state(self, reference: int, state: SmsState) -> None:
         for message in reversed(self.messages):

@@ -8,7 +8,8 @@ script states outcomes, not timings.
 
 Received SMS and heard prompts are read once: `expect_sms` takes the first unread message
 that matches, in any order (a receipt and a notice may cross), and `expect_heard` the prompts
-played since the last one it took. Balances are compared with their value when the script
+played since the last one it took. What the handsets held before the script began is not
+unread: scripts run one after another against a platform elsewhere share its SMSC. Balances are compared with their value when the script
 started (`*_change_fen`) or as they are (`*_fen`).
 """
 
@@ -68,6 +69,13 @@ class ScriptRun:
         self._boss_start: dict[str, tuple[int, int]] = {}
         self._ledger_start: dict[str, tuple[int, int]] = {}
         self.saved: dict[str, str] = {}  # what `save:` took, for `${name}`
+        # What the handsets held before the script began is not the script's to read (a
+        # platform elsewhere runs one script after another over the same SMSC).
+        self._before = {
+            message.message_id
+            for handset in world.smsc.handsets.values()
+            for message in handset.inbox
+        }
 
     async def run(self, report: Callable[[StepResult], None] = lambda _: None) -> list[StepResult]:
         results: list[StepResult] = []
@@ -178,14 +186,14 @@ class ScriptRun:
 
     async def _expect_sms(self, phone: Phone, reading: _Reading, step: Step, text: Text) -> None:
         def found() -> tuple[SmsMessage, str] | None:
-            for message in _unread(phone, reading):
+            for message in _unread(phone, reading, self._before):
                 matched = text.found_in(message.text)
                 if matched is not None:
                     return message, matched
             return None
 
         def otherwise() -> str:
-            unread = [mask_pins(m.text) for m in _unread(phone, reading)][:shown_max]
+            unread = [mask_pins(m.text) for m in _unread(phone, reading, self._before)][:shown_max]
             return f"no SMS with {text} within {step.within_s:g} s; unread: {unread or 'none'}"
 
         message, matched = await self._until(phone, step, found, otherwise)
@@ -195,7 +203,7 @@ class ScriptRun:
     async def _expect_no_sms(self, phone: Phone, reading: _Reading, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while True:
-            unread = _unread(phone, reading)
+            unread = _unread(phone, reading, self._before)
             if unread:
                 raise Mismatch(f"an SMS came: {mask_pins(unread[0].text)!r}")
             if time.monotonic() >= deadline:
@@ -354,9 +362,13 @@ def _differences(expected: dict[str, Any], now: dict[str, int], where: str) -> s
     return f"{where} shows " + ", ".join(wrong) if wrong else None
 
 
-def _unread(phone: Phone, reading: _Reading) -> list[SmsMessage]:
+def _unread(phone: Phone, reading: _Reading, before: set[str]) -> list[SmsMessage]:
     read = reading.read_sms
-    return [m for m in phone.messages if not m.outgoing and not any(m is r for r in read)]
+    return [
+        m
+        for m in phone.messages
+        if not m.outgoing and m.message_id not in before and not any(m is r for r in read)
+    ]
 
 
 def _ussd_went_through(phone: Phone) -> None:

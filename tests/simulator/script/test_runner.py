@@ -5,6 +5,8 @@ here, the mismatches a flow author must be able to trust."""
 
 from __future__ import annotations
 
+import asyncio
+
 from simulator.boss.model import shanghai_now
 from simulator.phones import Phones
 from simulator.script import ScriptRun, StepResult, parse_script
@@ -42,6 +44,17 @@ steps:
     line, detail = failure(results)
     assert (line, len(results)) == (8, 5)
     assert detail == "no SMS with '您的预存款余额500.00元' within 0.5 s; unread: none"
+
+
+async def test_what_came_before_the_script_is_not_its_to_read(world: World) -> None:
+    first = await run(world, 'steps:\n  - phone: "13800000003"\n    sms: YE 333333\n')
+    assert first[-1].ok
+    await asyncio.sleep(0.5)  # the reply reaches the handset after the script ended
+    assert world.smsc.handset("13800000003").received_total == 1
+    second = await run(
+        world, 'steps:\n  - phone: "13800000003"\n    expect_sms: 余额\n    within_s: 0.3\n'
+    )
+    assert failure(second) == (2, "no SMS with '余额' within 0.3 s; unread: none")
 
 
 async def test_no_sms_fails_when_one_comes(world: World) -> None:
