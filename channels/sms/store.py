@@ -4,13 +4,15 @@ direct queries of the hot path. Every statement here is served by an index of
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,12 +28,61 @@ from channels.sms.records import (
 )
 from ledger.sqlite import LoopReader, reader
 
+values_rows_max: Final = 128  # rows in one multi-row INSERT on SQLite (13 values a row at most)
+
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
     id: int
     state: str  # received | ignored
     outcome: str | None
+
+
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...], count: int, returning: bool) -> str:
+    row = f"({', '.join('?' * len(columns))})"
+    values = ", ".join([row] * count)
+    tail = " RETURNING id" if returning else ""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}{tail}"  # noqa: S608
+
+
+def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
+            ids: bool) -> list[int]:  # fmt: skip
+    """Insert `rows` (dicts with the same keys, in the same order); with `ids`, the new rows'
+    ids in the order of `rows`.
+
+    On SQLite, one multi-row VALUES statement per at most `values_rows_max` rows, in
+    power-of-two sizes (a few statement texts, all cached). SQLAlchemy would send an
+    INSERT … RETURNING with `sort_by_parameter_order` one row at a time there (SQLite does
+    not promise the order of RETURNING rows), and an executemany takes the GIL back around
+    every row. The ids come back sorted: one statement numbers its rows in VALUES order, each
+    the largest rowid so far plus one (an INTEGER PRIMARY KEY without AUTOINCREMENT), under
+    the transaction's write lock, so they are one run of consecutive ids; asserted.
+    Elsewhere (PostgreSQL), SQLAlchemy's insertmanyvalues already sends few statements."""
+    if not rows:
+        return []
+    if conn.dialect.name != "sqlite":
+        if not ids:
+            conn.execute(insert(table), list(rows))
+            return []
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in conn.execute(statement, list(rows)).scalars().all()]
+    columns = tuple(rows[0])
+    found: list[int] = []
+    start = 0
+    while start < len(rows):
+        size = min(values_rows_max, 1 << ((len(rows) - start).bit_length() - 1))
+        chunk = rows[start : start + size]
+        assert all(tuple(row) == columns for row in chunk), "rows share their keys"
+        params = tuple(itertools.chain.from_iterable(row.values() for row in chunk))
+        result = conn.exec_driver_sql(_insert_sql(table.name, columns, size, ids), params)
+        if ids:
+            new = sorted(int(i) for (i,) in result.all())
+            assert len(new) == size, "a row's id each"
+            assert new[-1] - new[0] == size - 1, "one run of consecutive new ids"
+            found.extend(new)
+        start += size
+    return found
 
 
 def write_mos(conn: Connection, items: Sequence[NewMo], window_ms: int) -> list[Accepted]:
@@ -75,8 +126,7 @@ def write_mos(conn: Connection, items: Sequence[NewMo], window_ms: int) -> list[
                 "processed_ms": None,
             }
         )
-    statement = insert(sms_mo).returning(sms_mo.c.id, sort_by_parameter_order=True)
-    ids = (conn.execute(statement, rows)).scalars().all()
+    ids = _insert(conn, sms_mo, rows, ids=True)
     return [Accepted(id, row["state"], row["outcome"]) for id, row in zip(ids, rows, strict=True)]
 
 
@@ -197,8 +247,7 @@ def write_finishes(
         for item in live
         if (c := item.confirmation) is not None
     ]
-    if confirmations:
-        conn.execute(insert(sms_confirmations), confirmations)
+    _insert(conn, sms_confirmations, confirmations, ids=False)
     results: dict[int, Finished] = {}
     queued: list[tuple[int, dict[str, object]]] = []
     for item in live:
@@ -234,8 +283,7 @@ def _mt_row(reply: Reply, mo_id: int | None, now_ms: int) -> dict[str, object]:
 
 
 def _insert_mts(conn: Connection, rows: list[dict[str, object]]) -> list[int]:
-    statement = insert(sms_mt).returning(sms_mt.c.id, sort_by_parameter_order=True)
-    return list((conn.execute(statement, rows)).scalars().all())
+    return _insert(conn, sms_mt, rows, ids=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,8 +335,7 @@ def write_mt_updates(conn: Connection, items: Sequence[MtUpdate]) -> list[None]:
         for i in items
         for message_id in i.message_ids
     ]
-    if parts:
-        conn.execute(insert(sms_mt_parts), parts)
+    _insert(conn, sms_mt_parts, parts, ids=False)
     return [None for _ in items]
 
 
