@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, Table, bindparam, case, delete, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Row,
+    String,
+    Table,
+    bindparam,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -143,18 +156,23 @@ async def pending_mos(engine: AsyncEngine, after_id: int, limit: int) -> list[St
     return [StoredMo(row.id, "", row.command, row.content_digest, row.received_ms) for row in rows]
 
 
-def _repeats_query(mo: StoredMo, window_ms: int) -> Any:
-    assert mo.content_digest is not None
-    return (
-        select(sms_mo.c.id)
-        .where(
-            sms_mo.c.content_digest == mo.content_digest,
-            sms_mo.c.received_ms >= mo.received_ms - window_ms,
-            sms_mo.c.id < mo.id,
-            or_(sms_mo.c.state == "received", sms_mo.c.outcome.in_(APPLIED_OUTCOMES)),
-        )
-        .limit(1)
+# Built once, as the sale's read is (`ledger.operations.sale_reads`): building the select for
+# every money MO cost more than running it. The MO's values are bound parameters.
+_REPEATS: Final = (
+    select(sms_mo.c.id)
+    .where(
+        sms_mo.c.content_digest == bindparam("digest", type_=String),
+        sms_mo.c.received_ms >= bindparam("since_ms", type_=BigInteger),
+        sms_mo.c.id < bindparam("mo_id", type_=BigInteger),
+        or_(sms_mo.c.state == "received", sms_mo.c.outcome.in_(APPLIED_OUTCOMES)),
     )
+    .limit(1)
+)
+
+
+def _repeats_params(mo: StoredMo, window_ms: int) -> dict[str, object]:
+    assert mo.content_digest is not None
+    return {"digest": mo.content_digest, "since_ms": mo.received_ms - window_ms, "mo_id": mo.id}
 
 
 async def repeats_earlier(
@@ -163,11 +181,11 @@ async def repeats_earlier(
     """Whether an earlier MO of the same sender and command inside the window ran (or is
     still running) its operation. Asked for every money MO: on a SQLite file it reads on the
     loop's own thread (`ledger.sqlite.LoopReader`), elsewhere without the write lock."""
-    query = _repeats_query(mo, window_ms)
+    params = _repeats_params(mo, window_ms)
     if loop_reads is not None:
-        return loop_reads.run(lambda conn: conn.execute(query).first() is not None)
+        return loop_reads.run(lambda conn: conn.execute(_REPEATS, params).first() is not None)
     async with reader(engine).connect() as conn:
-        return (await conn.execute(query)).first() is not None
+        return (await conn.execute(_REPEATS, params)).first() is not None
 
 
 async def take_confirmation(
