@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.schema import sms_confirmations, sms_mo, sms_mt, sms_mt_parts, sms_reply_counts
@@ -212,14 +212,45 @@ def _count_replies(conn: Connection, added: Mapping[str, int], day: date) -> dic
     """Add replies to each number's count of the day, atomically, in one statement; the new
     counts. (Each number once per statement: PostgreSQL would refuse a row hit twice.)"""
     rows = [{"msisdn": msisdn, "day": day, "count": n} for msisdn, n in sorted(added.items())]
+    if conn.dialect.name == "sqlite":
+        return _count_replies_sqlite(conn, rows)
     keys = [sms_reply_counts.c.msisdn, sms_reply_counts.c.day]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(sms_reply_counts).values(rows)
+    statement = postgresql.insert(sms_reply_counts).values(rows)
     upsert = statement.on_conflict_do_update(
         index_elements=keys, set_={"count": sms_reply_counts.c.count + statement.excluded.count}
     )
     returned = conn.execute(upsert.returning(sms_reply_counts.c.msisdn, sms_reply_counts.c.count))
     return {str(msisdn): int(count) for msisdn, count in returned.all()}
+
+
+@functools.cache
+def _count_replies_sql(count: int) -> str:
+    values = ", ".join(["(?, ?, ?)"] * count)
+    return (
+        f"INSERT INTO sms_reply_counts (msisdn, day, count) VALUES {values}"  # noqa: S608
+        " ON CONFLICT (msisdn, day) DO UPDATE SET count = sms_reply_counts.count + excluded.count"
+        " RETURNING msisdn, count"
+    )
+
+
+def _count_replies_sqlite(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """The same upsert as statement text in power-of-two sizes: SQLAlchemy compiled a
+    multi-row upsert afresh for every batch. The day as SQLAlchemy's `Date` stores it on
+    SQLite (ISO 8601)."""
+    counts: dict[str, int] = {}
+    start = 0
+    while start < len(rows):
+        size = min(values_rows_max, 1 << ((len(rows) - start).bit_length() - 1))
+        chunk = rows[start : start + size]
+        params = tuple(
+            itertools.chain.from_iterable(
+                (row["msisdn"], row["day"].isoformat(), row["count"]) for row in chunk
+            )
+        )
+        for msisdn, count in conn.exec_driver_sql(_count_replies_sql(size), params):
+            counts[str(msisdn)] = int(count)
+        start += size
+    return counts
 
 
 def write_finishes(
