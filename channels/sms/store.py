@@ -443,6 +443,33 @@ def write_receipts(conn: Connection, items: Sequence[ReceiptUpdate]) -> list[boo
     return [item.message_id in parts for item in items]
 
 
+OutboxWrite = NewMt | MtUpdate | ReceiptUpdate
+OutboxResult = int | bool | None  # an MT's id, a receipt's match, nothing for an update
+
+
+def write_outbox(conn: Connection, items: Sequence[OutboxWrite]) -> list[OutboxResult]:
+    """The outbox's writes of one batch in one transaction (one job, one commit, where three
+    queues each had their own): new MTs, then attempts' updates, then receipts — a receipt
+    may follow its submit_sm_resp at once, so the part rows it matches are written first.
+    Each item's result in its place. A failure fails the whole batch, as before each
+    kind's."""
+    results: list[OutboxResult] = [None] * len(items)
+    new = [(i, item) for i, item in enumerate(items) if isinstance(item, NewMt)]
+    updates = [(i, item) for i, item in enumerate(items) if isinstance(item, MtUpdate)]
+    receipts = [(i, item) for i, item in enumerate(items) if isinstance(item, ReceiptUpdate)]
+    assert len(new) + len(updates) + len(receipts) == len(items), "every item has a kind"
+    if new:
+        for (i, _), mt_id in zip(new, write_mts(conn, [it for _, it in new]), strict=True):
+            results[i] = mt_id
+    if updates:
+        write_mt_updates(conn, [item for _, item in updates])
+    if receipts:
+        matched = write_receipts(conn, [item for _, item in receipts])
+        for (i, _), found in zip(receipts, matched, strict=True):
+            results[i] = found
+    return results
+
+
 def _mt_state(part_states: Sequence[str | None]) -> str | None:
     if any(state in FINAL_FAILURES for state in part_states):
         return "expired" if all(s in (EXPIRED, DELIVERED, None) for s in part_states) else "failed"
