@@ -175,6 +175,20 @@ def _repeats_params(mo: StoredMo, window_ms: int) -> dict[str, object]:
     return {"digest": mo.content_digest, "since_ms": mo.received_ms - window_ms, "mo_id": mo.id}
 
 
+# The same read as statement text for the loop's own SQLite connection: through SQLAlchemy's
+# statement machinery it cost twice the read itself, and it is asked for every money MO.
+_OUTCOMES: Final = tuple(sorted(APPLIED_OUTCOMES))
+_REPEATS_SQLITE: Final = (
+    "SELECT id FROM sms_mo WHERE content_digest = ? AND received_ms >= ? AND id < ?"  # noqa: S608
+    f" AND (state = 'received' OR outcome IN ({', '.join('?' * len(_OUTCOMES))})) LIMIT 1"
+)
+
+
+def _repeats_now(conn: Connection, params: Mapping[str, object]) -> bool:
+    values = (params["digest"], params["since_ms"], params["mo_id"], *_OUTCOMES)
+    return conn.exec_driver_sql(_REPEATS_SQLITE, values).first() is not None
+
+
 async def repeats_earlier(
     engine: AsyncEngine, loop_reads: LoopReader | None, mo: StoredMo, window_ms: int
 ) -> bool:
@@ -183,7 +197,7 @@ async def repeats_earlier(
     loop's own thread (`ledger.sqlite.LoopReader`), elsewhere without the write lock."""
     params = _repeats_params(mo, window_ms)
     if loop_reads is not None:
-        return loop_reads.run(lambda conn: conn.execute(_REPEATS, params).first() is not None)
+        return loop_reads.run(lambda conn: _repeats_now(conn, params))
     async with reader(engine).connect() as conn:
         return (await conn.execute(_REPEATS, params)).first() is not None
 
