@@ -7,10 +7,10 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -41,6 +41,8 @@ from channels.sms.records import (
 )
 from ledger.sqlite import LoopReader, reader
 
+T = TypeVar("T")
+
 values_rows_max: Final = 128  # rows in one multi-row INSERT on SQLite (13 values a row at most)
 
 
@@ -49,6 +51,16 @@ class Accepted:
     id: int
     state: str  # received | ignored
     outcome: str | None
+
+
+def _chunks(rows: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`rows` in power-of-two runs of at most `values_rows_max`: a few statement texts, each
+    compiled once (by SQLite's statement cache too)."""
+    start = 0
+    while start < len(rows):
+        size = min(values_rows_max, 1 << ((len(rows) - start).bit_length() - 1))
+        yield rows[start : start + size]
+        start += size
 
 
 @functools.cache
@@ -82,19 +94,15 @@ def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *
         return [int(i) for i in conn.execute(statement, list(rows)).scalars().all()]
     columns = tuple(rows[0])
     found: list[int] = []
-    start = 0
-    while start < len(rows):
-        size = min(values_rows_max, 1 << ((len(rows) - start).bit_length() - 1))
-        chunk = rows[start : start + size]
+    for chunk in _chunks(rows):
         assert all(tuple(row) == columns for row in chunk), "rows share their keys"
         params = tuple(itertools.chain.from_iterable(row.values() for row in chunk))
-        result = conn.exec_driver_sql(_insert_sql(table.name, columns, size, ids), params)
+        result = conn.exec_driver_sql(_insert_sql(table.name, columns, len(chunk), ids), params)
         if ids:
             new = sorted(int(i) for (i,) in result.all())
-            assert len(new) == size, "a row's id each"
-            assert new[-1] - new[0] == size - 1, "one run of consecutive new ids"
+            assert len(new) == len(chunk), "a row's id each"
+            assert new[-1] - new[0] == len(chunk) - 1, "one run of consecutive new ids"
             found.extend(new)
-        start += size
     return found
 
 
@@ -252,29 +260,23 @@ def _count_replies_sqlite(conn: Connection, rows: Sequence[Mapping[str, Any]]) -
     multi-row upsert afresh for every batch. The day as SQLAlchemy's `Date` stores it on
     SQLite (ISO 8601)."""
     counts: dict[str, int] = {}
-    start = 0
-    while start < len(rows):
-        size = min(values_rows_max, 1 << ((len(rows) - start).bit_length() - 1))
-        chunk = rows[start : start + size]
+    for chunk in _chunks(rows):
         params = tuple(
             itertools.chain.from_iterable(
                 (row["msisdn"], row["day"].isoformat(), row["count"]) for row in chunk
             )
         )
-        for msisdn, count in conn.exec_driver_sql(_count_replies_sql(size), params):
+        for msisdn, count in conn.exec_driver_sql(_count_replies_sql(len(chunk)), params):
             counts[str(msisdn)] = int(count)
-        start += size
     return counts
 
 
-def write_finishes(
-    conn: Connection, items: Sequence[Finish], day: date, replies_per_day_max: int
-) -> list[Finished]:
-    """Mark MOs processed, count their replies against the daily cap, queue the replies and
-    store the confirmations they offer; an MO already processed gets nothing a second time."""
-    by_id = {item.mo_id: item for item in items}
-    # One statement marks the batch processed and says which MOs were still open (a recovery
-    # or another process may have finished some first).
+def _mark_processed(conn: Connection, by_id: Mapping[int, Finish]) -> set[int]:
+    """Mark MOs processed with their outcomes, in one statement (on SQLite one per chunk);
+    the ids that were still open (a recovery or another process may have finished some
+    first)."""
+    if conn.dialect.name == "sqlite":
+        return _mark_processed_sqlite(conn, list(by_id.values()))
     finished = conn.execute(
         update(sms_mo)
         .where(sms_mo.c.id.in_(by_id), sms_mo.c.state == "received")
@@ -287,7 +289,40 @@ def write_finishes(
         )
         .returning(sms_mo.c.id)
     )
-    open_ids = set(finished.scalars().all())
+    return {int(i) for i in finished.scalars().all()}
+
+
+@functools.cache
+def _mark_processed_sql(count: int) -> str:
+    whens = " ".join(["WHEN ? THEN ?"] * count)
+    return (
+        f"UPDATE sms_mo SET state = 'processed', outcome = CASE id {whens} END,"  # noqa: S608
+        f" processed_ms = CASE id {whens} END"
+        f" WHERE id IN ({', '.join('?' * count)}) AND state = 'received' RETURNING id"
+    )
+
+
+def _mark_processed_sqlite(conn: Connection, items: Sequence[Finish]) -> set[int]:
+    """The same statement as text in power-of-two sizes: SQLAlchemy compiled its CASE afresh
+    for every batch size it had not met."""
+    open_ids: set[int] = set()
+    for chunk in _chunks(items):
+        params = (
+            *itertools.chain.from_iterable((item.mo_id, item.outcome) for item in chunk),
+            *itertools.chain.from_iterable((item.mo_id, item.processed_ms) for item in chunk),
+            *(item.mo_id for item in chunk),
+        )
+        result = conn.exec_driver_sql(_mark_processed_sql(len(chunk)), params)
+        open_ids.update(int(i) for (i,) in result.all())
+    return open_ids
+
+
+def write_finishes(
+    conn: Connection, items: Sequence[Finish], day: date, replies_per_day_max: int
+) -> list[Finished]:
+    """Mark MOs processed, count their replies against the daily cap, queue the replies and
+    store the confirmations they offer; an MO already processed gets nothing a second time."""
+    open_ids = _mark_processed(conn, {item.mo_id: item for item in items})
     live = [item for item in items if item.mo_id in open_ids]
     if not live:
         return [Finished(False, None, False) for _ in items]
