@@ -407,16 +407,42 @@ class MtUpdate:
     now_ms: int
 
 
+# The outbox's statements, built once (their values are bound parameters): built for every
+# batch, each cost its cache key's computation on the writer thread before it could run.
+_MT_UPDATE: Final = (
+    update(sms_mt)
+    .where(sms_mt.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        reason=bindparam("b_reason"),
+        updated_ms=bindparam("b_ms"),
+    )
+)
+_PARTS_OF_MTS: Final = select(
+    sms_mt_parts.c.message_id, sms_mt_parts.c.mt_id, sms_mt_parts.c.state
+).where(
+    sms_mt_parts.c.mt_id.in_(
+        select(sms_mt_parts.c.mt_id).where(
+            sms_mt_parts.c.message_id.in_(bindparam("message_ids", expanding=True))
+        )
+    )
+)
+_PART_STATE: Final = (
+    update(sms_mt_parts)
+    .where(sms_mt_parts.c.message_id == bindparam("b_id"))
+    .values(state=bindparam("b_state"))
+)
+_MT_FINAL: Final = (
+    update(sms_mt)
+    .where(sms_mt.c.id == bindparam("b_id"), sms_mt.c.state == "submitted")
+    .values(state=bindparam("b_state"), updated_ms=bindparam("b_ms"))
+)
+
+
 def write_mt_updates(conn: Connection, items: Sequence[MtUpdate]) -> list[None]:
     conn.execute(
-        update(sms_mt)
-        .where(sms_mt.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            attempts=bindparam("b_attempts"),
-            reason=bindparam("b_reason"),
-            updated_ms=bindparam("b_ms"),
-        ),
+        _MT_UPDATE,
         [
             {
                 "b_id": i.id,
@@ -455,22 +481,17 @@ def write_receipts(conn: Connection, items: Sequence[ReceiptUpdate]) -> list[boo
 
     Three statements a batch: every part of the MTs the receipts touch (one read), the
     receipts' parts updated, the MTs that reached a final state updated."""
-    ids = {item.message_id for item in items}
-    touched = select(sms_mt_parts.c.mt_id).where(sms_mt_parts.c.message_id.in_(ids))
-    query = select(sms_mt_parts.c.message_id, sms_mt_parts.c.mt_id, sms_mt_parts.c.state).where(
-        sms_mt_parts.c.mt_id.in_(touched)
-    )
+    ids = sorted({item.message_id for item in items})
     parts: dict[str, tuple[int, str | None]] = {
-        message_id: (mt_id, state) for message_id, mt_id, state in conn.execute(query)
+        message_id: (mt_id, state)
+        for message_id, mt_id, state in conn.execute(_PARTS_OF_MTS, {"message_ids": ids})
     }
     known = [item for item in items if item.message_id in parts]
     if not known:
         return [False for _ in items]
     latest = {item.message_id: item.state[:16] for item in known}  # the last receipt wins
     conn.execute(
-        update(sms_mt_parts)
-        .where(sms_mt_parts.c.message_id == bindparam("b_id"))
-        .values(state=bindparam("b_state")),
+        _PART_STATE,
         [{"b_id": message_id, "b_state": state} for message_id, state in latest.items()],
     )
     states: dict[int, list[str | None]] = {}
@@ -483,12 +504,7 @@ def write_receipts(conn: Connection, items: Sequence[ReceiptUpdate]) -> list[boo
         if (final := _mt_state(states[mt_id])) is not None
     ]
     if finals:
-        conn.execute(
-            update(sms_mt)
-            .where(sms_mt.c.id == bindparam("b_id"), sms_mt.c.state == "submitted")
-            .values(state=bindparam("b_state"), updated_ms=bindparam("b_ms")),
-            finals,
-        )
+        conn.execute(_MT_FINAL, finals)
     return [item.message_id in parts for item in items]
 
 
