@@ -31,12 +31,12 @@ from channels.sms.store import (
     DELIVERED,
     MtUpdate,
     NewMt,
+    OutboxResult,
+    OutboxWrite,
     ReceiptUpdate,
     purge_parts,
     queued_mts,
-    write_mt_updates,
-    write_mts,
-    write_receipts,
+    write_outbox,
 )
 from ledger.jobs import Jobs, open_jobs
 
@@ -76,9 +76,8 @@ class SmsOutbox:
         self._attempts = attempts
         self._backoff_ms = backoff_ms
         self._queue: asyncio.Queue[OutboundSms] = asyncio.Queue(send_queue_max)
-        self._new = Batcher(write_mts, name="mt-queue")
-        self._updates = Batcher(write_mt_updates, name="mt-update")
-        self._receipts = Batcher(write_receipts, name="receipts")
+        # New MTs, attempts' updates and receipts share one queue: one transaction a batch.
+        self._writes: Batcher[OutboxWrite, OutboxResult] = Batcher(write_outbox, name="outbox")
         self._own_jobs: Jobs | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -87,8 +86,7 @@ class SmsOutbox:
         composition root), or through jobs of the outbox's own."""
         if jobs is None:
             jobs = self._own_jobs = await open_jobs(self._engine, "sms-outbox")
-        for batcher in (self._new, self._updates, self._receipts):
-            batcher.start(jobs)
+        self._writes.start(jobs)
         self._tasks = [
             asyncio.create_task(self._sender(), name=f"sms-sender-{n}")
             for n in range(self._concurrency)
@@ -100,8 +98,7 @@ class SmsOutbox:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        for batcher in (self._new, self._updates, self._receipts):
-            await batcher.close()
+        await self._writes.close()
         if self._own_jobs is not None:
             await self._own_jobs.close()
             self._own_jobs = None
@@ -112,7 +109,8 @@ class SmsOutbox:
 
     async def queue(self, reply: Reply) -> int:
         """Store an MT that answers no MO (a notice, a code), then send it; its outbox id."""
-        mt_id = await self._new.submit(NewMt(reply, self._clock_ms()))
+        mt_id = await self._writes.submit(NewMt(reply, self._clock_ms()))
+        assert isinstance(mt_id, int), "a new MT's result is its id"
         await self.send(mt_id, reply)
         return mt_id
 
@@ -139,7 +137,7 @@ class SmsOutbox:
                 await self._queue.put(OutboundSms(row.id, row.recipient, row.text, row.receipt))
 
     async def receipt(self, message_id: str, state: str, error: str | None) -> None:
-        matched = await self._receipts.submit(ReceiptUpdate(message_id, state, self._clock_ms()))
+        matched = await self._writes.submit(ReceiptUpdate(message_id, state, self._clock_ms()))
         if not matched:
             self._counters.add("receipt_unmatched")
         elif state == DELIVERED:
@@ -183,7 +181,7 @@ class SmsOutbox:
         self, mt_id: int, state: str, attempts: int, reason: str | None, parts: tuple[str, ...] = ()
     ) -> None:
         update = MtUpdate(mt_id, state, attempts, reason, parts, self._clock_ms())
-        await self._updates.submit(update)
+        await self._writes.submit(update)
 
     async def _purger(self) -> None:
         while True:

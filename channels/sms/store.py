@@ -4,14 +4,29 @@ direct queries of the hot path. Every statement here is served by an index of
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, Row, bindparam, case, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Row,
+    String,
+    Table,
+    bindparam,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.schema import sms_confirmations, sms_mo, sms_mt, sms_mt_parts, sms_reply_counts
@@ -26,12 +41,69 @@ from channels.sms.records import (
 )
 from ledger.sqlite import LoopReader, reader
 
+T = TypeVar("T")
+
+values_rows_max: Final = 128  # rows in one multi-row INSERT on SQLite (13 values a row at most)
+
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
     id: int
     state: str  # received | ignored
     outcome: str | None
+
+
+def _chunks(rows: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`rows` in power-of-two runs of at most `values_rows_max`: a few statement texts, each
+    compiled once (by SQLite's statement cache too)."""
+    start = 0
+    while start < len(rows):
+        size = min(values_rows_max, 1 << ((len(rows) - start).bit_length() - 1))
+        yield rows[start : start + size]
+        start += size
+
+
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...], count: int, returning: bool) -> str:
+    row = f"({', '.join('?' * len(columns))})"
+    values = ", ".join([row] * count)
+    tail = " RETURNING id" if returning else ""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}{tail}"  # noqa: S608
+
+
+def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
+            ids: bool) -> list[int]:  # fmt: skip
+    """Insert `rows` (dicts with the same keys, in the same order); with `ids`, the new rows'
+    ids in the order of `rows`.
+
+    On SQLite, one multi-row VALUES statement per at most `values_rows_max` rows, in
+    power-of-two sizes (a few statement texts, all cached). SQLAlchemy would send an
+    INSERT … RETURNING with `sort_by_parameter_order` one row at a time there (SQLite does
+    not promise the order of RETURNING rows), and an executemany takes the GIL back around
+    every row. The ids come back sorted: one statement numbers its rows in VALUES order, each
+    the largest rowid so far plus one (an INTEGER PRIMARY KEY without AUTOINCREMENT), under
+    the transaction's write lock, so they are one run of consecutive ids; asserted.
+    Elsewhere (PostgreSQL), SQLAlchemy's insertmanyvalues already sends few statements."""
+    if not rows:
+        return []
+    if conn.dialect.name != "sqlite":
+        if not ids:
+            conn.execute(insert(table), list(rows))
+            return []
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in conn.execute(statement, list(rows)).scalars().all()]
+    columns = tuple(rows[0])
+    found: list[int] = []
+    for chunk in _chunks(rows):
+        assert all(tuple(row) == columns for row in chunk), "rows share their keys"
+        params = tuple(itertools.chain.from_iterable(row.values() for row in chunk))
+        result = conn.exec_driver_sql(_insert_sql(table.name, columns, len(chunk), ids), params)
+        if ids:
+            new = sorted(int(i) for (i,) in result.all())
+            assert len(new) == len(chunk), "a row's id each"
+            assert new[-1] - new[0] == len(chunk) - 1, "one run of consecutive new ids"
+            found.extend(new)
+    return found
 
 
 def write_mos(conn: Connection, items: Sequence[NewMo], window_ms: int) -> list[Accepted]:
@@ -75,8 +147,7 @@ def write_mos(conn: Connection, items: Sequence[NewMo], window_ms: int) -> list[
                 "processed_ms": None,
             }
         )
-    statement = insert(sms_mo).returning(sms_mo.c.id, sort_by_parameter_order=True)
-    ids = (conn.execute(statement, rows)).scalars().all()
+    ids = _insert(conn, sms_mo, rows, ids=True)
     return [Accepted(id, row["state"], row["outcome"]) for id, row in zip(ids, rows, strict=True)]
 
 
@@ -93,18 +164,37 @@ async def pending_mos(engine: AsyncEngine, after_id: int, limit: int) -> list[St
     return [StoredMo(row.id, "", row.command, row.content_digest, row.received_ms) for row in rows]
 
 
-def _repeats_query(mo: StoredMo, window_ms: int) -> Any:
-    assert mo.content_digest is not None
-    return (
-        select(sms_mo.c.id)
-        .where(
-            sms_mo.c.content_digest == mo.content_digest,
-            sms_mo.c.received_ms >= mo.received_ms - window_ms,
-            sms_mo.c.id < mo.id,
-            or_(sms_mo.c.state == "received", sms_mo.c.outcome.in_(APPLIED_OUTCOMES)),
-        )
-        .limit(1)
+# Built once, as the sale's read is (`ledger.operations.sale_reads`): building the select for
+# every money MO cost more than running it. The MO's values are bound parameters.
+_REPEATS: Final = (
+    select(sms_mo.c.id)
+    .where(
+        sms_mo.c.content_digest == bindparam("digest", type_=String),
+        sms_mo.c.received_ms >= bindparam("since_ms", type_=BigInteger),
+        sms_mo.c.id < bindparam("mo_id", type_=BigInteger),
+        or_(sms_mo.c.state == "received", sms_mo.c.outcome.in_(APPLIED_OUTCOMES)),
     )
+    .limit(1)
+)
+
+
+def _repeats_params(mo: StoredMo, window_ms: int) -> dict[str, object]:
+    assert mo.content_digest is not None
+    return {"digest": mo.content_digest, "since_ms": mo.received_ms - window_ms, "mo_id": mo.id}
+
+
+# The same read as statement text for the loop's own SQLite connection: through SQLAlchemy's
+# statement machinery it cost twice the read itself, and it is asked for every money MO.
+_OUTCOMES: Final = tuple(sorted(APPLIED_OUTCOMES))
+_REPEATS_SQLITE: Final = (
+    "SELECT id FROM sms_mo WHERE content_digest = ? AND received_ms >= ? AND id < ?"  # noqa: S608
+    f" AND (state = 'received' OR outcome IN ({', '.join('?' * len(_OUTCOMES))})) LIMIT 1"
+)
+
+
+def _repeats_now(conn: Connection, params: Mapping[str, object]) -> bool:
+    values = (params["digest"], params["since_ms"], params["mo_id"], *_OUTCOMES)
+    return conn.exec_driver_sql(_REPEATS_SQLITE, values).first() is not None
 
 
 async def repeats_earlier(
@@ -113,11 +203,11 @@ async def repeats_earlier(
     """Whether an earlier MO of the same sender and command inside the window ran (or is
     still running) its operation. Asked for every money MO: on a SQLite file it reads on the
     loop's own thread (`ledger.sqlite.LoopReader`), elsewhere without the write lock."""
-    query = _repeats_query(mo, window_ms)
+    params = _repeats_params(mo, window_ms)
     if loop_reads is not None:
-        return loop_reads.run(lambda conn: conn.execute(query).first() is not None)
+        return loop_reads.run(lambda conn: _repeats_now(conn, params))
     async with reader(engine).connect() as conn:
-        return (await conn.execute(query)).first() is not None
+        return (await conn.execute(_REPEATS, params)).first() is not None
 
 
 async def take_confirmation(
@@ -144,9 +234,10 @@ def _count_replies(conn: Connection, added: Mapping[str, int], day: date) -> dic
     """Add replies to each number's count of the day, atomically, in one statement; the new
     counts. (Each number once per statement: PostgreSQL would refuse a row hit twice.)"""
     rows = [{"msisdn": msisdn, "day": day, "count": n} for msisdn, n in sorted(added.items())]
+    if conn.dialect.name == "sqlite":
+        return _count_replies_sqlite(conn, rows)
     keys = [sms_reply_counts.c.msisdn, sms_reply_counts.c.day]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(sms_reply_counts).values(rows)
+    statement = postgresql.insert(sms_reply_counts).values(rows)
     upsert = statement.on_conflict_do_update(
         index_elements=keys, set_={"count": sms_reply_counts.c.count + statement.excluded.count}
     )
@@ -154,14 +245,38 @@ def _count_replies(conn: Connection, added: Mapping[str, int], day: date) -> dic
     return {str(msisdn): int(count) for msisdn, count in returned.all()}
 
 
-def write_finishes(
-    conn: Connection, items: Sequence[Finish], day: date, replies_per_day_max: int
-) -> list[Finished]:
-    """Mark MOs processed, count their replies against the daily cap, queue the replies and
-    store the confirmations they offer; an MO already processed gets nothing a second time."""
-    by_id = {item.mo_id: item for item in items}
-    # One statement marks the batch processed and says which MOs were still open (a recovery
-    # or another process may have finished some first).
+@functools.cache
+def _count_replies_sql(count: int) -> str:
+    values = ", ".join(["(?, ?, ?)"] * count)
+    return (
+        f"INSERT INTO sms_reply_counts (msisdn, day, count) VALUES {values}"  # noqa: S608
+        " ON CONFLICT (msisdn, day) DO UPDATE SET count = sms_reply_counts.count + excluded.count"
+        " RETURNING msisdn, count"
+    )
+
+
+def _count_replies_sqlite(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """The same upsert as statement text in power-of-two sizes: SQLAlchemy compiled a
+    multi-row upsert afresh for every batch. The day as SQLAlchemy's `Date` stores it on
+    SQLite (ISO 8601)."""
+    counts: dict[str, int] = {}
+    for chunk in _chunks(rows):
+        params = tuple(
+            itertools.chain.from_iterable(
+                (row["msisdn"], row["day"].isoformat(), row["count"]) for row in chunk
+            )
+        )
+        for msisdn, count in conn.exec_driver_sql(_count_replies_sql(len(chunk)), params):
+            counts[str(msisdn)] = int(count)
+    return counts
+
+
+def _mark_processed(conn: Connection, by_id: Mapping[int, Finish]) -> set[int]:
+    """Mark MOs processed with their outcomes, in one statement (on SQLite one per chunk);
+    the ids that were still open (a recovery or another process may have finished some
+    first)."""
+    if conn.dialect.name == "sqlite":
+        return _mark_processed_sqlite(conn, list(by_id.values()))
     finished = conn.execute(
         update(sms_mo)
         .where(sms_mo.c.id.in_(by_id), sms_mo.c.state == "received")
@@ -174,7 +289,40 @@ def write_finishes(
         )
         .returning(sms_mo.c.id)
     )
-    open_ids = set(finished.scalars().all())
+    return {int(i) for i in finished.scalars().all()}
+
+
+@functools.cache
+def _mark_processed_sql(count: int) -> str:
+    whens = " ".join(["WHEN ? THEN ?"] * count)
+    return (
+        f"UPDATE sms_mo SET state = 'processed', outcome = CASE id {whens} END,"  # noqa: S608
+        f" processed_ms = CASE id {whens} END"
+        f" WHERE id IN ({', '.join('?' * count)}) AND state = 'received' RETURNING id"
+    )
+
+
+def _mark_processed_sqlite(conn: Connection, items: Sequence[Finish]) -> set[int]:
+    """The same statement as text in power-of-two sizes: SQLAlchemy compiled its CASE afresh
+    for every batch size it had not met."""
+    open_ids: set[int] = set()
+    for chunk in _chunks(items):
+        params = (
+            *itertools.chain.from_iterable((item.mo_id, item.outcome) for item in chunk),
+            *itertools.chain.from_iterable((item.mo_id, item.processed_ms) for item in chunk),
+            *(item.mo_id for item in chunk),
+        )
+        result = conn.exec_driver_sql(_mark_processed_sql(len(chunk)), params)
+        open_ids.update(int(i) for (i,) in result.all())
+    return open_ids
+
+
+def write_finishes(
+    conn: Connection, items: Sequence[Finish], day: date, replies_per_day_max: int
+) -> list[Finished]:
+    """Mark MOs processed, count their replies against the daily cap, queue the replies and
+    store the confirmations they offer; an MO already processed gets nothing a second time."""
+    open_ids = _mark_processed(conn, {item.mo_id: item for item in items})
     live = [item for item in items if item.mo_id in open_ids]
     if not live:
         return [Finished(False, None, False) for _ in items]
@@ -197,8 +345,7 @@ def write_finishes(
         for item in live
         if (c := item.confirmation) is not None
     ]
-    if confirmations:
-        conn.execute(insert(sms_confirmations), confirmations)
+    _insert(conn, sms_confirmations, confirmations, ids=False)
     results: dict[int, Finished] = {}
     queued: list[tuple[int, dict[str, object]]] = []
     for item in live:
@@ -234,8 +381,7 @@ def _mt_row(reply: Reply, mo_id: int | None, now_ms: int) -> dict[str, object]:
 
 
 def _insert_mts(conn: Connection, rows: list[dict[str, object]]) -> list[int]:
-    statement = insert(sms_mt).returning(sms_mt.c.id, sort_by_parameter_order=True)
-    return list((conn.execute(statement, rows)).scalars().all())
+    return _insert(conn, sms_mt, rows, ids=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,16 +407,42 @@ class MtUpdate:
     now_ms: int
 
 
+# The outbox's statements, built once (their values are bound parameters): built for every
+# batch, each cost its cache key's computation on the writer thread before it could run.
+_MT_UPDATE: Final = (
+    update(sms_mt)
+    .where(sms_mt.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        reason=bindparam("b_reason"),
+        updated_ms=bindparam("b_ms"),
+    )
+)
+_PARTS_OF_MTS: Final = select(
+    sms_mt_parts.c.message_id, sms_mt_parts.c.mt_id, sms_mt_parts.c.state
+).where(
+    sms_mt_parts.c.mt_id.in_(
+        select(sms_mt_parts.c.mt_id).where(
+            sms_mt_parts.c.message_id.in_(bindparam("message_ids", expanding=True))
+        )
+    )
+)
+_PART_STATE: Final = (
+    update(sms_mt_parts)
+    .where(sms_mt_parts.c.message_id == bindparam("b_id"))
+    .values(state=bindparam("b_state"))
+)
+_MT_FINAL: Final = (
+    update(sms_mt)
+    .where(sms_mt.c.id == bindparam("b_id"), sms_mt.c.state == "submitted")
+    .values(state=bindparam("b_state"), updated_ms=bindparam("b_ms"))
+)
+
+
 def write_mt_updates(conn: Connection, items: Sequence[MtUpdate]) -> list[None]:
     conn.execute(
-        update(sms_mt)
-        .where(sms_mt.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            attempts=bindparam("b_attempts"),
-            reason=bindparam("b_reason"),
-            updated_ms=bindparam("b_ms"),
-        ),
+        _MT_UPDATE,
         [
             {
                 "b_id": i.id,
@@ -287,8 +459,7 @@ def write_mt_updates(conn: Connection, items: Sequence[MtUpdate]) -> list[None]:
         for i in items
         for message_id in i.message_ids
     ]
-    if parts:
-        conn.execute(insert(sms_mt_parts), parts)
+    _insert(conn, sms_mt_parts, parts, ids=False)
     return [None for _ in items]
 
 
@@ -310,22 +481,17 @@ def write_receipts(conn: Connection, items: Sequence[ReceiptUpdate]) -> list[boo
 
     Three statements a batch: every part of the MTs the receipts touch (one read), the
     receipts' parts updated, the MTs that reached a final state updated."""
-    ids = {item.message_id for item in items}
-    touched = select(sms_mt_parts.c.mt_id).where(sms_mt_parts.c.message_id.in_(ids))
-    query = select(sms_mt_parts.c.message_id, sms_mt_parts.c.mt_id, sms_mt_parts.c.state).where(
-        sms_mt_parts.c.mt_id.in_(touched)
-    )
+    ids = sorted({item.message_id for item in items})
     parts: dict[str, tuple[int, str | None]] = {
-        message_id: (mt_id, state) for message_id, mt_id, state in conn.execute(query)
+        message_id: (mt_id, state)
+        for message_id, mt_id, state in conn.execute(_PARTS_OF_MTS, {"message_ids": ids})
     }
     known = [item for item in items if item.message_id in parts]
     if not known:
         return [False for _ in items]
     latest = {item.message_id: item.state[:16] for item in known}  # the last receipt wins
     conn.execute(
-        update(sms_mt_parts)
-        .where(sms_mt_parts.c.message_id == bindparam("b_id"))
-        .values(state=bindparam("b_state")),
+        _PART_STATE,
         [{"b_id": message_id, "b_state": state} for message_id, state in latest.items()],
     )
     states: dict[int, list[str | None]] = {}
@@ -338,13 +504,35 @@ def write_receipts(conn: Connection, items: Sequence[ReceiptUpdate]) -> list[boo
         if (final := _mt_state(states[mt_id])) is not None
     ]
     if finals:
-        conn.execute(
-            update(sms_mt)
-            .where(sms_mt.c.id == bindparam("b_id"), sms_mt.c.state == "submitted")
-            .values(state=bindparam("b_state"), updated_ms=bindparam("b_ms")),
-            finals,
-        )
+        conn.execute(_MT_FINAL, finals)
     return [item.message_id in parts for item in items]
+
+
+OutboxWrite = NewMt | MtUpdate | ReceiptUpdate
+OutboxResult = int | bool | None  # an MT's id, a receipt's match, nothing for an update
+
+
+def write_outbox(conn: Connection, items: Sequence[OutboxWrite]) -> list[OutboxResult]:
+    """The outbox's writes of one batch in one transaction (one job, one commit, where three
+    queues each had their own): new MTs, then attempts' updates, then receipts — a receipt
+    may follow its submit_sm_resp at once, so the part rows it matches are written first.
+    Each item's result in its place. A failure fails the whole batch, as before each
+    kind's."""
+    results: list[OutboxResult] = [None] * len(items)
+    new = [(i, item) for i, item in enumerate(items) if isinstance(item, NewMt)]
+    updates = [(i, item) for i, item in enumerate(items) if isinstance(item, MtUpdate)]
+    receipts = [(i, item) for i, item in enumerate(items) if isinstance(item, ReceiptUpdate)]
+    assert len(new) + len(updates) + len(receipts) == len(items), "every item has a kind"
+    if new:
+        for (i, _), mt_id in zip(new, write_mts(conn, [it for _, it in new]), strict=True):
+            results[i] = mt_id
+    if updates:
+        write_mt_updates(conn, [item for _, item in updates])
+    if receipts:
+        matched = write_receipts(conn, [item for _, item in receipts])
+        for (i, _), found in zip(receipts, matched, strict=True):
+            results[i] = found
+    return results
 
 
 def _mt_state(part_states: Sequence[str | None]) -> str | None:
