@@ -82,7 +82,8 @@ def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *
     not promise the order of RETURNING rows), and an executemany takes the GIL back around
     every row. The ids come back sorted: one statement numbers its rows in VALUES order, each
     the largest rowid so far plus one (an INTEGER PRIMARY KEY without AUTOINCREMENT), under
-    the transaction's write lock, so they are one run of consecutive ids; asserted.
+    the transaction's write lock, so they are one run of consecutive ids; checked (the batch
+    fails otherwise, and its MOs are not acknowledged: the SMSC delivers them again).
     Elsewhere (PostgreSQL), SQLAlchemy's insertmanyvalues already sends few statements."""
     if not rows:
         return []
@@ -95,13 +96,17 @@ def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *
     columns = tuple(rows[0])
     found: list[int] = []
     for chunk in _chunks(rows):
-        assert all(tuple(row) == columns for row in chunk), "rows share their keys"
+        if any(tuple(row) != columns for row in chunk):  # the values are laid out by key order
+            raise ValueError(f"{table.name}: rows with other keys than {columns}")
         params = tuple(itertools.chain.from_iterable(row.values() for row in chunk))
         result = conn.exec_driver_sql(_insert_sql(table.name, columns, len(chunk), ids), params)
         if ids:
             new = sorted(int(i) for (i,) in result.all())
-            assert len(new) == len(chunk), "a row's id each"
-            assert new[-1] - new[0] == len(chunk) - 1, "one run of consecutive new ids"
+            if len(new) != len(chunk) or new[-1] - new[0] != len(chunk) - 1:
+                # Not an assert: under `python -O` a wrong pairing of ids and rows would pass.
+                raise RuntimeError(
+                    f"{table.name}: new ids {new[:3]}… are not one run of {len(chunk)}"
+                )
             found.extend(new)
     return found
 

@@ -9,8 +9,9 @@ script states outcomes, not timings.
 Received SMS and heard prompts are read once: `expect_sms` takes the first unread message
 that matches, in any order (a receipt and a notice may cross), and `expect_heard` the prompts
 played since the last one it took. What the handsets held before the script began is not
-unread: scripts run one after another against a platform elsewhere share its SMSC. Balances are compared with their value when the script
-started (`*_change_fen`) or as they are (`*_fen`).
+unread: scripts run one after another against a platform elsewhere share its SMSC.
+Balances are compared with their value when the script started (`*_change_fen`) or as they
+are (`*_fen`).
 """
 
 from __future__ import annotations
