@@ -161,6 +161,8 @@ async def start_platform(config: Config) -> RunningPlatform:
     closers.append(boss.close)
     pin_key = config.secrets.pin_key.encode()
     sms = SmsWiring.build(config, engine, catalogue, metrics) if config.smpp.enabled else None
+    if sms is not None:  # the outbox closes after the operations: their last notices go in it
+        closers.append(sms.close)
     operations = OperationService(
         engine,
         MeteredBoss(boss, metrics),
@@ -208,8 +210,9 @@ async def start_platform(config: Config) -> RunningPlatform:
             clock_ms=clock_ms,
             notifier=None if sms is None else sms.notices,
         )
+        closers.append(ussd.drain)  # operations a gateway left behind finish before the ledger
         if sms is not None:
-            closers.append(sms.close)
+            closers.append(sms.stop_intake)  # no new MO; the outbox stays open (above)
             await sms.start(dialog_engine, operations, ussd)
         app = web.Application(middlewares=[metrics.middleware])
         app[METRICS] = metrics

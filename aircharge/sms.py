@@ -8,7 +8,9 @@ the MO service, in the order they depend on each other.
    connects the link, so no new MO arrives before the old ones are in hand; USSD over SMPP
    goes to the same `UssdService` as the HTTP gateways (on the SMS bind, and on the optional
    USSD centre bind);
-3. `close` unbinds first (no new MO), then lets the service and the outbox finish.
+3. `stop_intake` unbinds first (no new MO), then stops the MO service (what it had not
+   processed stays `received` for the next start's `recover`); `close`, once the operations
+   have stopped too (the resolver's last notices are queued), lets the outbox finish.
 """
 
 from __future__ import annotations
@@ -111,13 +113,16 @@ class SmsWiring:
             await link.start()
             self._started.append(link)
 
-    async def close(self) -> None:
+    async def stop_intake(self) -> None:
         for link in reversed(self._started):
             await link.close()
         self._started.clear()
         if self.service is not None:
             await self.service.close()
             self.service = None
+
+    async def close(self) -> None:
+        await self.stop_intake()
         await self.outbox.close()
         if self._jobs is not None:
             await self._jobs.close()

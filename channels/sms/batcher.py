@@ -69,7 +69,8 @@ class Batcher(Generic[Item, Result]):
         self._task = None
 
     async def submit(self, item: Item) -> Result:
-        assert self._task is not None, "Batcher.start() was not called"
+        if self._task is None:  # not an assert: under python -O the item would wait forever
+            raise RuntimeError(f"batcher {self._name} is not running (not started, or closed)")
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, future))
         return await future

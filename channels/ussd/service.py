@@ -103,6 +103,7 @@ class UssdService:
         self._clock_ms = clock_ms
         self._menus = AgentMenus(operations.find_agent, clock_ms)
         self._turns: dict[str, tuple[asyncio.Lock, int]] = {}  # session id -> lock, users
+        self._operating: set[asyncio.Task[Step]] = set()  # shielded operations in flight
 
     def _digest(self, turn: UssdTurn) -> str | None:
         if turn.retry_key is None:
@@ -112,6 +113,12 @@ class UssdService:
 
     def _page(self, language: str, key: str) -> UssdPage:
         return UssdPage(self._catalogue.text(language, Message(key)), end=True)
+
+    async def drain(self) -> None:
+        """Wait for the operations still running (their gateway may have gone): at shutdown,
+        after the HTTP server and before the ledger stops."""
+        while self._operating:
+            await asyncio.gather(*self._operating, return_exceptions=True)
 
     async def handle(self, request: UssdRequest) -> UssdPage:
         """One Africa's Talking callback (cumulative `text`): `handle_turn(request.turn())`."""
@@ -320,7 +327,10 @@ class UssdService:
             )
             # Shielded: a gateway that hangs up does not stop an operation half-way, nor the
             # receipt it ends with.
-            step = await asyncio.shield(self._operate(session_id, actor, step.state, operation))
+            task = asyncio.create_task(self._operate(session_id, actor, step.state, operation))
+            self._operating.add(task)
+            task.add_done_callback(self._operating.discard)
+            step = await asyncio.shield(task)
         return Step(step.state, End(Message("common.service_unavailable")))
 
     async def _operate(
