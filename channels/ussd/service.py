@@ -114,6 +114,10 @@ class UssdService:
     def _page(self, language: str, key: str) -> UssdPage:
         return UssdPage(self._catalogue.text(language, Message(key)), end=True)
 
+    @property
+    def operations_in_flight(self) -> int:
+        return len(self._operating)
+
     async def drain(self) -> None:
         """Wait for the operations still running (their gateway may have gone): at shutdown,
         after the HTTP server and before the ledger stops."""

@@ -3,6 +3,7 @@ session expiry, shortcuts, gateways that send only the latest input, and PIN han
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels.receipts import FlowNotifier
 from channels.schema import ussd_sessions
 from channels.ussd.protocol import UssdRequest
 from channels.ussd.service import UssdService
@@ -19,7 +21,9 @@ from channels.ussd.store import UssdSessionStore
 from channels.ussd.turn import UssdTurn, parse_dialled
 from dialogs.catalogue import MESSAGES_DIR, Catalogue
 from dialogs.engine import Engine
+from dialogs.events import Message
 from dialogs.flow import load_flows, parse_flow
+from ledger.money import Msisdn
 from tests.ledger.conftest import World, open_world
 
 TIMEOUT_MS = 180_000
@@ -51,6 +55,7 @@ def _service(
     dialog_engine: Engine,
     catalogue: Catalogue,
     store: UssdSessionStore,
+    notifier: FlowNotifier | None = None,
 ) -> UssdService:
     return UssdService(
         engine=dialog_engine,
@@ -62,6 +67,7 @@ def _service(
         default_language="zh-CN",
         digest_key=b"test",
         clock_ms=clock,
+        notifier=notifier,
     )
 
 
@@ -225,3 +231,42 @@ async def test_a_session_id_dialled_again_is_a_new_dial_with_its_own_keys(rig: R
         assert (await _turn(rig, "continue", "1", key=f"c{round_}")).startswith("END 充值成功")
         rig.clock.now_ms += 1000  # the second dial starts a second later
     assert rig.world.boss_balance("8613900000001") == 1000 + 2 * 5000
+
+
+class Receipts:
+    """The actor's receipts the channel queues by SMS."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send_message(self, msisdn: Msisdn, message: Message) -> None:
+        self.sent.append((msisdn, message.key))
+
+
+async def test_a_gateway_that_hangs_up_mid_operation_leaves_it_to_finish(
+    engine: AsyncEngine,
+) -> None:
+    receipts = Receipts()
+    async with open_world(engine) as world:
+        store = UssdSessionStore(world.engine)
+        try:
+            service = _service(
+                world, Clock(), Engine(load_flows()), Catalogue.load(), store, receipts
+            )
+            rig = Rig(service, Clock(), world, store)
+            assert (await rig.send("s", "1*13900000001*50*333333")).startswith("CON 为")
+            await world.set_faults(latency_ms=300)  # BOSS answers slowly
+            request = asyncio.create_task(rig.send("s", "1*13900000001*50*333333*1"))
+            async with asyncio.timeout(5):
+                while not service.operations_in_flight:  # noqa: ASYNC110 - polled state
+                    await asyncio.sleep(0.01)
+            request.cancel()  # the gateway gave up waiting
+            with pytest.raises(asyncio.CancelledError):
+                await request
+            assert world.boss_balance("8613900000001") == 1000  # not yet
+            await service.drain()  # what shutdown does before the ledger stops
+            assert service.operations_in_flight == 0
+            assert world.boss_balance("8613900000001") == 6000
+            assert receipts.sent == [("8613800000003", "topup.receipt")]
+        finally:
+            await store.close()
