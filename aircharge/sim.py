@@ -7,7 +7,8 @@
 - `aircharge sim --script FILE…`: each scripted session replayed headless against that
   platform; with `--demo`, each in a fresh demo world of its own (platform and emulators in
   this process, on free ports), so that a flow author needs nothing else. Exit status 0 when
-  every session passed, 1 on a mismatch, 2 when a script file is wrong (nothing runs then).
+  every session passed, 1 on a mismatch, 2 when a script file is wrong (nothing runs then);
+  `--junit FILE` also writes the run as JUnit XML for CI.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from simulator.boss.model import shanghai_now
 from simulator.masking import mask_pins
 from simulator.phones import Phones
 from simulator.script import Script, ScriptError, ScriptRun, StepResult, load_script
+from simulator.script.report import SessionResult, junit_xml, passed
 from simulator.world import World
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,9 @@ def add_sim_parser(
     sim.add_argument(
         "--data-dir", type=Path, default=Path("sim-data"), help="the emulators' state and logs"
     )
+    sim.add_argument(
+        "--junit", type=Path, metavar="FILE", help="with --script: also write a JUnit XML report"
+    )
 
 
 def run_sim(args: argparse.Namespace, config: Config, has_terminal: bool) -> int:
@@ -93,10 +98,12 @@ def run_sim(args: argparse.Namespace, config: Config, has_terminal: bool) -> int
     args.data_dir.mkdir(parents=True, exist_ok=True)
     log_to_file(args.data_dir / SIM_LOG_FILE)
     if args.demo:
-        passed = asyncio.run(_scripts_in_demos(config, args.data_dir, scripts))
+        results = asyncio.run(_scripts_in_demos(config, args.data_dir, scripts))
     else:
-        passed = asyncio.run(_scripts_elsewhere(config, args.data_dir, scripts))
-    return 0 if passed else EXIT_MISMATCH
+        results = asyncio.run(_scripts_elsewhere(config, args.data_dir, scripts))
+    if args.junit is not None:
+        args.junit.write_text(junit_xml(results), encoding="utf-8")
+    return 0 if _summary(results) else EXIT_MISMATCH
 
 
 # -- a platform elsewhere ----------------------------------------------------------------------
@@ -179,11 +186,12 @@ async def _interactive(config: Config, data_dir: Path) -> None:
     print(f"aircharge sim stopped (its log: {log_file})", flush=True)
 
 
-async def _scripts_elsewhere(config: Config, data_dir: Path, scripts: list[Script]) -> bool:
+async def _scripts_elsewhere(
+    config: Config, data_dir: Path, scripts: list[Script]
+) -> list[SessionResult]:
     paced = any(script.paced for script in scripts)
     async with _emulators_for(config, data_dir, paced) as world:
-        results = [await _replay(script, world) for script in scripts]
-    return _summary(results)
+        return [await _replay(script, world) for script in scripts]
 
 
 # -- a demo world each -------------------------------------------------------------------------
@@ -205,7 +213,9 @@ def _loopback(config: Config) -> Config:
     )
 
 
-async def _scripts_in_demos(config: Config, data_dir: Path, scripts: list[Script]) -> bool:
+async def _scripts_in_demos(
+    config: Config, data_dir: Path, scripts: list[Script]
+) -> list[SessionResult]:
     results = []
     for index, script in enumerate(scripts, 1):
         stack = await start_demo(_loopback(config), data_dir / f"session-{index}")
@@ -219,13 +229,13 @@ async def _scripts_in_demos(config: Config, data_dir: Path, scripts: list[Script
                 await world.close()
         finally:
             await stack.close()
-    return _summary(results)
+    return results
 
 
 # -- replaying and reporting -------------------------------------------------------------------
 
 
-async def _replay(script: Script, world: World) -> tuple[Script, list[StepResult]]:
+async def _replay(script: Script, world: World) -> SessionResult:
     print(f"session {script.path}: {script.name}", flush=True)
     phones = Phones(world, shanghai_now)
     try:
@@ -247,15 +257,11 @@ def _reporter(script: Script) -> Callable[[StepResult], None]:
     return report
 
 
-def _summary(results: list[tuple[Script, list[StepResult]]]) -> bool:
-    passed = [
-        script
-        for script, steps in results
-        if len(steps) == len(script.steps) and all(step.ok for step in steps)
-    ]
+def _summary(results: list[SessionResult]) -> bool:
+    ok = sum(passed(script, steps) for script, steps in results)
     steps = sum(len(done) for _, done in results)
-    print(f"{len(passed)} of {len(results)} sessions passed ({steps} steps run)", flush=True)
-    return len(passed) == len(results)
+    print(f"{ok} of {len(results)} sessions passed ({steps} steps run)", flush=True)
+    return ok == len(results)
 
 
 __all__ = ["SimError", "add_sim_parser", "run_sim"]

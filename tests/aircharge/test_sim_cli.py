@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 AIRCHARGE = [sys.executable, "-m", "aircharge"]
@@ -37,9 +38,12 @@ def test_every_shipped_flows_sessions_pass(tmp_path: Path) -> None:
     scripts = sorted(str(path) for path in SESSIONS.glob("*.yaml"))
     flows = {path.stem for path in (Path(__file__).parents[2] / "dialogs" / "flows").glob("*.yaml")}
     assert flows == {"agent_main", "subscriber_main"}, "a new flow needs its sessions here"
-    result = sim("--demo", "--script", *scripts, cwd=tmp_path)
+    result = sim("--demo", "--script", *scripts, "--junit", "report.xml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(scripts)} of {len(scripts)} sessions passed" in result.stdout
+    suite = ET.parse(tmp_path / "report.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == (str(len(scripts)), "0")
+    assert [case.get("classname") for case in suite] == scripts
     assert "FAIL" not in result.stdout
     assert "333333" not in result.stdout  # PINs are masked in the report
     assert (tmp_path / "sim-data" / "aircharge-sim.log").exists()
@@ -70,9 +74,13 @@ def test_a_mismatch_fails_at_its_line_and_says_what_came(tmp_path: Path) -> None
         "  - sms: YE 333333\n",
         encoding="utf-8",
     )
-    result = sim("--demo", "--script", str(script), cwd=tmp_path)
+    result = sim("--demo", "--script", str(script), "--junit", "report.xml", cwd=tmp_path)
     assert result.returncode == 1
     assert f"{script}:5: no SMS with '余额是一百万元' within 3 s; unread:" in result.stdout
+    [case] = ET.parse(tmp_path / "report.xml").getroot()
+    [failure] = case
+    assert failure.get("message", "").startswith(f"{script}:5: no SMS with '余额是一百万元'")
+    assert "333333" not in ET.tostring(case, encoding="unicode")
     assert "您的预存款余额500.00元" in result.stdout  # what came instead
     assert "0 of 1 sessions passed (2 steps run)" in result.stdout  # it stopped there
 
