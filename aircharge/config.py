@@ -25,7 +25,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import Field, dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields, replace
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from types import MappingProxyType
@@ -60,6 +60,7 @@ __all__ = [
     "demo_secrets_in_use",
     "dump_toml",
     "load_config",
+    "on_free_ports",
 ]
 
 ENV_PREFIX = "AIRCHARGE_"
@@ -1017,6 +1018,23 @@ def _parse_env_value(text: str, default: object) -> object:
 
 
 # --- demo secrets -----------------------------------------------------------------------------
+
+
+def on_free_ports(config: Config) -> Config:
+    """`config` with every listener of the platform and the emulators on a port the system
+    picks, so that several demo worlds (tests, scripted sessions) run side by side."""
+    return replace(
+        config,
+        platform=replace(config.platform, http_port=0, fastagi_port=0),
+        simulator=replace(
+            config.simulator,
+            boss_port=0,
+            bank_port=0,
+            smsc_port=0,
+            smsc_http_port=0,
+            asterisk_http_port=0,
+        ),
+    )
 
 
 def demo_secrets_in_use(config: Config) -> list[str]:

@@ -20,13 +20,12 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
 import aiohttp
 
-from aircharge.config import Config
+from aircharge.config import Config, on_free_ports
 from aircharge.demo import simulator_world, start_demo
 from aircharge.emulators import Emulators, start_emulators
 from aircharge.logs import log_to_file
@@ -197,28 +196,12 @@ async def _scripts_elsewhere(
 # -- a demo world each -------------------------------------------------------------------------
 
 
-def _loopback(config: Config) -> Config:
-    """`config` with every listener on a free port, so that sessions never collide."""
-    return replace(
-        config,
-        platform=replace(config.platform, http_port=0, fastagi_port=0),
-        simulator=replace(
-            config.simulator,
-            boss_port=0,
-            bank_port=0,
-            smsc_port=0,
-            smsc_http_port=0,
-            asterisk_http_port=0,
-        ),
-    )
-
-
 async def _scripts_in_demos(
     config: Config, data_dir: Path, scripts: list[Script]
 ) -> list[SessionResult]:
     results = []
     for index, script in enumerate(scripts, 1):
-        stack = await start_demo(_loopback(config), data_dir / f"session-{index}")
+        stack = await start_demo(on_free_ports(config), data_dir / f"session-{index}")
         try:
             if stack.platform.sms is not None:
                 await stack.platform.sms.link.wait_up(link_wait_ms)

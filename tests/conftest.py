@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from aircharge.config import Config, DatabaseConfig, PlatformConfig, SimulatorConfig
+from aircharge.config import Config, DatabaseConfig, on_free_ports
 from aircharge.database import create_engine, upgrade
 from aircharge.demo import DemoStack, start_demo
 
@@ -99,13 +99,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 def loopback_config(**sections: Any) -> Config:
     """The demo's configuration with every listener on a free port, so tests run side by
     side; `sections` replace whole sections (`ussd=UssdConfig(...)`)."""
-    return Config(
-        platform=PlatformConfig(http_port=0, fastagi_port=0),
-        simulator=SimulatorConfig(
-            boss_port=0, bank_port=0, smsc_port=0, smsc_http_port=0, asterisk_http_port=0
-        ),
-        **sections,
-    )
+    return on_free_ports(Config(**sections))
 
 
 @pytest.fixture
