@@ -7,7 +7,8 @@ conflict.
 Only between a parent and its direct child, both active: an allotment to anyone else is
 refused (`not_your_agent`) before anything is written. Taking back is limited by what the
 child has available, as any debit of a deposit is (`insufficient_funds`). A posted allotment
-queues the `allot_credited` SMS notice for the agent under (ledger/operations/sms.py).
+queues the `allot_credited` SMS notice for the agent under, a posted reclaim
+`allot_reclaimed` (ledger/operations/sms.py).
 """
 
 from __future__ import annotations
@@ -97,9 +98,10 @@ async def _move(ctx: OperationContext, request: OperationRequest, kind: str) -> 
         return await _replay(ctx, raced, content_hash)
     result.unwrap()
     log.info("%s %s: %s → %s, %d fen", kind, ref, payer.msisdn, payee.msisdn, amount)
-    if kind == ALLOT:  # the agent under learns of its new deposit (a replay tells no one)
-        credited: dict[str, Value] = {"sender": parent.msisdn, "amount_fen": amount, "ref": ref}
-        await notify(ctx, target, "allot_credited", credited)
+    # The agent under learns of its deposit moving, either way (a replay tells no one).
+    moved: dict[str, Value] = {"sender": parent.msisdn, "amount_fen": amount, "ref": ref}
+    notice = "allot_credited" if kind == ALLOT else "allot_reclaimed"
+    await notify(ctx, target, notice, moved)
     return OperationOutcome(OK, await _values(ctx, parent, ref, target, amount))
 
 

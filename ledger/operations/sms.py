@@ -24,6 +24,7 @@ NOTICES: Final = frozenset(
         "billpay_credited",  # to the subscriber: msisdn, amount_fen, ref
         "transfer_credited",  # to the receiving subscriber: sender, amount_fen, ref
         "allot_credited",  # to the agent under: sender (the agent above), amount_fen, ref
+        "allot_reclaimed",  # to the agent under, deposit taken back: sender, amount_fen, ref
         "history",  # to the agent: count, balance_fen, and items (kind, ref, msisdn, amount_fen,
         # state, time)
         "sale_settled",  # to the agent: a sale answered `pending` ended: kind, msisdn, amount_fen,

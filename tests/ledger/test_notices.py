@@ -1,7 +1,7 @@
 """SMS notices the operations ask for (SQLite and PostgreSQL): the subscriber hears of a
-credit once, so does an agent of an allotment from above, the agent hears how a `pending`
-sale ended, the history list goes out by SMS unless the request came by SMS, and a link that
-fails never fails the money."""
+credit once, so does an agent of an allotment from above (and of deposit taken back), the
+agent hears how a `pending` sale ended, the history list goes out by SMS unless the request
+came by SMS, and a link that fails never fails the money."""
 
 from __future__ import annotations
 
@@ -48,11 +48,18 @@ async def test_an_allotment_tells_the_agent_under_once(engine: AsyncEngine) -> N
     async with open_world(engine, sms=inbox) as world:
         assert await allot("allot", 10_000, "a1") == "ok"
         assert await allot("allot", 10_000, "a1") == "ok"  # a replay tells nobody
-        assert await allot("reclaim", 1_000, "r1") == "ok"  # taking back is not a credit
+        assert await allot("reclaim", 1_000, "r1") == "ok"
+        assert await allot("reclaim", 1_000, "r1") == "ok"  # nor does this one
         assert await allot("allot", 10**9, "a2") == "insufficient_funds"  # nothing moved
-        [(to, notice, values, items)] = inbox.notices
-        assert (to, notice, items) == (MERCHANT, "allot_credited", [])
-        assert dict(values) == {"sender": level2, "amount_fen": 10_000, "ref": values["ref"]}
+        assert await allot("reclaim", 10**9, "r2") == "insufficient_funds"
+        told = [
+            (to, notice, values["amount_fen"], items) for to, notice, values, items in inbox.notices
+        ]
+        assert told == [
+            (MERCHANT, "allot_credited", 10_000, []),
+            (MERCHANT, "allot_reclaimed", 1_000, []),
+        ]
+        assert inbox.notices[0][2]["sender"] == level2
 
 
 async def test_a_sale_settled_by_the_resolver_tells_the_agent(engine: AsyncEngine) -> None:
