@@ -9,7 +9,6 @@ lives in one data directory that is wiped at each start, so every demo begins th
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Final
@@ -19,8 +18,6 @@ from aircharge.demo_data import migrated_demo_database
 from aircharge.emulators import BANK_FILE, BOSS_STATE_FILE, Emulators, start_emulators
 from aircharge.platform import RunningPlatform, start_platform
 from simulator.world import World
-
-log = logging.getLogger(__name__)
 
 DATABASE_FILE: Final = "aircharge.db"
 DEMO_LOG_FILE: Final = "aircharge.log"  # the logs while the terminal simulator is open

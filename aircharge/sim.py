@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -35,8 +34,6 @@ from simulator.phones import Phones
 from simulator.script import Script, ScriptError, ScriptRun, StepResult, load_script
 from simulator.script.report import SessionResult, junit_xml, passed
 from simulator.world import World
-
-log = logging.getLogger(__name__)
 
 EXIT_MISMATCH: Final = 1
 EXIT_BAD_SCRIPT: Final = 2

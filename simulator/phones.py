@@ -150,9 +150,12 @@ class Phone:
 
     def received(self, event: MtReceived) -> None:
         sender = national(event.source)
-        message = SmsMessage(False, sender, event.text, "received", event.parts, self._clock())
-        message.message_id = event.message_id
-        self._add_message(message)
+        at, message_id = self._clock(), event.message_id
+        self._add_message(
+            SmsMessage(
+                False, sender, event.text, "received", event.parts, at, message_id=message_id
+            )
+        )
 
     def mo_state(self, reference: int, state: SmsState) -> None:
         for message in reversed(self.messages):

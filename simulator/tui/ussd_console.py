@@ -39,7 +39,7 @@ class UssdConsole(Vertical, can_focus=True):
         self, events: EventBus | None, clock: Callable[[], datetime], *, id: str | None = None
     ) -> None:
         super().__init__(id=id)
-        self.events = events  # None: USSD goes over SMPP (see the SMSC console)
+        # None: USSD goes over SMPP here (its pages are in the SMSC console)
         self.log_lines = None if events is None else EventLog(events, describe_callback, clock)
 
     def compose(self) -> ComposeResult:
@@ -48,11 +48,10 @@ class UssdConsole(Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         status = self.query_one("#ussd-status", Label)
-        if self.events is None:
+        if self.log_lines is None:
             status.update("USSD goes over SMPP here: its pages are in the SMSC console (F3)")
             return
         status.update("callbacks to the platform: session, input (PINs masked) → page")
-        assert self.log_lines is not None
         self.log_lines.start()
         self.set_interval(refresh_s, self.refresh_log)
 
