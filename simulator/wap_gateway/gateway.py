@@ -20,11 +20,12 @@ What it does to a request, as operator gateways do:
   request is rebuilt from a short list of headers (`FORWARDED_HEADERS`), so nothing else a
   handset sends reaches the platform; the number headers it did send are named in the event.
 - Adds `Via` (RFC 9110: a proxy says so).
-It carries only the service's pages (`path_prefix`, `/wap/`); `/` redirects there, anything
-else is the gateway's own 404. Redirects are passed back, not followed, with a `Location` at
-the platform rewritten to the handset's bearer, so the next request comes through the gateway
-too. When the platform is down, slow or answers a page too large for a handset, the handset
-gets the gateway's own error page (502 or 504) in its format and language (`pages.py`).
+It carries only the service's pages (`path_prefix`, `/wap/`, with no `.` or `..` segment
+that could climb out of it); `/` redirects there, anything else is the gateway's own 404.
+Redirects are passed back, not followed, with a `Location` at the platform rewritten to the
+handset's bearer, so the next request comes through the gateway too. When the platform is down,
+slow or answers a page too large for a handset, the handset gets the gateway's own error page
+(502 or 504) in its format and language (`pages.py`).
 
 Cookies pass through untouched (`Cookie` forwarded, `Set-Cookie` returned); the gateway's own
 client keeps none, so handsets never share them.
@@ -250,7 +251,8 @@ class WapGateway:
         path = request.path
         if path in ("", "/"):
             raise web.HTTPFound(self.path_prefix)
-        if not (path + "/").startswith(self.path_prefix):
+        outside = not (path + "/").startswith(self.path_prefix)
+        if outside or any(segment in (".", "..") for segment in path.split("/")):
             return self._error(request, bearer, "not_here", 404, "outside the service's pages")
         assert self._http is not None, "the gateway is closed"
         stripped = tuple(name for name in request.headers if name.lower() in SPOOFABLE_HEADERS)
@@ -280,12 +282,17 @@ class WapGateway:
         if self.events.active:
             ms = (time.perf_counter() - started) * 1000
             shown = mask_pins(request.path_qs)
-            self.events.publish(
-                Forwarded(
-                    bearer.msisdn, request.method, shown, status, content_type,
-                    self.enrich, stripped, ms,
-                )
-            )  # fmt: skip
+            event = Forwarded(
+                bearer.msisdn,
+                request.method,
+                shown,
+                status,
+                content_type,
+                self.enrich,
+                stripped,
+                ms,
+            )
+            self.events.publish(event)
         return web.Response(status=status, body=answer, headers=returned)
 
     def _response_headers(

@@ -21,7 +21,7 @@ WML = "text/vnd.wap.wml"
 XHTML = "application/vnd.wap.xhtml+xml"
 
 
-async def _get(url: str, **kwargs) -> tuple[int, dict[str, str], bytes]:
+async def _get(url: str | URL, **kwargs) -> tuple[int, dict[str, str], bytes]:
     async with aiohttp.ClientSession() as http, http.get(url, **kwargs) as response:
         return response.status, dict(response.headers), await response.read()
 
@@ -136,6 +136,10 @@ async def test_only_the_services_pages_are_carried(gateway: WapGateway, mimic: M
     assert headers["Content-Type"].startswith(WML)
     assert "此网关只提供本服务的页面" in body.decode()
     assert mimic.received == []  # the platform never saw it
+    for climbing in ("/wap/../api/v1/secret", "/wap/%2e%2e/api/v1/secret", "/wap/./echo"):
+        status, _, body = await _get(URL(f"{bearer.url}{climbing}", encoded=True))
+        assert (status, "此网关只提供本服务的页面" in body.decode()) == (404, True), climbing
+    assert mimic.received == []
     status, headers, _ = await _get(f"{bearer.url}/", allow_redirects=False)
     assert (status, headers["Location"]) == (302, "/wap/")
 
