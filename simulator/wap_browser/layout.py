@@ -4,7 +4,7 @@
 Latin character, twice that for a Chinese one, so a CJK (East Asian wide or full-width)
 character counts two columns and a combining mark none. Lines wrap at spaces; Chinese wraps
 between any two characters, except that closing punctuation (`，。）…`) never starts a line
-(the character before it moves down with it); a word wider than the screen is cut.
+(the character before it moves down with it) and an opening bracket never ends one; a word wider than the screen is cut.
 
     空中充值             the title, then a rule
     ------------------
@@ -26,6 +26,7 @@ from simulator.wap_browser.screen import Choice, Entry, Link, Screen, Text
 screen_columns: Final = 18  # a 128-pixel-wide display
 MASK_CHAR: Final = "*"  # one per character of a password
 _NO_LINE_START: Final = frozenset("，。、；：？！）》」』】〕…—,.;:?!)]}%")
+_NO_LINE_END: Final = frozenset("（《「『【〔([{")
 _CONTINUATION: Final = "    "  # under a choice's marker
 
 
@@ -72,6 +73,22 @@ def _cut(word: str, columns: int) -> list[str]:
     return [*pieces, piece] if piece else pieces
 
 
+def _carried(line: list[str], token: str, columns: int) -> list[str]:
+    """What moves down from `line` with `token`, which starts the next one: the character
+    before a closing punctuation mark, and an opening bracket left at the end of the line;
+    nothing when that would not fit either."""
+    count = 1 if token in _NO_LINE_START else 0
+    while count < len(line) - 1 and line[-1 - count].strip() in _NO_LINE_END:
+        count += 1
+    if count == 0 or count >= len(line):
+        return []
+    carried = [piece.lstrip() for piece in line[-count:]]
+    if text_width("".join(carried)) + text_width(token) > columns:
+        return []
+    del line[-count:]
+    return carried
+
+
 def wrap(text: str, columns: int = screen_columns) -> list[str]:
     """`text` in lines of at most `columns` columns."""
     assert columns >= 2, "a line holds at least one Chinese character"
@@ -84,9 +101,7 @@ def wrap(text: str, columns: int = screen_columns) -> list[str]:
             line.append(gap + token)
             width += len(gap) + text_width(token)
             continue
-        carried: list[str] = []
-        if token in _NO_LINE_START and len(line) > 1:
-            carried = [line.pop().lstrip()]
+        carried = _carried(line, token, columns)
         pieces = _cut(token, columns) if text_width(token) > columns else [token]
         if line:
             lines.append([])

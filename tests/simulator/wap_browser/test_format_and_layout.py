@@ -68,6 +68,9 @@ def test_wrapping_latin_and_chinese():
     # Nine Chinese characters fill 18 columns; the comma may not start the next line, so
     # the ninth character comes down with it.
     assert wrap("一二三四五六七八九，十") == ["一二三四五六七八", "九，十"]
+    # An opening bracket does not end a line: it goes down with what it opens.
+    assert wrap("请输入充值金额（元）") == ["请输入充值金额", "（元）"]
+    assert wrap("Enter amount (CNY) now", 14) == ["Enter amount", "(CNY) now"]
     assert wrap("abcdefghijklmnopqrstuvwxyz", 10) == ["abcdefghij", "klmnopqrst", "uvwxyz"]
     assert wrap("  a   b  ") == ["a b"]
     assert wrap("") == []
