@@ -4,7 +4,8 @@
 Latin character, twice that for a Chinese one, so a CJK (East Asian wide or full-width)
 character counts two columns and a combining mark none. Lines wrap at spaces; Chinese wraps
 between any two characters, except that closing punctuation (`，。）…`) never starts a line
-(the character before it moves down with it) and an opening bracket never ends one; a word wider than the screen is cut.
+(the character before it moves down with it) and an opening bracket never ends one; a word
+wider than the screen is cut.
 
     空中充值             the title, then a rule
     ------------------
