@@ -188,10 +188,10 @@ class WapService:
             )
             return self._refused(language, "identity_refused", "wap.session_other_number")
         now_ms = self._clock_ms()
-        if session.stage == "ended" or now_ms - session.updated_ms > self._timeout_ms:
-            self.counters.add("session_expired")
-            return self._end_screen(language, Message("wap.session_expired"))
         refusal = await self._store.spend(digest(token), session.session_hash, now_ms)
+        if refusal == "expired":
+            self.counters.add("session_expired")
+            return self._end_screen(language, Message("wap.session_expired"), status=403)
         if refusal is not None:
             log.warning(
                 "wap session %s: form token %s, from %s: refused",
@@ -200,6 +200,9 @@ class WapService:
                 caller.peer,
             )
             return self._refused(language, "token_refused", "wap.form_refused")
+        if session.stage == "ended" or now_ms - session.updated_ms > self._timeout_ms:
+            self.counters.add("session_expired")  # (a token outlives no session: belt and braces)
+            return self._end_screen(language, Message("wap.session_expired"), status=403)
         value = value[:input_chars_max]
         session = replace(session, updated_ms=now_ms)
         match session.stage:
