@@ -156,7 +156,7 @@ def add_wap_routes(
 ) -> None:
     """Serve `GET`/`POST /wap/`; number headers are believed only from `gateways`."""
     app[WAP_HTTP] = WapHttpSettings(service, tuple(gateways), catalogue)
-    app.router.add_get(WAP_PATH, wap_start)
+    app.router.add_get(WAP_PATH, wap_start, allow_head=False)  # a HEAD opens no session
     app.router.add_post(WAP_PATH, wap_answer)
 
 
