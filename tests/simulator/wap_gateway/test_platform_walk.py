@@ -1,16 +1,11 @@
 """The browser model through the gateway to the demo platform's own `/wap/` channel: an agent
 tops up from the menu to the receipt (WML, the number from the gateway), the ledger shows it;
-without enrichment the page asks who is browsing. Skipped where the platform has no WAP
-channel yet (the gateway's branch of issue 8); it runs once the channel is merged."""
+without enrichment the page asks who is browsing."""
 
 from __future__ import annotations
 
-import pytest
-
 from simulator.wap_browser import WapBrowser
 from simulator.world import World
-
-pytest.importorskip("channels.wap", reason="the platform's WAP channel is not on this branch")
 
 AGENT = "13800000003"
 
