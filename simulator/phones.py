@@ -2,8 +2,9 @@
 
 A `Phone` holds what its screen shows: the SMS conversation with the service number (sent
 messages with their delivery state, received ones whole however many parts they came in), the
-USSD session (pages and answers, ended or timed out), and the IVR call (the text of every
-prompt as it plays, the keys pressed, how it ended). `Phones` creates them on first use and
+USSD session (pages and answers, ended or timed out), the IVR call (the text of every
+prompt as it plays, the keys pressed, how it ended), and the WAP browser's screen
+(`simulator.wap_phone`, behind the world's WAP gateway). `Phones` creates them on first use and
 routes the emulators' events to them. The Textual app (`simulator.tui`) draws them; the
 headless script runner (`simulator.script`) drives the same objects.
 
@@ -32,6 +33,8 @@ from simulator.asterisk import Event as AsteriskEvent
 from simulator.smsc import Event as SmscEvent
 from simulator.smsc import MoAcked, MoRedelivered, MtReceived
 from simulator.smsc.handsets import international
+from simulator.wap_browser import Flavour
+from simulator.wap_phone import WapPhone, WapState
 from simulator.world import UssdSession, World
 
 log = logging.getLogger(__name__)
@@ -103,7 +106,7 @@ class CallState:
 
 class Phone:
     """One handset: `send_sms`, `dial_ussd` / `answer_ussd` / `end_ussd`, `call` / `press` /
-    `hang_up`."""
+    `hang_up`, `open_wap` / `wap_answer` / `wap_follow`."""
 
     def __init__(self, msisdn: str, world: World, clock: Clock, *, ussd_timeout_s: float) -> None:
         self.msisdn = national(international(msisdn))
@@ -119,6 +122,7 @@ class Phone:
         self._keypad: asyncio.Queue[str | HangUp] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[Phone], None]] = []
+        self.wap_phone = WapPhone(self.msisdn, world.wap, self.changed)
 
     # -- listeners ---------------------------------------------------------------------------
 
@@ -317,8 +321,37 @@ class Phone:
             return  # the call's task reports the ending, with the record's error
         self.changed()
 
+    # -- WAP ---------------------------------------------------------------------------------
+
+    @property
+    def wap(self) -> WapState:
+        """What the WAP browser shows."""
+        return self.wap_phone.state
+
+    @property
+    def wap_flavour(self) -> Flavour:
+        return self.wap_phone.flavour
+
+    def toggle_wap_flavour(self) -> Flavour:
+        """WML 1.3 or XHTML-MP from the next home page on, like the call language."""
+        return self.wap_phone.toggle_flavour()
+
+    async def open_wap(self, flavour: Flavour | None = None) -> None:
+        """The WAP home page through the world's gateway (the handset attached on first use)."""
+        await self.wap_phone.open(flavour)
+
+    async def wap_answer(self, text: str) -> None:
+        """Choose or type `text` on the page shown and submit it; a refused answer sends
+        nothing and shows why (`wap.refused`)."""
+        await self.wap_phone.answer(text)
+
+    async def wap_follow(self, label: str) -> None:
+        """Follow the page's link `label` (an end page's "start again")."""
+        await self.wap_phone.follow(label)
+
     async def close(self) -> None:
         self.hang_up()
+        await self.wap_phone.close()
         await self.end_ussd(quiet=True)
         for task in list(self._tasks):
             task.cancel()

@@ -21,6 +21,8 @@ from typing import Any, Final
 import yaml
 from jsonschema import Draft202012Validator
 
+from simulator.smsc.handsets import international
+
 SCHEMA_PATH: Final = Path(__file__).with_name("session.schema.json")
 within_s_default: Final = 10.0  # how long an expectation waits, unless the script says
 
@@ -28,16 +30,29 @@ ACTIONS: Final = (
     "sms", "expect_sms", "expect_no_sms",
     "dial", "answer", "end_ussd", "expect_page", "expect_ussd",
     "call", "press", "hang_up", "expect_heard", "expect_call",
+    "wap", "wap_answer", "wap_follow", "expect_wap",
     "expect_boss", "expect_ledger", "wait_s",
 )  # fmt: skip
 WAITING: Final = frozenset(
-    {"expect_sms", "expect_page", "expect_ussd", "expect_heard", "expect_call"}
+    {"expect_sms", "expect_page", "expect_ussd", "expect_heard", "expect_call", "expect_wap"}
     | {"expect_boss", "expect_ledger"}
 )
-SEEN: Final = ("expect_sms", "expect_page", "expect_heard")  # they may `save:` what they found
-OPTIONS: Final = {"to": ("sms",), "language": ("call",), "withheld": ("call",), "save": SEEN}
-SUBSTITUTED: Final = frozenset({"sms", "answer", "press"})  # `${name}` takes a saved value
-TEXT_FIELDS: Final = frozenset({"phone", "to", "sms", "dial", "answer", "call", "press"})
+# They may `save:` what they found.
+SEEN: Final = ("expect_sms", "expect_page", "expect_heard", "expect_wap")
+OPTIONS: Final = {
+    "to": ("sms",),
+    "language": ("call",),
+    "withheld": ("call",),
+    "browser": ("wap",),
+    "enrich": ("wap",),
+    "save": SEEN,
+}
+# `${name}` takes a saved value.
+SUBSTITUTED: Final = frozenset({"sms", "answer", "press", "wap_answer"})
+WAP_PAGE_ACTIONS: Final = frozenset({"wap_answer", "wap_follow", "expect_wap"})
+TEXT_FIELDS: Final = frozenset(
+    {"phone", "to", "sms", "dial", "answer", "call", "press", "wap_answer", "wap_follow"}
+)
 NUMBER_FIELDS: Final = frozenset({"number", "agent"})  # inside expect_boss / expect_ledger
 
 
@@ -122,11 +137,13 @@ def parse_script(text: str, where: str) -> Script:
     steps: list[Step] = []
     phone = ""
     saved: set[str] = set()
+    browsing: set[str] = set()  # phones a `wap` step opened the browser of
     for raw, step_node in zip(document["steps"], step_nodes, strict=True):
         line = step_node.start_mark.line + 1
         phone = raw.get("phone", phone)
         step = _step(raw, phone, within_s, f"{where}:{line}", line)
         _check_names(step, saved, f"{where}:{line}")
+        _check_browsing(step, browsing, f"{where}:{line}")
         steps.append(step)
     return Script(where, document.get("name", Path(where).stem), document.get("paced", False),
                   tuple(steps))  # fmt: skip
@@ -143,6 +160,19 @@ def _check_names(step: Step, saved: set[str], where: str) -> None:
             raise ScriptError(f"{where}: `${{{unknown[0]}}}` is not saved by a step before")
     if "save" in step.options:
         saved.add(step.options["save"])
+
+
+def _check_browsing(step: Step, browsing: set[str], where: str) -> None:
+    """A WAP page is answered, followed or looked at only after a `wap` step opened it on
+    that phone."""
+    phone = international(step.phone)
+    if step.action == "wap":
+        browsing.add(phone)
+    elif step.action in WAP_PAGE_ACTIONS and phone not in browsing:
+        raise ScriptError(
+            f"{where}: `{step.action}` needs a WAP page on {step.phone}: open it with a"
+            " `wap: true` step on this phone before"
+        )
 
 
 @functools.cache
@@ -168,7 +198,7 @@ def _step(raw: dict[str, Any], phone: str, within_s: float, where: str, line: in
     if "within_s" in raw and action not in WAITING:
         raise ScriptError(f"{where}: `within_s` goes with an expectation, not `{action}`")
     value = raw[action]
-    if action in ("expect_sms", "expect_page", "expect_heard"):
+    if action in SEEN:
         value = Text(value["regex"], regex=True) if isinstance(value, dict) else Text(value)
         if value.regex:
             try:

@@ -2,9 +2,10 @@
 
 The runner drives `simulator.phones.Phones` over a `World`, as the terminal simulator does:
 SMS through the SMSC emulator, USSD through the gateway, calls through the Asterisk
-emulator, BOSS balances from its emulator and the agents' deposits from `/api/v1`. Actions
-happen at once; every expectation waits (up to its `within_s`) for what it looks for, so a
-script states outcomes, not timings.
+emulator, WAP pages through the WAP gateway emulator and the browser model, BOSS balances
+from its emulator and the agents' deposits from `/api/v1`. Actions happen at once; every
+expectation waits (up to its `within_s`) for what it looks for, so a script states outcomes,
+not timings.
 
 Received SMS and heard prompts are read once: `expect_sms` takes the first unread message
 that matches, in any order (a receipt and a notice may cross), and `expect_heard` the prompts
@@ -179,6 +180,8 @@ class ScriptRun:
             await self._ussd(phone, step, value)
         elif action in ("call", "press", "hang_up", "expect_heard", "expect_call"):
             await self._ivr(phone, reading, step, value)
+        elif action in ("wap", "wap_answer", "wap_follow", "expect_wap"):
+            await self._wap(phone, step, value)
         elif action in ("expect_boss", "expect_ledger"):
             holds = self._boss_holds if action == "expect_boss" else self._ledger_holds
             await self._until_balance(step, holds)
@@ -287,6 +290,40 @@ class ScriptRun:
                 ),
                 lambda: f"the call is {_ending(phone.call_state)}, not ended by {value}",
             )
+
+    async def _wap(self, phone: Phone, step: Step, value: Any) -> None:
+        action, state = step.action, phone.wap
+        if action == "wap":
+            gateway = self.world.wap
+            if gateway is None:
+                raise Mismatch("no WAP gateway in this world (is the platform's /wap/ on?)")
+            gateway.enrich = step.options.get("enrich", True)
+            async with _limit(step, "the WAP gateway did not answer"):
+                await phone.open_wap(step.options.get("browser", "xhtml"))
+        elif action == "expect_wap":
+            matched = await self._until(
+                phone,
+                step,
+                lambda: value.found_in(phone.wap.page) if phone.wap.status == "shown" else None,
+                lambda: (
+                    f"the WAP page shows {phone.wap.page!r} ({phone.wap.status}), without {value}"
+                ),
+            )
+            self._save(step, matched)
+            return
+        else:
+            if state.status != "shown":
+                raise Mismatch(f"no WAP page shown to {action.removeprefix('wap_')}"
+                               f" (it is {state.status})")  # fmt: skip
+            async with _limit(step, "the WAP gateway did not answer"):
+                if action == "wap_answer":
+                    await phone.wap_answer(value)
+                else:
+                    await phone.wap_follow(value)
+        if phone.wap.refused:
+            raise Mismatch(f"the page refused {value!r}: {phone.wap.refused}")
+        if phone.wap.status == "failed":
+            raise Mismatch(f"the WAP page failed: {phone.wap.error}")
 
     async def _expect_heard(self, phone: Phone, reading: _Reading, step: Step, text: Text) -> None:
         call = reading.call

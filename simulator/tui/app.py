@@ -23,10 +23,12 @@ from simulator.tui.consoles import BossConsole, LedgerConsole, SmscConsole
 from simulator.tui.help import HelpScreen
 from simulator.tui.phone_view import PhoneView
 from simulator.tui.ussd_console import UssdConsole
+from simulator.tui.wap_console import WapConsole
 from simulator.world import World
 
 TABS = {"phone": "phone-view", "smsc": "smsc-console", "boss": "boss-console",
-        "ledger": "ledger-console", "bank": "bank-console", "ussd": "ussd-console"}  # fmt: skip
+        "ledger": "ledger-console", "bank": "bank-console", "ussd": "ussd-console",
+        "wap": "wap-console"}  # fmt: skip
 
 
 def shanghai_now() -> datetime:
@@ -46,6 +48,7 @@ class SimulatorApp(App[None]):
         Binding("f5", "show_tab('ledger')", "Ledger", show=False),
         Binding("f11", "show_tab('bank')", "Bank", show=False),
         Binding("f12", "show_tab('ussd')", "USSD gateway", show=False),
+        Binding("ctrl+g", "show_tab('wap')", "WAP gateway", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -69,6 +72,8 @@ class SimulatorApp(App[None]):
                 yield BankConsole(self.world.bank, self.world.bank_notifier, id="bank-console")
             with TabPane("USSD F12", id="ussd"):
                 yield UssdConsole(self.world.ussd_events, self.clock, id="ussd-console")
+            with TabPane("WAP ^G", id="wap"):
+                yield WapConsole(self.world.wap, self.clock, id="wap-console")
         yield Footer()
 
     def action_help(self) -> None:

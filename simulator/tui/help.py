@@ -16,16 +16,20 @@ HELP_TEXT: Final = """\
 [b]Anywhere[/b]
   F1 or ?   this help           Ctrl+Q   quit (stops the demo)
   F2 phone  F3 SMSC  F4 BOSS  F5 ledger  F11 bank  F12 USSD gateway
+  Ctrl+G WAP gateway
 
 [b]Phone[/b] (type into the entry line, or click the keypad)
   F6 SMS    Enter sends the text to the service number
   F7 USSD   Enter dials *123# (or what you typed), then answers
   F8 IVR    Enter calls the service number; in a call every key
             is a tone at once
-  F9        end the USSD session / hang up
+  Ctrl+B WAP  Enter opens the home page, then answers (a number
+            chooses); on an end page Enter follows the link
+  F9        end the USSD session / hang up / leave the WAP page
   Ctrl+N    next number (or pick one in the list at the top)
   F10       add a number       Ctrl+L / Ctrl+O  the next call's
-            language (zh, en) / caller ID (shown, withheld)
+            language (zh, en) / caller ID (shown, withheld);
+            in WAP: WML or XHTML-MP / the gateway's number header
 
 [b]SMSC console[/b]   t throttle / v vendor status on half the submits
                s slow responses · a lose MO acks (the MO comes
@@ -34,6 +38,8 @@ HELP_TEXT: Final = """\
                answers (applied; the resolver settles) · 0 none
 [b]Ledger console[/b] r reload now (it reloads every 2 s)
 [b]Bank console[/b]   n new deposit · u duplicate notices · w delay them
+[b]WAP gateway[/b]    e number header on/off (off: the page asks for
+               the number, and an agent's PIN)
 
 Demo: merchant 13800000003 PIN 333333; subscribers 139000000NN
 SMS: CZ 13900000001 50 333333   USSD: *123# 1 …   IVR: 1 …

@@ -1,14 +1,23 @@
-"""The handset on screen: number switcher, SMS / USSD / IVR modes, a screen and a keypad.
+"""The handset on screen: number switcher, SMS / USSD / IVR / WAP modes, a screen and a keypad.
 
 Typing goes into the entry line (keyboard, or the keypad's buttons by mouse); Enter (or the
-keypad's green key) sends the SMS, dials or answers USSD, or places the call; during a call
-every key typed is a DTMF tone at once. The red key ends the USSD session or hangs up.
+keypad's green key) sends the SMS, dials or answers USSD, places the call, or opens the WAP
+home page and answers its pages; during a call every key typed is a DTMF tone at once. The red
+key ends the USSD session, hangs up, or leaves the WAP page.
+
+In WAP mode the screen is the handset's 128-pixel display as the browser model draws it
+(`simulator.wap_browser.layout`, 18 columns) in a frame; every key typed into a text field is
+checked by the field's rules as on a handset (a refused key is not taken and the refusal is
+shown under the display). Ctrl+L switches the browser between XHTML-MP and WML 1.3 (as it
+switches a call's language), Ctrl+O the WAP gateway's number header (as it withholds a call's
+caller ID): without it the platform asks for the number, and an agent's PIN, on the page.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Final, Literal
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -20,9 +29,12 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from simulator.phones import Phone, Phones
 from simulator.tui.add_number import AddNumberScreen
+from simulator.wap_browser import screen_columns
 
-Mode = Literal["sms", "ussd", "ivr"]
-MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr")
+Mode = Literal["sms", "ussd", "ivr", "wap"]
+MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr", "wap")
+WAP_ACTIONS: Final = frozenset({"wap_markup", "wap_number"})
+CALL_ACTIONS: Final = frozenset({"call_language", "caller_id"})
 KEYS: Final = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 _KEY_IDS: Final = {"*": "star", "#": "hash"}
 _SMS_STATE: Final = {"sending": "…", "delivered": "✓", "retrying": "↻", "received": ""}
@@ -66,11 +78,15 @@ class PhoneView(Horizontal):
         Binding("f6", "mode('sms')", "SMS"),
         Binding("f7", "mode('ussd')", "USSD"),
         Binding("f8", "mode('ivr')", "IVR"),
+        Binding("ctrl+b", "mode('wap')", "WAP"),
         Binding("ctrl+n", "next_phone", "Next №"),
         Binding("f9", "end", "End"),
         Binding("f10", "add_number", "Add №"),
         Binding("ctrl+l", "call_language", "Call lang", show=False),
         Binding("ctrl+o", "caller_id", "Caller ID", show=False),
+        # The same keys in WAP mode (see check_action): shown in the footer there.
+        Binding("ctrl+l", "wap_markup", "WML/XHTML"),
+        Binding("ctrl+o", "wap_number", "Number hdr"),
     ]
 
     mode: reactive[Mode] = reactive("sms")
@@ -81,6 +97,7 @@ class PhoneView(Horizontal):
         self.phones = phones
         self.set_reactive(PhoneView.msisdn, phones.numbers[0])
         self._dtmf_sent = ""  # what of the entry line went into the call already
+        self._wap_taken = ""  # what of the entry line the WAP page's text field took
         self.call_language = "zh"  # agi_language of the next call
         self.caller_id_withheld = False  # the next call sends no caller ID
 
@@ -155,6 +172,23 @@ class PhoneView(Horizontal):
         self.caller_id_withheld = not self.caller_id_withheld
         self._draw()
 
+    def action_wap_markup(self) -> None:
+        self.phone.toggle_wap_flavour()
+
+    def action_wap_number(self) -> None:
+        gateway = self.phones.world.wap
+        if gateway is not None:
+            gateway.enrich = not gateway.enrich
+        self._draw()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Ctrl+L and Ctrl+O: the WAP browser's toggles in WAP mode, the next call's otherwise."""
+        if action in WAP_ACTIONS:
+            return self.mode == "wap"
+        if action in CALL_ACTIONS:
+            return self.mode != "wap"
+        return True
+
     @on(Select.Changed, "#number")
     def _number_chosen(self, event: Select.Changed) -> None:
         if isinstance(event.value, str) and event.value != self.msisdn:
@@ -166,6 +200,7 @@ class PhoneView(Horizontal):
 
     def watch_mode(self) -> None:
         self._clear_entry()
+        self.refresh_bindings()
         self._draw()
 
     def watch_msisdn(self) -> None:
@@ -193,15 +228,30 @@ class PhoneView(Horizontal):
 
     @on(Input.Changed, "#entry")
     def _typed(self, event: Input.Changed) -> None:
-        """During a call, keys go to the platform as they are typed."""
+        """During a call, keys go to the platform as they are typed; on a WAP page, the text
+        field takes them or refuses them."""
+        if self.mode == "wap":
+            self._wap_typed(event.value)
+            return
         if self.mode != "ivr" or not self.phone.in_call:
             return
         if event.value.startswith(self._dtmf_sent):
             self.phone.press(event.value[len(self._dtmf_sent) :])
         self._dtmf_sent = event.value
 
+    def _wap_typed(self, value: str) -> None:
+        if value == self._wap_taken:
+            return
+        if self.phone.wap_phone.keys(value):
+            self._wap_taken = value
+        else:  # the key is not taken: the entry line shows what the field holds
+            self.query_one("#entry", Input).value = self._wap_taken
+
     def _submit(self, value: str) -> None:
         phone, value = self.phone, value.strip()
+        if self.mode == "wap":
+            self._wap_submit(phone, value)
+            return
         if self.mode == "sms":
             if value:
                 phone.send_sms(value)
@@ -216,15 +266,38 @@ class PhoneView(Horizontal):
             self._clear_entry()
             phone.call(value or None, self.call_language, withheld=self.caller_id_withheld)
 
+    def _wap_submit(self, phone: Phone, value: str) -> None:
+        """Enter: open the home page; answer the form; on a page without a form, follow the
+        link typed (its number or label), the first one when nothing is typed."""
+        state = phone.wap
+        if state.status == "loading":
+            return
+        if state.status == "idle" or phone.wap_phone.browser is None:
+            self.run_worker(phone.open_wap(), group="wap")
+        elif state.has_form:
+            self.run_worker(phone.wap_answer(value), group="wap")
+        elif state.links:
+            links = state.links
+            label = (
+                links[int(value) - 1] if value.isdigit() and 0 < int(value) <= len(links) else None
+            )
+            self.run_worker(phone.wap_follow(label or value or links[0]), group="wap")
+        else:
+            self.run_worker(phone.open_wap(), group="wap")
+        self._clear_entry()
+
     def action_end(self) -> None:
         phone = self.phone
-        if self.mode == "ussd":
+        if self.mode == "wap":
+            phone.wap_phone.leave()
+        elif self.mode == "ussd":
             self.run_worker(phone.end_ussd(), group="ussd")
         elif self.mode == "ivr":
             phone.hang_up()
         self._clear_entry()
 
     def _clear_entry(self) -> None:
+        self._wap_taken = ""
         if self.is_mounted:
             self.query_one("#entry", Input).value = ""
         self._dtmf_sent = ""
@@ -245,6 +318,9 @@ class PhoneView(Horizontal):
             self.query_one(f"#mode-{mode}").set_class(mode == self.mode, "-active")
         if self.mode == "ivr":
             text, status = _ivr_screen(phone, self.call_language, self.caller_id_withheld)
+        elif self.mode == "wap":
+            gateway = self.phones.world.wap
+            text, status = _wap_screen(phone, gateway is not None and gateway.enrich)
         else:
             text, status = (_sms_screen if self.mode == "sms" else _ussd_screen)(phone)
         self.query_one("#screen-text", Static).update(text)
@@ -312,6 +388,37 @@ def _ivr_screen(phone: Phone, language: str, withheld: bool) -> tuple[Text, str]
         "idle": "",
     }[call.status]
     return text, f"{phone.msisdn} · IVR · {status}"
+
+
+def _wap_screen(phone: Phone, number_sent: bool) -> tuple[Text, str]:
+    """The handset's display in a frame as wide as a 128-pixel screen, and under it what was
+    refused or what failed."""
+    wap, flavour = phone.wap, phone.wap_flavour.upper()
+    number = "number sent" if number_sent else "no number header"
+    text = Text()
+    if wap.status == "idle" or not wap.lines:
+        text.append("Press Enter to open the WAP home page.", "dim")
+        text.append(f"\nCtrl+L browser: {flavour} · Ctrl+O gateway: {number}", "dim")
+    else:
+        width = screen_columns
+        text.append("┌" + "─" * width + "┐\n", "dim")
+        for line in wap.lines:
+            text.append("│", "dim")
+            text.append(line + " " * max(0, width - cell_len(line)))
+            text.append("│\n", "dim")
+        text.append("└" + "─" * width + "┘", "dim")
+    if wap.refused:
+        text.append(f"\n✗ {wap.refused}", "bold red")
+    if wap.status == "failed":
+        text.append(f"\nfailed: {wap.error}", "bold red")
+    status = {
+        "idle": "Enter opens the home page",
+        "loading": "loading…",
+        "shown": "Enter answers" if wap.has_form else "Enter follows the link",
+        "failed": "Enter opens the home page",
+    }[wap.status]
+    http = f" {wap.http_status}" if wap.http_status not in (None, 200) else ""
+    return text, f"{phone.msisdn} · WAP {flavour} · {number} · {status}{http}"
 
 
 __all__ = ["Keypad", "PhoneView"]

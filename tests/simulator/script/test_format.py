@@ -54,6 +54,36 @@ def test_a_good_script_reads_as_written() -> None:
     assert wait.value == 0.5
 
 
+def test_wap_steps_read_as_written() -> None:
+    script = parse_script(
+        """\
+steps:
+  - phone: 13800000003
+    wap: true
+    browser: wml
+    enrich: false
+  - expect_wap: {regex: "验证码(\\\\d{6})"}
+    save: code
+    within_s: 3
+  - wap_answer: ${code}
+  - wap_answer: 0123
+  - phone: "+86 138 0000 0003"
+    wap_follow: 重新开始
+""",
+        "wap.yaml",
+    )
+    opened, expect, answer, digits, follow = script.steps
+    assert (opened.action, opened.value, opened.options) == (
+        "wap", True, {"browser": "wml", "enrich": False}
+    )  # fmt: skip
+    assert (expect.value, expect.options, expect.within_s) == (
+        Text("验证码(\\d{6})", True), {"save": "code"}, 3
+    )  # fmt: skip
+    assert answer.value == "${code}"
+    assert digits.value == "0123"  # as written
+    assert (follow.action, follow.value) == ("wap_follow", "重新开始")  # the same phone
+
+
 def test_defaults() -> None:
     script = parse_script("steps:\n  - phone: '138'\n", "s/minimal.yaml")
     assert (script.name, script.steps[0].within_s) == ("minimal", within_s_default)
@@ -104,6 +134,44 @@ def test_text_matches_substrings_and_regex_groups() -> None:
             "steps/0/expect_call: 'gone' is not one of",
         ),
         ("stpes: []\n", "bad.yaml:1: the document: 'steps' is a required property"),
+        (
+            "steps:\n  - phone: '138'\n    wap: true\n    browser: html\n",
+            "bad.yaml:2: steps/0/browser: 'html' is not one of ['xhtml', 'wml']",
+        ),
+        (
+            "steps:\n  - phone: '138'\n    dial: null\n    browser: wml\n",
+            "bad.yaml:2: `browser` goes with `wap`, not `dial`",
+        ),
+        (
+            "steps:\n  - phone: '138'\n    sms: x\n    enrich: false\n",
+            "bad.yaml:2: `enrich` goes with `wap`, not `sms`",
+        ),
+        ("steps:\n  - phone: '138'\n    wap: false\n", "steps/0/wap: True was expected"),
+        (
+            "steps:\n  - phone: '138'\n    wap: true\n    enrich: 'no'\n",
+            "steps/0/enrich: 'no' is not of type 'boolean'",
+        ),
+        (
+            "steps:\n  - phone: '13800000003'\n    wap: true\n"
+            "  - phone: '13900000001'\n    wap_answer: '1'\n",
+            "bad.yaml:4: `wap_answer` needs a WAP page on 13900000001: open it with a `wap: true`",
+        ),
+        (
+            "steps:\n  - phone: '138'\n    expect_wap: 充值\n",
+            "bad.yaml:2: `expect_wap` needs a WAP page on 138",
+        ),
+        (
+            "steps:\n  - phone: '138'\n    wap: true\n  - wap_follow: x\n    within_s: 2\n",
+            "bad.yaml:4: `within_s` goes with an expectation, not `wap_follow`",
+        ),
+        (
+            "steps:\n  - phone: '138'\n    wap: true\n  - wap_answer: ${code}\n",
+            "bad.yaml:4: `${code}` is not saved by a step before",
+        ),
+        (
+            "steps:\n  - phone: '138'\n    wap: true\n  - expect_wap: {regex: '[1'}\n",
+            "bad.yaml:4: bad regular expression",
+        ),
     ],
 )
 def test_mistakes_name_the_line(text: str, error: str) -> None:
