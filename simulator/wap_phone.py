@@ -119,6 +119,10 @@ class WapPhone:
         if browser is None or browser.screen is None:
             self._refuse("no page is shown: open the WAP home page first")
             return
+        if browser.screen.form is None:
+            links = ", ".join(repr(link.label) for link in browser.screen.links) or "none"
+            self._refuse(f"the page has no form to answer; its links: {links}")
+            return
         try:
             field = browser.screen.field()
             if isinstance(field, Choice):

@@ -23,8 +23,8 @@ HELP_TEXT: Final = """\
   F7 USSD   Enter dials *123# (or what you typed), then answers
   F8 IVR    Enter calls the service number; in a call every key
             is a tone at once
-  Ctrl+B WAP  Enter opens the home page, then answers (a number
-            chooses); on an end page Enter follows the link
+  Ctrl+B    WAP: Enter opens the home page, then answers (a
+            number chooses); on an end page Enter follows the link
   F9        end the USSD session / hang up / leave the WAP page
   Ctrl+N    next number (or pick one in the list at the top)
   F10       add a number       Ctrl+L / Ctrl+O  the next call's

@@ -84,9 +84,10 @@ class PhoneView(Horizontal):
         Binding("f10", "add_number", "Add №"),
         Binding("ctrl+l", "call_language", "Call lang", show=False),
         Binding("ctrl+o", "caller_id", "Caller ID", show=False),
-        # The same keys in WAP mode (see check_action): shown in the footer there.
-        Binding("ctrl+l", "wap_markup", "WML/XHTML"),
-        Binding("ctrl+o", "wap_number", "Number hdr"),
+        # The same keys in WAP mode (see check_action). Like the call's, they are listed on
+        # the mode's own screen and in the help: an 80-column footer has no room for them.
+        Binding("ctrl+l", "wap_markup", "WML/XHTML", show=False),
+        Binding("ctrl+o", "wap_number", "Number header", show=False),
     ]
 
     mode: reactive[Mode] = reactive("sms")
@@ -395,6 +396,7 @@ def _wap_screen(phone: Phone, number_sent: bool) -> tuple[Text, str]:
     refused or what failed."""
     wap, flavour = phone.wap, phone.wap_flavour.upper()
     number = "number sent" if number_sent else "no number header"
+    short = "№ sent" if number_sent else "no №"
     text = Text()
     if wap.status == "idle" or not wap.lines:
         text.append("Press Enter to open the WAP home page.", "dim")
@@ -412,13 +414,13 @@ def _wap_screen(phone: Phone, number_sent: bool) -> tuple[Text, str]:
     if wap.status == "failed":
         text.append(f"\nfailed: {wap.error}", "bold red")
     status = {
-        "idle": "Enter opens the home page",
+        "idle": "Enter opens /wap/",
         "loading": "loading…",
-        "shown": "Enter answers" if wap.has_form else "Enter follows the link",
-        "failed": "Enter opens the home page",
+        "shown": "Enter answers" if wap.has_form else "Enter follows link",
+        "failed": "Enter opens /wap/",
     }[wap.status]
-    http = f" {wap.http_status}" if wap.http_status not in (None, 200) else ""
-    return text, f"{phone.msisdn} · WAP {flavour} · {number} · {status}{http}"
+    http = f" ({wap.http_status})" if wap.http_status not in (None, 200) else ""
+    return text, f"{phone.msisdn} · {flavour} · {short} · {status}{http}"
 
 
 __all__ = ["Keypad", "PhoneView"]

@@ -88,7 +88,7 @@ class WapConsole(Vertical, can_focus=True):
             status.update("no WAP gateway here: the platform's /wap/ is off")
             return
         enrich = "on" if self.gateway.enrich else "off: the page asks"
-        status.update(f"gateway → {self.gateway.target}/wap/ · e number header {enrich}")
+        status.update(f"in front of the platform's /wap/ · e number header {enrich}")
         self.log_lines.flush(self.query_one("#wap-log", RichLog))
 
 

@@ -144,3 +144,56 @@ steps:
 """,
     )
     assert all(result.ok for result in results), results[-1].detail
+
+
+async def test_wap_answers_the_page_refuses_say_why(world: World) -> None:
+    wml = """
+steps:
+  - phone: "13800000003"
+    wap: true
+    browser: wml
+  - wap_answer: "1"
+  - wap_answer: 139abc
+"""
+    line, detail = failure(await run(world, wml))
+    assert line == 7
+    assert detail == (
+        "the page refused '139abc': 'a' refused at position 4: format *N takes a digit there"
+    )  # the WML page's format mask, as a handset's keypad
+    choice = 'steps:\n  - phone: "13800000003"\n    wap: true\n  - wap_answer: "9"\n'
+    line, detail = failure(await run(world, choice))
+    assert (line, detail) == (4, "the page refused '9': '9' is not one of the choices"
+                                 " (1, 2, 3, 4, 5, 6)")  # fmt: skip
+
+
+async def test_wap_pages_that_are_not_what_the_script_expects(world: World) -> None:
+    results = await run(
+        world,
+        """
+steps:
+  - phone: "13800000003"
+    wap: true
+  - expect_wap: 自助服务
+    within_s: 0.3
+""",
+    )
+    line, detail = failure(results)
+    assert line == 5
+    assert detail.startswith("the WAP page shows '空中充值\\n代理商服务\\n1. 话费充值")
+    assert detail.endswith("(shown), without '自助服务'")
+    follow = 'steps:\n  - phone: "13800000003"\n    wap: true\n  - wap_follow: 重新开始\n'
+    assert failure(await run(world, follow)) == (
+        4, "the page refused '重新开始': the page has no link '重新开始'"
+    )  # fmt: skip
+    ended = """
+steps:
+  - phone: "13800000003"
+    wap: true
+  - wap_answer: "4"
+  - wap_answer: "333333"
+  - expect_wap: 您的预存款余额500.00元
+  - wap_answer: "1"
+"""
+    assert failure(await run(world, ended)) == (
+        8, "the page refused '1': the page has no form to answer; its links: '重新开始'"
+    )  # fmt: skip
