@@ -6,6 +6,7 @@ here, the mismatches a flow author must be able to trust."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from simulator.boss.model import shanghai_now
 from simulator.phones import Phones
@@ -197,3 +198,10 @@ steps:
     assert failure(await run(world, ended)) == (
         8, "the page refused '1': the page has no form to answer; its links: '重新开始'"
     )  # fmt: skip
+
+
+async def test_a_world_without_a_wap_gateway(world: World) -> None:
+    results = await run(
+        replace(world, wap=None), 'steps:\n  - phone: "13800000003"\n    wap: true\n'
+    )
+    assert failure(results) == (2, "no WAP gateway in this world (is the platform's /wap/ on?)")
