@@ -6,7 +6,7 @@ A package of its own, beside `simulator.wap_gateway`: the browser is the handset
 is the network; either works without the other (the gateway carries Chromium as well, and the
 browser can open any URL)."""
 
-from simulator.wap_browser.browser import ACCEPT, FORM_TYPE, Submission, WapBrowser
+from simulator.wap_browser.browser import ACCEPT, FORM_TYPE, Response, Submission, WapBrowser
 from simulator.wap_browser.errors import EntryRefused, PageError
 from simulator.wap_browser.layout import render, screen_columns, wrap
 from simulator.wap_browser.screen import (
@@ -41,6 +41,7 @@ __all__ = [
     "Link",
     "Option",
     "PageError",
+    "Response",
     "Screen",
     "Submission",
     "Text",

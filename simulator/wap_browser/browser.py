@@ -16,6 +16,10 @@ shows WML decks only (a WAP 1.x browser); "xhtml" asks for XHTML-MP and shows WM
 WAP 2.0 browsers did. Plain text is shown as lines (a server's error message). Anything else,
 or a page that is not well-formed, raises `PageError` and leaves the screen as it was.
 
+`headers` are sent with every request besides the browser's own: what a client claims itself
+(`X-MSISDN`), for tests of a platform that must not believe it from outside its gateways.
+`response` keeps the last answer as it came (status, headers, body), for tests and debugging.
+
 State, as on a handset: WML variables outlive a deck (`values`) until a card with
 `newcontext="true"` clears them, and an input or select takes its variable's value when
 entered; an XHTML page's fields start from the page's own values. Cookies are kept per browser.
@@ -24,6 +28,7 @@ entered; an XHTML page's fields start from the page's own values. Cookies are ke
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
@@ -74,6 +79,24 @@ class Submission:
     fields: tuple[tuple[str, str], ...] = ()  # what the body (or query) carries, decoded
 
 
+@dataclass(frozen=True, slots=True)
+class Response:
+    """The last answer, as received."""
+
+    status: int
+    url: str
+    headers: Mapping[str, str]  # the last of repeated ones
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
 class WapBrowser:
     def __init__(
         self,
@@ -83,6 +106,7 @@ class WapBrowser:
         user_agent: str | None = None,
         columns: int = layout.screen_columns,
         timeout_s: float = request_timeout_s,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if flavour not in ACCEPT:
             raise ValueError(f"flavour is 'wml' or 'xhtml', not {flavour!r}")
@@ -94,6 +118,8 @@ class WapBrowser:
         self._http: aiohttp.ClientSession | None = None
         self.screen: Screen | None = None
         self.status: int | None = None  # the last answer's HTTP status
+        self.response: Response | None = None  # the last answer, as received
+        self.extra_headers = dict(headers or {})
         self.values: dict[str, str] = {}  # WML: the variable context; XHTML: the form's
         self._deck: wml.Deck | None = None
 
@@ -261,6 +287,7 @@ class WapBrowser:
             "Accept-Language": self.accept_language,
             "Accept-Charset": "utf-8",
             "User-Agent": self.user_agent,
+            **self.extra_headers,
         }
         if request.content_type is not None:
             headers["Content-Type"] = request.content_type
@@ -274,6 +301,9 @@ class WapBrowser:
             self.status = response.status
             body = await _read_page(response)
             content_type = response.headers.get("Content-Type", "")
+            self.response = Response(
+                response.status, str(response.url), dict(response.headers), body
+            )
             return self.load(body, content_type, str(response.url))
 
     def _enter_card(self, request: Submission) -> bool:
@@ -379,4 +409,4 @@ def _request(
     return Submission("GET", url, fields=tuple(fields))
 
 
-__all__ = ["ACCEPT", "FORM_TYPE", "Submission", "WapBrowser"]
+__all__ = ["ACCEPT", "FORM_TYPE", "Response", "Submission", "WapBrowser"]
