@@ -296,3 +296,16 @@ def test_export_refuses_a_missing_directory(
         main(["stk", "export", str(tmp_path / "nowhere" / "x.stk")])
     assert exited.value.code == 2
     assert "no directory" in capsys.readouterr().err
+
+
+def test_flows_check_reports_a_compiled_command_too_long_at_its_node() -> None:
+    from aircharge.flows_cli import _stk_program_findings
+
+    long_confirm = ("为{msisdn}充值{amount_fen}元", "x" * 200 + " {msisdn} {amount_fen}")
+    path = FLOWS_DIR / "agent_main.yaml"
+    findings = _stk_program_findings([path], _catalogue(topup__confirm=long_confirm))
+    assert [(f.rule, f.where) for f in findings] == [
+        ("stk-program", f"{path}:{_flow().lines['topup_confirm']}")
+    ]
+    assert findings[0].detail.startswith("en: ")
+    assert _stk_program_findings([path], Catalogue.load()) == []
