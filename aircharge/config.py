@@ -57,6 +57,7 @@ __all__ = [
     "SmppConfig",
     "SmsConfig",
     "UssdConfig",
+    "WapConfig",
     "demo_secrets_in_use",
     "dump_toml",
     "load_config",
@@ -527,6 +528,27 @@ class IvrConfig(_Section):
 
 
 @dataclass(frozen=True, slots=True)
+class WapConfig(_Section):
+    SECTION: ClassVar[str] = "wap"
+    DOC: ClassVar[str] = "WAP pages under /wap/ on the platform's HTTP port (docs/wap.md)."
+
+    enabled: bool = _setting(True, _flag, "serve /wap/")
+    allowed_gateways: tuple[str, ...] = _setting(
+        ("127.0.0.1", "::1"),
+        _gateways,
+        "addresses or CIDR networks of WAP gateways whose X-MSISDN / X-Up-Calling-Line-Id"
+        " headers are trusted; from anywhere else the page asks for number and PIN",
+    )
+    session_timeout_s: int = _setting(
+        300, _positive_int("seconds"), "seconds of silence that end a session (and its form)"
+    )
+
+    def gateway_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The trusted gateways as networks (a bare address is a /32 or /128)."""
+        return tuple(ip_network(item, strict=False) for item in self.allowed_gateways)
+
+
+@dataclass(frozen=True, slots=True)
 class SmsConfig(_Section):
     SECTION: ClassVar[str] = "sms"
     DOC: ClassVar[str] = "SMS commands to the service number, replies, notices and receipts."
@@ -836,6 +858,7 @@ class Config:
     bank: BankConfig = field(default_factory=BankConfig)
     ussd: UssdConfig = field(default_factory=UssdConfig)
     ivr: IvrConfig = field(default_factory=IvrConfig)
+    wap: WapConfig = field(default_factory=WapConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     smpp: SmppConfig = field(default_factory=SmppConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
@@ -860,6 +883,7 @@ _SECTIONS: Mapping[str, type[_Section]] = MappingProxyType(
             BankConfig,
             UssdConfig,
             IvrConfig,
+            WapConfig,
             SmsConfig,
             SmppConfig,
             LimitsConfig,

@@ -118,6 +118,16 @@ class Metrics:
             "aircharge_ivr_calls_active", "IVR calls up now", registry=self.registry
         )
 
+        self.wap_events = Counter(
+            "aircharge_wap_events",
+            "WAP events by kind: sessions, pages by format, number headers trusted or ignored"
+            " (untrusted: from an address outside wap.allowed_gateways), sign-ins, refused"
+            " form tokens and identities, operations, receipts (channels.wap.service lists"
+            " them)",
+            ["event"],
+            registry=self.registry,
+        )
+
     def watch_ledger(self, stats: Callable[[], WriterStats]) -> None:
         self.registry.register(_LedgerCollector(stats))
 
@@ -132,6 +142,9 @@ class Metrics:
             self.ivr_calls.set(count)
         else:
             self.ivr_events.labels(event).inc(count)
+
+    def observe_wap(self, event: str, count: int) -> None:
+        self.wap_events.labels(event).inc(count)
 
     def smpp_observer(self, link: str) -> Callable[[str, int], None]:
         """The observer of one link's `SmppCounters`: `up` is a gauge, the rest counters."""

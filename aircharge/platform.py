@@ -2,8 +2,8 @@
 
 `start_platform` opens the database, the BOSS gateway, the SMS channel and its SMPP link(s)
 (`aircharge.sms`) and the HTTP server (USSD callback, bank notifications, /metrics, /healthz,
-the read-only API /api/v1; the admin and WAP join here in later work), the FastAGI server
-for IVR calls and answers a handle
+the read-only API /api/v1, WAP pages under /wap/; the admin joins here in later work), the
+FastAGI server for IVR calls and answers a handle
 whose `close()` undoes it all in reverse order.
 """
 
@@ -31,6 +31,9 @@ from channels.ivr.server import FastAgiServer, ivr_counters
 from channels.ussd.http import add_ussd_routes
 from channels.ussd.service import UssdService
 from channels.ussd.store import UssdSessionStore
+from channels.wap.http import add_wap_routes
+from channels.wap.service import WapService, wap_counters
+from channels.wap.store import WapStore
 from dialogs.catalogue import Catalogue
 from dialogs.engine import Engine
 from dialogs.flow import Flow, load_flows
@@ -108,17 +111,24 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-async def _housekeeping(store: UssdSessionStore) -> None:
-    """Drop USSD sessions idle for a day (their replies and PIN proofs are of no more use)."""
+async def _housekeeping(store: UssdSessionStore, wap: WapStore | None) -> None:
+    """Drop USSD and WAP sessions idle for a day (their replies and PIN proofs are of no more
+    use), and WAP form tokens expired as long."""
     while True:
         await asyncio.sleep(housekeeping_interval_s)
+        before_ms = clock_ms() - ussd_session_retention_ms
         try:
-            dropped = await store.purge(clock_ms() - ussd_session_retention_ms)
+            dropped = await store.purge(before_ms)
+            dropped_wap = 0 if wap is None else await wap.purge(before_ms)
         except Exception:  # the database may be briefly away: try again next round
-            log.exception("housekeeping: purging USSD sessions failed")
+            log.exception("housekeeping: purging sessions failed")
             continue
-        if dropped:
-            log.info("housekeeping: %d USSD sessions older than a day dropped", dropped)
+        if dropped or dropped_wap:
+            log.info(
+                "housekeeping: %d USSD and %d WAP sessions older than a day dropped",
+                dropped,
+                dropped_wap,
+            )
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -211,6 +221,21 @@ async def start_platform(config: Config) -> RunningPlatform:
             notifier=None if sms is None else sms.notices,
         )
         closers.append(ussd.drain)  # operations a gateway left behind finish before the ledger
+        wap, wap_store = None, None
+        if config.wap.enabled:
+            wap_store = WapStore(engine)
+            wap = WapService(
+                engine=dialog_engine,
+                catalogue=catalogue,
+                operations=operations,
+                store=wap_store,
+                session_timeout_ms=config.wap.session_timeout_s * 1000,
+                default_language=config.platform.language,
+                clock_ms=clock_ms,
+                notifier=None if sms is None else sms.notices,
+                counters=wap_counters(metrics.observe_wap),
+            )
+            closers.append(wap.drain)  # likewise for a browser that went away
         if sms is not None:
             closers.append(sms.stop_intake)  # no new MO; the outbox stays open (above)
             await sms.start(dialog_engine, operations, ussd)
@@ -227,6 +252,8 @@ async def start_platform(config: Config) -> RunningPlatform:
             secret=config.secrets.ussd_secret.encode(),
             tolerance_s=config.ussd.signature_tolerance_s,
         )
+        if wap is not None:
+            add_wap_routes(app, wap, config.wap.gateway_networks(), catalogue)
         add_bank_notify_route(
             app,
             operations.deposit,
@@ -238,7 +265,7 @@ async def start_platform(config: Config) -> RunningPlatform:
         app.router.add_get("/healthz", _healthz)
         app.add_subapp(API_PREFIX, create_api(engine, config.secrets.api_token))
         http = await listen(app, config.platform.host, config.platform.http_port)
-        housekeeping = asyncio.create_task(_housekeeping(sessions))
+        housekeeping = asyncio.create_task(_housekeeping(sessions, wap_store))
         closers.append(lambda: _cancel(housekeeping))
         ivr = None
         if config.ivr.enabled:

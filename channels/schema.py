@@ -1,5 +1,6 @@
 """Tables the channels keep for themselves (dialog sessions, SMS MO records, the MT outbox and
-its delivery receipts, duplicate confirmations, daily reply counts; later form tokens).
+its delivery receipts, duplicate confirmations, daily reply counts, WAP sessions and their
+one-time form tokens).
 Created by the composition root's single Alembic history with the ledger's.
 Times are integer milliseconds since the epoch (UTC): comparable on every database.
 """
@@ -141,4 +142,35 @@ sms_reply_counts = Table(
     Column("day", Date, nullable=False),
     Column("count", Integer, nullable=False),
     PrimaryKeyConstraint("msisdn", "day"),
+)
+
+WAP_STAGES: Final = ("number", "pin", "dialog", "ended")
+
+# One row per WAP session. The id is a bearer secret, so only its SHA-256 is kept; the
+# engine state holds PINs only as seals (like USSD's).
+wap_sessions = Table(
+    "wap_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("msisdn", String(15), nullable=True),  # None until a signing-in user types it
+    Column("trusted", Boolean, nullable=False),  # the number came from a trusted gateway header
+    Column("stage", String(8), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("state", Text, nullable=True),  # engine state as JSON once the dialog runs
+    Column("attempts", Integer, nullable=False),  # sign-in tries (number, PIN)
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False, index=True),
+    CheckConstraint(_one_of("stage", WAP_STAGES), name="stage_known"),
+)
+
+# One-time form tokens: only their SHA-256, bound to one session, spent by the conditional
+# update that takes their POST (a second POST of the same form finds it spent).
+wap_form_tokens = Table(
+    "wap_form_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_hash", String(64), nullable=False, index=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False, index=True),
+    Column("spent_ms", BigInteger, nullable=True),
 )

@@ -3,7 +3,8 @@
 Both formats show the same screen as the USSD page (notice first, then the prompt, then the
 numbered choices or one entry field) and post the answer in a field named `input`, next to
 the channel's one-time form `token` and its hidden fields (`FormTarget`), to one URL. `End`
-is the text alone, with no form; `RunOperation` is never rendered (the channel runs it and
+is the text alone, with no form, and optionally a link (`PageLink`: where to start again,
+chosen by the channel); `RunOperation` is never rendered (the channel runs it and
 resumes the engine first).
 
 WML 1.3 (`text/vnd.wap.wml`), for WAP 1.x browsers behind a WAP gateway:
@@ -101,6 +102,17 @@ class FormTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class PageLink:
+    """A plain link under a screen's text (a GET, no form): the channel's "start again"."""
+
+    href: str
+    label: Message
+
+    def __post_init__(self) -> None:
+        assert self.href, "a link needs a URL"
+
+
+@dataclass(frozen=True, slots=True)
 class WapPage:
     body: str
     content_type: str
@@ -140,6 +152,7 @@ class _Screen:
     choices: tuple[_Choice, ...]
     entry: _Entry | None
     form: _Form | None
+    link: tuple[str, str] | None  # (href, label)
 
 
 _Clean = Callable[[str], str]
@@ -194,7 +207,12 @@ def _form(target: FormTarget, submit: str, clean: _Clean) -> _Form:
 
 
 def _screen(
-    event: Event, catalogue: Catalogue, language: str, target: FormTarget, clean: _Clean
+    event: Event,
+    catalogue: Catalogue,
+    language: str,
+    target: FormTarget | None,
+    link: PageLink | None,
+    clean: _Clean,
 ) -> _Screen:
     language = _page_language(language)
 
@@ -202,8 +220,10 @@ def _screen(
         return clean(catalogue.text(language, message))
 
     title = text(Message(TITLE_KEY))
+    shown = None if link is None else (clean(link.href), text(link.label))
     match event:
         case Ask():
+            assert target is not None, "a screen that asks needs a form to answer in"
             return _Screen(
                 language=language,
                 title=title,
@@ -212,9 +232,10 @@ def _screen(
                 choices=_choices(tuple(text(choice) for choice in event.choices)),
                 entry=None if event.choices else _entry(event.input),
                 form=_form(target, text(Message(SUBMIT_KEY)), clean),
+                link=shown,
             )
         case End():
-            return _Screen(language, title, None, text(event.message), (), None, None)
+            return _Screen(language, title, None, text(event.message), (), None, None, shown)
         case _:
             raise TypeError(f"a WAP page cannot show {type(event).__name__}")
 
@@ -232,13 +253,26 @@ _WML: Final[Template] = _ENVIRONMENT.get_template(WML_TEMPLATE)
 _XHTML: Final[Template] = _ENVIRONMENT.get_template(XHTML_TEMPLATE)
 
 
-def render_wml(event: Event, catalogue: Catalogue, language: str, form: FormTarget) -> WapPage:
-    """One WML 1.3 deck of one card; `$` in every text is escaped as `$$`."""
-    screen = _screen(event, catalogue, language, form, _wml_text)
+def render_wml(
+    event: Event,
+    catalogue: Catalogue,
+    language: str,
+    form: FormTarget | None,
+    link: PageLink | None = None,
+) -> WapPage:
+    """One WML 1.3 deck of one card; `$` in every text is escaped as `$$`. `form` may be
+    None only for an `End`."""
+    screen = _screen(event, catalogue, language, form, link, _wml_text)
     return WapPage(_WML.render(screen=screen), WML_CONTENT_TYPE)
 
 
-def render_xhtml(event: Event, catalogue: Catalogue, language: str, form: FormTarget) -> WapPage:
-    """One XHTML Mobile Profile 1.2 page."""
-    screen = _screen(event, catalogue, language, form, _xml_text)
+def render_xhtml(
+    event: Event,
+    catalogue: Catalogue,
+    language: str,
+    form: FormTarget | None,
+    link: PageLink | None = None,
+) -> WapPage:
+    """One XHTML Mobile Profile 1.2 page. `form` may be None only for an `End`."""
+    screen = _screen(event, catalogue, language, form, link, _xml_text)
     return WapPage(_XHTML.render(screen=screen), XHTML_CONTENT_TYPE)

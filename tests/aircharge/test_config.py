@@ -399,8 +399,8 @@ def test_unknown_section_is_named_with_the_valid_sections(tmp_path):
     error = load_error(tmp_path, "[bos]\nurl = 'http://x'\n")
     assert error == (
         f"{tmp_path / 'config.toml'}: unknown section 'bos' (did you mean 'boss'?); "
-        "valid sections: platform, database, boss, bank, ussd, ivr, sms, smpp, limits, commissions,"
-        " pins, resolver, secrets, simulator"
+        "valid sections: platform, database, boss, bank, ussd, ivr, wap, sms, smpp, limits,"
+        " commissions, pins, resolver, secrets, simulator"
     )
 
 

@@ -21,6 +21,7 @@ from dialogs.render.wap import (
     WML_CONTENT_TYPE,
     XHTML_CONTENT_TYPE,
     FormTarget,
+    PageLink,
     WapPage,
     render_wml,
     render_xhtml,
@@ -347,6 +348,19 @@ def test_the_end_has_no_form() -> None:
         assert absent not in wml
     for absent in ("<form", "<input", "tok-123", "sess-42"):
         assert absent not in xhtml
+
+
+def test_an_end_may_carry_a_link_and_needs_no_form() -> None:
+    link = PageLink('/wap/?a=1&b="$"', Message("wap.again"))
+    wml = render_wml(DONE, CATALOGUE, "zh-CN", None, link)
+    xhtml = render_xhtml(DONE, CATALOGUE, "en", None, link)
+    assert '<p><a href="/wap/?a=1&amp;b=&#34;$$&#34;">重新开始</a></p>' in wml.body
+    assert '<p><a href="/wap/?a=1&amp;b=&#34;$&#34;">Start again</a></p>' in xhtml.body
+    for page in (wml, xhtml):
+        parse_page(page)
+    assert "<a " not in render_wml(DONE, CATALOGUE, "zh-CN", None).body
+    with pytest.raises(AssertionError, match="needs a form"):
+        render_xhtml(ASK_PIN, CATALOGUE, "zh-CN", None)
 
 
 def test_parameters_are_escaped_in_both_formats() -> None:

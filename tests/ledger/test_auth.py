@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.money import Msisdn
 from ledger.operations import OperationOutcome, OperationRequest
 from ledger.pins import PinKeys, PinPolicy, seal
-from ledger.schema import agents, audit_log
+from ledger.schema import agents, audit_log, operations
 from tests.ledger.conftest import MERCHANT, PIN_KEYS, T0, Clock, World, open_world
 
 LEVEL1, LEVEL2 = Msisdn("8613800000001"), Msisdn("8613800000002")
@@ -147,3 +147,33 @@ async def test_change_pin_refuses_weak_and_same_pins_and_is_idempotent(
         assert (await _balance(world, "135790", key="b2")).code == "ok"
         actions = [(action, subject) for action, subject, _ in await _audit(world)]
         assert actions == [("pin_changed", MERCHANT)]
+
+
+async def test_check_pin_signs_in_and_counts_wrong_pins_like_an_operation(
+    engine: AsyncEngine,
+) -> None:
+    async with open_world(engine, pin_policy=POLICY) as world:
+        service = world.operations
+        ok = await service.check_pin(MERCHANT, "333333", channel="wap", origin="wap@10.0.0.1")
+        assert ok.code == "ok"
+        wrong = await service.check_pin(MERCHANT, "999999", channel="wap", origin="wap@10.0.0.1")
+        assert (wrong.code, wrong.values["attempts_left"]) == ("wrong_pin", 2)
+        assert (await _stored(world, MERCHANT))[1] == 1
+        # the same source's count as the operations': three more wrong PINs from there
+        # (one through an operation) and it is not heard, even with a right PIN
+        await service.check_pin(LEVEL1, "999999", channel="wap", origin="wap@10.0.0.1")
+        await service.check_pin(LEVEL2, "999999", channel="wap", origin="wap@10.0.0.1")
+        assert (await _balance(world, "999999", LEVEL2, origin="wap@10.0.0.1")).code == (
+            "wrong_pin"
+        )
+        throttled = await service.check_pin(LEVEL1, "111111", channel="wap", origin="wap@10.0.0.1")
+        assert throttled.code == "too_many_attempts"
+        elsewhere = await service.check_pin(LEVEL1, "111111", channel="wap", origin="wap@10.0.0.2")
+        assert elsewhere.code == "ok"
+        unknown = await service.check_pin(
+            Msisdn("8613900000001"), "123456", channel="wap", origin="wap@10.0.0.3"
+        )
+        assert unknown.code == "unknown_agent"
+        async with world.engine.connect() as conn:
+            count = (await conn.execute(select(func.count()).select_from(operations))).scalar()
+        assert count == 0  # a sign-in is no operation: nothing journalled
