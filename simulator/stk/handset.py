@@ -4,8 +4,9 @@ the terminal UI draws, takes the user's keys, and answers with TERMINAL RESPONSE
 Screens (frozen values): `MenuScreen` (the SIM's root menu, SET UP MENU), `ListScreen` (SELECT
 ITEM), `InputScreen` (GET INPUT, with its length and digit rules, hidden entry shown masked,
 and the refusal `notice` after a bad entry), `TextScreen` (DISPLAY TEXT, acknowledged with
-`ok`). Actions are coroutines because the SEND SHORT MESSAGE the SIM may issue next is handed
-to the injected `send_sms(destination, text)`; after it the phone is back on the menu.
+`ok`). Listeners in `on_change` are called after every change of screen. Actions are
+coroutines because the SEND SHORT MESSAGE the SIM may issue next is handed to the injected
+`send_sms(destination, text)`; after it the phone is back on the menu.
 
 Like a real phone, the handset refuses an entry the command does not allow (a letter in a
 digits-only field, too few or too many characters) without bothering the SIM: the screen stays,
@@ -84,6 +85,7 @@ class InputScreen:
     digits_only: bool
     hidden: bool
     notice: str | None = None
+    ucs2: bool = False  # any text may be typed, not only the SMS alphabet
 
     def echo(self, typed: str) -> str:
         """What the display shows while `typed` is being keyed: masked when hidden."""
@@ -116,9 +118,21 @@ class Handset:
         menu = decode_command(sim.set_up_menu())
         assert isinstance(menu, SetUpMenu), "the program starts with SET UP MENU"
         self._menu = MenuScreen(menu.title, menu.items)
-        self.screen: Screen = self._menu
+        self.on_change: list[Callable[[], None]] = []  # called after every screen change
+        self._screen: Screen = self._menu
         self.sent: list[SentSms] = []
         self._pending: CommandDetails | None = None
+
+    @property
+    def screen(self) -> Screen:
+        """What the phone shows now."""
+        return self._screen
+
+    @screen.setter
+    def screen(self, screen: Screen) -> None:
+        self._screen = screen
+        for listener in self.on_change:
+            listener()
 
     def _notice(self, key: str, n: int = 0) -> str:
         return NOTICES[self.language][key].format(n=n)
@@ -149,7 +163,7 @@ class Handset:
     def _refusal(self, screen: InputScreen, typed: str) -> str | None:
         if screen.digits_only and not set(typed) <= DIGIT_KEYS:
             return self._notice("digits")
-        if not screen.digits_only and gsm_or_none(typed) is None:
+        if not screen.digits_only and not screen.ucs2 and gsm_or_none(typed) is None:
             return self._notice("alphabet")
         if len(typed) < screen.min_length:
             return self._notice("short", screen.min_length)
@@ -193,7 +207,7 @@ class Handset:
                 case GetInput():
                     self.screen = InputScreen(
                         command.text, command.min_length, command.max_length,
-                        command.digits_only, command.hidden,
+                        command.digits_only, command.hidden, ucs2=command.ucs2,
                     )  # fmt: skip
                     return self.screen
                 case DisplayText():

@@ -67,6 +67,13 @@ COMMAND_FIXTURES: list[tuple[Command, str]] = [
         "D019" + "8103012304" + "82028182" + "8D0A04" + "456E7465722050494E" + "91020606",
     ),
     (
+        GetInput("Enter 12345", 5, 5, digits_only=True, hidden=False),
+        # the command of the conformance test GET INPUT 1.1 (TS 31.124 §27.22.4.3.1):
+        # D0 1B | 81 03 01 23 00 (digits, echo, unpacked) | 82 02 81 82
+        # | 8D 0C 04 "Enter 12345" | 91 02 05 05
+        "D01B" + "8103012300" + "82028182" + "8D0C04" + "456E746572203132333435" + "91020505",
+    ),
+    (
         GetInput("金额", 1, 10, digits_only=False, hidden=False),
         # D0 14 | 81 03 01 23 01 (SMS alphabet, echo) | 82 02 81 82
         # | 8D 05 08 91D1 989D (DCS 08, UCS-2) | 91 02 01 0A

@@ -264,3 +264,14 @@ def test_profiles_are_checked() -> None:
     with pytest.raises(ProfileError, match="needs"):
         SimProfile.from_json({"sim_id": SIM_ID})
     assert KIC not in repr(_profile())
+
+
+async def test_listeners_hear_every_screen_change(programs: dict[str, bytes]) -> None:
+    phone, _, _ = _phone(programs)
+    seen: list[Screen] = []
+    phone.on_change.append(lambda: seen.append(phone.screen))
+    await phone.select(4)
+    await phone.enter("12")  # refused: the notice is a change too
+    await phone.enter("123456")
+    assert [type(screen) for screen in seen] == [InputScreen, InputScreen, MenuScreen]
+    assert _notice(seen[1]) == "Enter at least 6 characters"
