@@ -22,6 +22,7 @@ from aircharge.platform import start_platform
 from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
 from aircharge.sim import SimError, add_sim_parser, run_sim
+from aircharge.stk_cli import add_stk_parser, run_stk
 from ledger.verify import VerifyReport, verify
 
 EXIT_USAGE = 2
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     add_agi_parser(commands, common)
     add_prompts_parser(commands)
     add_bench_parser(commands)
+    add_stk_parser(commands, common)
     return parser
 
 
@@ -163,6 +165,8 @@ def _run(args: argparse.Namespace) -> None:
         sys.exit(run_flows(args))
     if args.command == "prompts":
         sys.exit(run_prompts(args))
+    if args.command == "stk" and args.stk_command == "export":
+        sys.exit(run_stk(args))
     config = load_config(args.config)
     configure_logging(config.platform.log_level)
     if args.command == "agi":  # stdout is Asterisk's: nothing else may write there
