@@ -2,7 +2,7 @@
 escaping (XML and WML's `$`), and well-formedness for any parameter text.
 
 Expectations are written out by hand; pages are read back with the standard library's XML
-parser (no DTD validation: no copy of the WML or XHTML-MP DTDs is on the machine)."""
+parser. Validation against the WML 1.3 and XHTML-MP 1.2 DTDs is in `test_render_wap_dtd.py`."""
 
 from __future__ import annotations
 
