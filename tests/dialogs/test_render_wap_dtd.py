@@ -5,7 +5,8 @@ XHTML Mobile Profile 1.2 pages, validated with lxml against `tests/data/dtd/`.
 each kind with and without their refusal notice, confirmations, message notices above the
 next screen, ends, and every outcome an end can show), in zh-CN and en, with the widest
 parameter values and with hostile ones (markup, `&`, `$`, quotes, control characters, lone
-surrogates), behind a hostile form target. The negative tests prove the DTDs reject what a
+surrogates), behind a hostile form target, with and without the channel's link under the
+page (an end also with no form at all). The negative tests prove the DTDs reject what a
 renderer could get wrong, so a valid verdict means something.
 """
 
@@ -33,7 +34,7 @@ from dialogs.flow import (
     SubflowNode,
     load_flows,
 )
-from dialogs.render.wap import FormTarget, WapPage, render_wml, render_xhtml
+from dialogs.render.wap import FormTarget, PageLink, WapPage, render_wml, render_xhtml
 from tests.wap_dtd import WML13, XHTML_MP, assert_valid_wml, assert_valid_xhtml_mp, dtd_errors
 
 CATALOGUE = Catalogue.load()
@@ -43,6 +44,10 @@ FORM = FormTarget("/wap/step?s=7&v=2", "tok-123", {"session": "sess-42"})
 HOSTILE = "<script>alert('x')</script> & $(input) $$5 \"q\" 'a' ]]> <!-- \x00\x07\x1b\ud800\ufffe"
 HOSTILE_FORM = FormTarget(
     '/wap/?a=1&b="$(input)"\'<x>', "to$ken<&>\x01", {"session": "s$<1>\"'", "k": HOSTILE}
+)
+AGAIN = PageLink("/wap/", Message("wap.again"))  # the channel's "start again" under a page
+HOSTILE_LINK = PageLink(
+    '/wap/?a=1&b="$(input)"\'<x>\x01', Message("outcome.pending", {"ref": HOSTILE})
 )
 WIDEST_FEN = 1_000_000_000  # ¥10,000,000.00, the most anyone can type
 WIDEST_MSISDN = "861390000000123"
@@ -143,10 +148,21 @@ def test_the_screens_cover_every_kind_of_page() -> None:
 def test_every_screen_is_valid_wml_and_xhtml_mp(flow_id: str, language: str) -> None:
     problems = []
     screens = [name for name in sorted(SCREENS) if name.startswith(f"{flow_id}/")]
+    targets: list[tuple[str, FormTarget | None, PageLink | None]] = [
+        ("form", FORM, None),
+        ("hostile form", HOSTILE_FORM, None),
+        ("form+link", FORM, AGAIN),
+        ("hostile link", HOSTILE_FORM, HOSTILE_LINK),
+    ]
+    # An end needs no form: the channel shows it with only the link, or nothing.
+    ends: list[tuple[str, FormTarget | None, PageLink | None]] = [
+        ("no form", None, AGAIN),
+        ("nothing", None, None),
+    ]
     for name in screens:
-        for form_name, form in (("form", FORM), ("hostile form", HOSTILE_FORM)):
-            wml = render_wml(SCREENS[name], CATALOGUE, language, form).body
-            xhtml = render_xhtml(SCREENS[name], CATALOGUE, language, form).body
+        for form_name, form, link in targets + (ends if isinstance(SCREENS[name], End) else []):
+            wml = render_wml(SCREENS[name], CATALOGUE, language, form, link).body
+            xhtml = render_xhtml(SCREENS[name], CATALOGUE, language, form, link).body
             for doctype, body in ((WML13, wml), (XHTML_MP, xhtml)):
                 errors = dtd_errors(body, doctype)
                 if errors:
