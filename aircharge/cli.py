@@ -22,6 +22,8 @@ from aircharge.platform import start_platform
 from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
 from aircharge.sim import SimError, add_sim_parser, run_sim
+from aircharge.stk_cli import add_stk_sim_parsers, run_stk_sims
+from channels.stk.sims import ProvisionError
 from ledger.verify import VerifyReport, verify
 
 EXIT_USAGE = 2
@@ -62,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     ledger_commands.add_parser(
         "verify", parents=[common], help="recompute balances, conservation and hash chains"
     )
+    stk = commands.add_parser("stk", help="SIM Toolkit: the agents' service SIMs")
+    stk_commands = stk.add_subparsers(dest="stk_command", required=True, metavar="STK_COMMAND")
+    add_stk_sim_parsers(stk_commands, common)
     add_sim_parser(commands, common)
     add_flows_parser(commands)
     add_agi_parser(commands, common)
@@ -169,6 +174,8 @@ def _run(args: argparse.Namespace) -> None:
         sys.exit(run_agi(args, config.platform.host, config.platform.fastagi_port))
     if args.command == "sim":
         sys.exit(run_sim(args, config, _has_terminal()))
+    if args.command == "stk":
+        sys.exit(run_stk_sims(args, config))
     if args.command == "demo":
         headless = args.headless
         if not headless and not _has_terminal():
@@ -210,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"aircharge: configuration error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except (CommandError, SimError, OSError) as exc:
+    except (CommandError, SimError, ProvisionError, OSError) as exc:
         print(f"aircharge: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
