@@ -85,6 +85,18 @@ class Finished:
     capped: bool  # the reply was not sent: the number reached its daily cap
 
 
+@dataclass(frozen=True, slots=True)
+class SealedRefusal:
+    """A sealed answer refused and answered all the same (an old counter from the SIM's own
+    number): processed only to send that answer; it runs nothing."""
+
+    reason: str
+
+
+def encode_refusal(actor: str, reason: str) -> str:
+    return json.dumps({"actor": actor, "refused": reason}, sort_keys=True)
+
+
 def encode_parsed(actor: str, parsed: Command | ParseError, origin: str | None = None) -> str:
     """A parse result as JSON (slots as given: the caller seals PINs first); `origin`, for a
     sealed answer, is what its operations' idempotency keys start with."""
@@ -107,8 +119,11 @@ def origin_of(text: str) -> str | None:
     return None if origin is None else str(origin)
 
 
-def decode_parsed(text: str) -> tuple[str, Command | ParseError]:
+def decode_parsed(text: str) -> tuple[str, Command | ParseError | SealedRefusal]:
     data: Mapping[str, Any] = json.loads(text)
+    refused = data.get("refused")
+    if refused is not None:
+        return data["actor"], SealedRefusal(str(refused))
     error = data.get("error")
     if error is not None:
         return data["actor"], ParseError(error["reason"], error["kind"], error["field"])

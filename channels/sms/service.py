@@ -74,9 +74,11 @@ from channels.sms.records import (
     NewConfirmation,
     NewMo,
     Reply,
+    SealedRefusal,
     StoredMo,
     decode_parsed,
     encode_parsed,
+    encode_refusal,
     origin_of,
 )
 from channels.sms.sealed import Opened, SealedIntake
@@ -113,9 +115,6 @@ processing_concurrency_max: Final = 64  # MOs processed at once
 processing_queue_max: Final = 4_096  # stored MOs waiting for a worker (back-pressure on accept)
 recover_page_max: Final = 500  # stored MOs read at a time on recovery
 confirm_code_digits: Final = 6  # six digits: `mask_pins` hides them in stored MOs and logs
-# A refused sealed answer that is answered is stored as this command kind (the grammar never
-# makes it: no plain SMS can reach it); its one slot is the reason.
-SEALED_REFUSED: Final = "sealed_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +307,7 @@ class SmsService:
         result = await sealed.open(message, actor, delivery)
         if not isinstance(result, Opened):
             if result.answer and actor is not None:  # processed, to be answered; runs nothing
-                refusal = Command(SEALED_REFUSED, {"reason": result.reason})
-                command = encode_parsed(actor, refusal)
+                command = encode_refusal(actor, result.reason)
                 return NewMo(message, result.stored_text, command, actor, None, delivery, None)
             return NewMo(message, result.stored_text, None, None, None, delivery, result.reason)
         seal = functools.partial(self._operations.protect_pin, Msisdn(result.actor))
@@ -367,13 +365,15 @@ class SmsService:
             return [AGENT_FLOW], language
         return [SUBSCRIBER_FLOW], self._default_language
 
-    async def _answer(self, mo: StoredMo, actor: Msisdn, parsed: Command | ParseError) -> _Answer:
+    async def _answer(
+        self, mo: StoredMo, actor: Msisdn, parsed: Command | ParseError | SealedRefusal
+    ) -> _Answer:
         flows, language = await self._language(actor)
         if isinstance(parsed, ParseError):
             return _Answer(HELP, sms_help(parsed, self._catalogue, language).text)
-        if parsed.kind == SEALED_REFUSED:
-            reason = str(parsed.slots["reason"])
-            return _Answer(reason, self._catalogue.text(language, Message("sms.stk_old_counter")))
+        if isinstance(parsed, SealedRefusal):
+            text = self._catalogue.text(language, Message("sms.stk_old_counter"))
+            return _Answer(parsed.reason, text)
         if parsed.kind == "confirm":
             confirmed = await self._confirmed(actor, str(parsed.slots["code"]))
             if confirmed is not None:
