@@ -25,7 +25,7 @@ from aircharge.database import create_engine, upgrade
 from aircharge.runtime import clock_ms
 from aircharge.stk_cli import write_private
 from channels.stk.secure import SimKeys, key_bytes, sim_id_chars
-from channels.stk.sims import SimKeyRing, SimProfile, find_sim, provision
+from channels.stk.sims import SimKeyRing, SimProfile, list_sims, provision
 from ledger.agents import Agent, Level, create_agent
 from ledger.money import Msisdn
 from ledger.operations.context import Clock, utc_now
@@ -102,15 +102,17 @@ def write_demo_sim_profiles(data_dir: Path, service_number: str) -> Path:
 
 
 async def seed_demo_sims(engine: AsyncEngine, pin_keys: PinKeys, now_ms: int) -> None:
-    """Provision each demo agent's demo SIM unless it is there already (idempotent)."""
+    """Provision each demo agent's demo SIM unless the agent has had a SIM already (seeding
+    again changes nothing, and never retires a SIM issued since)."""
     ring = SimKeyRing(pin_keys)
+    issued = {sim.msisdn for sim in await list_sims(engine)}
     for demo in DEMO_AGENTS:
+        if demo.msisdn in issued:
+            continue
         sim_id, keys = demo_sim(demo.msisdn)
-        if await find_sim(engine, ring, sim_id) is None:
-            await provision(
-                engine, ring, demo.msisdn, service_number="", now_ms=now_ms, sim_id=sim_id,
-                keys=keys,
-            )  # fmt: skip
+        await provision(
+            engine, ring, demo.msisdn, service_number="", now_ms=now_ms, sim_id=sim_id, keys=keys
+        )
 
 
 async def migrated_demo_database(database: DatabaseConfig, pin_keys: PinKeys) -> None:
