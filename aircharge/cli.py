@@ -22,7 +22,7 @@ from aircharge.platform import start_platform
 from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
 from aircharge.sim import SimError, add_sim_parser, run_sim
-from aircharge.stk_cli import add_stk_sim_parsers, run_stk_sims
+from aircharge.stk_cli import STK_SIM_COMMANDS, add_stk_sim_parsers, run_stk_sims
 from channels.stk.sims import ProvisionError
 from ledger.verify import VerifyReport, verify
 
@@ -174,7 +174,7 @@ def _run(args: argparse.Namespace) -> None:
         sys.exit(run_agi(args, config.platform.host, config.platform.fastagi_port))
     if args.command == "sim":
         sys.exit(run_sim(args, config, _has_terminal()))
-    if args.command == "stk":
+    if args.command == "stk" and args.stk_command in STK_SIM_COMMANDS:
         sys.exit(run_stk_sims(args, config))
     if args.command == "demo":
         headless = args.headless

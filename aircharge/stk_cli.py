@@ -13,7 +13,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from aircharge.config import Config
 from aircharge.database import create_engine
@@ -23,6 +23,8 @@ from dialogs.inputs import parse_msisdn
 from ledger.money import Msisdn
 
 profile_mode = 0o600
+# The `aircharge stk` subcommands this module runs (the group holds others, e.g. `export`).
+STK_SIM_COMMANDS: Final = frozenset({"provision", "list", "retire"})
 
 
 def add_stk_sim_parsers(stk_commands: Any, common: argparse.ArgumentParser) -> None:
@@ -55,8 +57,10 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         elif args.stk_command == "retire":
             await sims.retire(engine, args.sim, clock_ms())
             print(f"SIM {args.sim} retired: its answers are refused from now on")
-        else:
+        elif args.stk_command == "list":
             _print_list(await sims.list_sims(engine))
+        else:
+            raise ValueError(f"not a SIM command: {args.stk_command!r}")
     finally:
         await engine.dispose()
     return 0
@@ -99,4 +103,4 @@ def _print_list(found: list[sims.SimSummary]) -> None:
         print(f"{sim.sim_id:16}  {sim.msisdn:15}  {sim.status:7}  {sim.last_counter}")
 
 
-__all__ = ["add_stk_sim_parsers", "run_stk_sims", "write_private"]
+__all__ = ["STK_SIM_COMMANDS", "add_stk_sim_parsers", "run_stk_sims", "write_private"]
