@@ -9,6 +9,8 @@ import asyncio
 import json
 from dataclasses import replace
 
+import aiohttp
+
 from aircharge.demo import DemoStack
 from channels.stk.secure import SimKeys, protect
 from ledger.verify import verify
@@ -66,4 +68,11 @@ async def test_an_stk_topup_over_smpp_runs_once_and_an_old_counter_is_refused(
     counts = demo.platform.sms.stk_counters.snapshot()
     assert (counts["answers_opened"], counts["refused_old_counter"]) == (1, 1)
     assert counts["answers_redelivered"] >= 1
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{demo.platform.url}/metrics") as response,
+    ):
+        metrics = await response.text()
+    assert 'aircharge_stk_events_total{event="refused_old_counter"} 1.0' in metrics
+    assert 'aircharge_operations_total{operation="topup",channel="stk",outcome="ok"} 1.0' in metrics
     assert (await verify(demo.platform.engine)).ok
