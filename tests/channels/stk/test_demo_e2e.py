@@ -74,5 +74,5 @@ async def test_an_stk_topup_over_smpp_runs_once_and_an_old_counter_is_refused(
     ):
         metrics = await response.text()
     assert 'aircharge_stk_events_total{event="refused_old_counter"} 1.0' in metrics
-    assert 'aircharge_operations_total{operation="topup",channel="stk",outcome="ok"} 1.0' in metrics
+    assert 'aircharge_operations_total{channel="stk",operation="topup",outcome="ok"} 1.0' in metrics
     assert (await verify(demo.platform.engine)).ok
