@@ -22,7 +22,8 @@ from aircharge.platform import start_platform
 from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
 from aircharge.sim import SimError, add_sim_parser, run_sim
-from aircharge.stk_cli import STK_SIM_COMMANDS, add_stk_sim_parsers, run_stk_sims
+from aircharge.stk_cli import add_stk_parser, run_stk
+from aircharge.stk_sims_cli import STK_SIM_COMMANDS, run_stk_sims
 from channels.stk.sims import ProvisionError
 from ledger.verify import VerifyReport, verify
 
@@ -64,14 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     ledger_commands.add_parser(
         "verify", parents=[common], help="recompute balances, conservation and hash chains"
     )
-    stk = commands.add_parser("stk", help="SIM Toolkit: the agents' service SIMs")
-    stk_commands = stk.add_subparsers(dest="stk_command", required=True, metavar="STK_COMMAND")
-    add_stk_sim_parsers(stk_commands, common)
     add_sim_parser(commands, common)
     add_flows_parser(commands)
     add_agi_parser(commands, common)
     add_prompts_parser(commands)
     add_bench_parser(commands)
+    add_stk_parser(commands, common)
     return parser
 
 
@@ -168,14 +167,16 @@ def _run(args: argparse.Namespace) -> None:
         sys.exit(run_flows(args))
     if args.command == "prompts":
         sys.exit(run_prompts(args))
+    if args.command == "stk" and args.stk_command == "export":
+        sys.exit(run_stk(args))
     config = load_config(args.config)
     configure_logging(config.platform.log_level)
     if args.command == "agi":  # stdout is Asterisk's: nothing else may write there
         sys.exit(run_agi(args, config.platform.host, config.platform.fastagi_port))
-    if args.command == "sim":
-        sys.exit(run_sim(args, config, _has_terminal()))
     if args.command == "stk" and args.stk_command in STK_SIM_COMMANDS:
         sys.exit(run_stk_sims(args, config))
+    if args.command == "sim":
+        sys.exit(run_sim(args, config, _has_terminal()))
     if args.command == "demo":
         headless = args.headless
         if not headless and not _has_terminal():

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aircharge.config import DatabaseConfig
 from aircharge.database import create_engine, upgrade
 from aircharge.runtime import clock_ms
-from aircharge.stk_cli import write_private
+from aircharge.stk_sims_cli import write_private
 from channels.stk.secure import SimKeys, key_bytes, sim_id_chars
 from channels.stk.sims import SimKeyRing, SimProfile, list_sims, provision
 from ledger.agents import Agent, Level, create_agent

@@ -25,6 +25,7 @@ from simulator.boss.app import FAULTS_KEY as BOSS_FAULTS
 from simulator.smsc import Account, Smsc
 from simulator.smsc.control import create_control_app
 from simulator.ussd_gateway import UssdGatewayEmulator
+from simulator.wap_gateway import WapGateway
 from simulator.world import ApiClient, World
 
 BOSS_STATE_FILE: Final = "boss.db"
@@ -70,10 +71,13 @@ class Emulators:
 
     def world(self, config: Config, platform_url: str, *, ivr_paced: bool = True) -> World:
         """What the terminal simulator and the script runner drive: these emulators, a USSD
-        gateway speaking the configured profile to the platform's `/ussd/callback`, and an
-        `/api/v1` client with the configured token."""
+        gateway speaking the configured profile to the platform's `/ussd/callback`, a WAP
+        gateway in front of the platform's `/wap/` (each handset attached gets a listener on
+        a free port of the `[simulator]` host), and an `/api/v1` client with the configured
+        token."""
         secret = config.secrets.ussd_secret or None
         gateway = UssdGatewayEmulator(f"{platform_url}/ussd/callback", config.ussd.profile, secret)
+        wap = WapGateway(platform_url, host=config.simulator.host)
         return World(
             smsc=self.smsc,
             ussd=gateway,
@@ -84,10 +88,11 @@ class Emulators:
             service_number=config.sms.service_number,
             ussd_code=config.ussd.service_code,
             ivr_paced=ivr_paced,
-            closers=[gateway],
+            closers=[gateway, wap],
             boss_faults=self.boss.runner.app[BOSS_FAULTS],
             bank_notifier=self.bank_notifier,
             ussd_events=gateway.events,
+            wap=wap,
         )
 
     async def close(self) -> None:

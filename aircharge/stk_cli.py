@@ -1,106 +1,81 @@
-"""`aircharge stk provision|list|retire`: the agents' service SIMs (`channels.stk.sims`).
-
-`provision` issues a SIM to an active agent (a new random id and keys; the agent's earlier SIM
-is retired in the same transaction) and writes the profile the card is personalised with —
-the only place the clear keys ever leave the platform — to a file created with mode 0600, or
-to stdout. The table keeps the keys wrapped under the PIN key (`docs/stk.md`).
-"""
+"""The `aircharge stk` sub-commands: `export` compiles the agent flow into the SIM's menu
+program (`channels.stk.compiler`) and writes it with a readable listing beside it; the
+service SIMs' `provision`, `list` and `retire` live in `aircharge.stk_sims_cli`."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import sys
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from aircharge.config import Config
-from aircharge.database import create_engine
-from aircharge.runtime import clock_ms
-from channels.stk import sims
-from dialogs.inputs import parse_msisdn
-from ledger.money import Msisdn
+from aircharge.config import load_config
+from aircharge.stk_sims_cli import add_stk_sim_parsers
+from channels.stk.compiler import STK_FLOW, CompileError, compile_program
+from channels.stk.program import listing, load_program
+from dialogs.catalogue import Catalogue
+from dialogs.flow import FlowError, load_flows
 
-profile_mode = 0o600
-# The `aircharge stk` subcommands this module runs (the group holds others, e.g. `export`).
-STK_SIM_COMMANDS: Final = frozenset({"provision", "list", "retire"})
+EXIT_USAGE: Final = 2
+EXIT_FAILURE: Final = 1
+LANGUAGES: Final = {"zh": "zh-CN", "en": "en"}
+service_number_digits: Final = range(3, 21)
 
 
-def add_stk_sim_parsers(stk_commands: Any, common: argparse.ArgumentParser) -> None:
-    """The SIM subcommands of `aircharge stk` (`stk_commands`: its subparsers)."""
-    provision = stk_commands.add_parser(
-        "provision",
+def add_stk_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    stk = commands.add_parser(
+        "stk", help="SIM Toolkit: the agent SIM's menu program and the service SIMs"
+    )
+    actions = stk.add_subparsers(dest="stk_command", required=True, metavar="STK_COMMAND")
+    add_stk_sim_parsers(actions, common)
+    export = actions.add_parser(
+        "export",
         parents=[common],
-        help="issue a service SIM to an active agent (retires the agent's earlier SIM)",
+        help="compile the agent flow into the SIM menu program: FILE (bytes) and FILE.txt",
     )
-    provision.add_argument("--msisdn", required=True, help="the agent's number")
-    provision.add_argument(
-        "--out", type=Path, help="write the SIM profile JSON here (mode 0600); default stdout"
+    export.add_argument("file", type=Path, metavar="FILE", help="the program file to write")
+    export.add_argument("--lang", choices=sorted(LANGUAGES), default="zh", help="default zh")
+    export.add_argument(
+        "--service-number",
+        help="where the SIM sends its answers (default: the configuration's sms.service_number)",
     )
-    stk_commands.add_parser("list", parents=[common], help="the service SIMs, without keys")
-    retire = stk_commands.add_parser("retire", parents=[common], help="retire a lost SIM")
-    retire.add_argument("--sim", required=True, help="the SIM id (16 hex digits)")
 
 
-def run_stk_sims(args: argparse.Namespace, config: Config) -> int:
-    """Run `provision`, `list` or `retire`; the exit status. ProvisionError and OSError
-    reach the caller, which prints them."""
-    return asyncio.run(_run(args, config))
+def _usage(message: str) -> int:
+    print(f"aircharge stk export: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
-async def _run(args: argparse.Namespace, config: Config) -> int:
-    engine = create_engine(config.database)
+def run_stk(args: argparse.Namespace) -> int:
+    """`aircharge stk export`; returns the exit status."""
+    path: Path = args.file
+    if path.is_dir():
+        return _usage(f"{path} is a directory; give a file name")
+    if not path.parent.is_dir():
+        return _usage(f"no directory {path.parent} to write {path.name} in")
+    number = args.service_number
+    if number is None:
+        number = load_config(args.config).sms.service_number
+    if not (number.isascii() and number.isdigit() and len(number) in service_number_digits):
+        return _usage(f"a service number is 3 to 20 digits, like 1888; got {number!r}")
+    language = LANGUAGES[args.lang]
+    print(f"compiling {STK_FLOW} ({language}) for service number {number}…", file=sys.stderr)
     try:
-        if args.stk_command == "provision":
-            await _provision(engine, config, args.msisdn, args.out)
-        elif args.stk_command == "retire":
-            await sims.retire(engine, args.sim, clock_ms())
-            print(f"SIM {args.sim} retired: its answers are refused from now on")
-        elif args.stk_command == "list":
-            _print_list(await sims.list_sims(engine))
-        else:
-            raise ValueError(f"not a SIM command: {args.stk_command!r}")
-    finally:
-        await engine.dispose()
-    return 0
-
-
-async def _provision(engine: Any, config: Config, number: str, out: Path | None) -> None:
-    msisdn = parse_msisdn(number)
-    if msisdn is None:
-        raise sims.ProvisionError(f"{number!r} is not a valid phone number")
-    ring = sims.SimKeyRing(config.secrets.pin_keys())
-    profile, retired = await sims.provision(
-        engine,
-        ring,
-        Msisdn(msisdn),
-        service_number=config.sms.service_number,
-        now_ms=clock_ms(),
+        flow = load_flows()[STK_FLOW]
+        data = compile_program(flow, Catalogue.load(), language, number)
+    except (FlowError, CompileError) as exc:
+        print(f"aircharge stk export: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    text_path = path.with_name(path.name + ".txt")
+    path.write_bytes(data)
+    text_path.write_text(listing(data), encoding="utf-8")
+    program = load_program(data)
+    commands = 1 + sum(len(item.steps) + 1 + (item.cancelled is not None) for item in program.items)
+    print(
+        f"wrote {path} ({len(data)} bytes: SET UP MENU and {len(program.items)} item(s),"
+        f" {commands} proactive commands) and the listing {text_path}"
     )
-    text = profile.to_json()
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        write_private(out, text)
-    note = f"; retired {', '.join(retired)}" if retired else ""
-    where = "" if out is None else f", profile in {out}"
-    print(f"SIM {profile.sim_id} issued to agent {msisdn}{where}{note}", file=sys.stderr)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to a new or replaced file readable by its owner only (0600 from the
-    start: the clear keys never sit in a file others could read, even for a moment)."""
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, profile_mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
-
-
-def _print_list(found: list[sims.SimSummary]) -> None:
-    print(f"{'sim id':16}  {'agent':15}  {'status':7}  counter")
-    for sim in found:
-        print(f"{sim.sim_id:16}  {sim.msisdn:15}  {sim.status:7}  {sim.last_counter}")
-
-
-__all__ = ["STK_SIM_COMMANDS", "add_stk_sim_parsers", "run_stk_sims", "write_private"]
+    return 0

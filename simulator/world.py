@@ -2,8 +2,9 @@
 
 A plain object, built by whoever starts the emulators (the demo's composition root, later
 `aircharge sim --config`), so that nothing here reaches into the platform: handsets speak SMS
-and USSD through the SMSC emulator or a USSD gateway, calls go through the Asterisk emulator,
-and the ledger is read over `/api/v1` with its bearer token, as any tool would.
+and USSD through the SMSC emulator or a USSD gateway, browse WAP pages through the WAP gateway,
+calls go through the Asterisk emulator, and the ledger is read over `/api/v1` with its bearer
+token, as any tool would.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from simulator.boss.faults import FaultInjector
 from simulator.smsc import Smsc
 from simulator.ussd_gateway import Page
 from simulator.ussd_gateway.events import EventBus as UssdEvents
+from simulator.wap_gateway import WapGateway
 
 api_timeout_s: Final = 5.0  # one /api/v1 request; the consoles poll, a slow answer is skipped
 outcomes_page_max: Final = 100  # unsettled outcomes shown per state
@@ -111,6 +113,7 @@ class World:
     boss_faults: FaultInjector | None = None  # the BOSS emulator's faults, when in this process
     bank_notifier: Notifier | None = None  # books deposits at the bank, when in this process
     ussd_events: UssdEvents | None = None  # the HTTP USSD gateway's callbacks (None over SMPP)
+    wap: WapGateway | None = None  # in front of the platform's /wap/: `attach(msisdn)` a handset
 
     async def close(self) -> None:
         """Close what the world opened itself (the API client, a USSD gateway's HTTP client);
