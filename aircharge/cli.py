@@ -23,6 +23,8 @@ from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
 from aircharge.sim import SimError, add_sim_parser, run_sim
 from aircharge.stk_cli import add_stk_parser, run_stk
+from aircharge.stk_sims_cli import STK_SIM_COMMANDS, run_stk_sims
+from channels.stk.sims import ProvisionError
 from ledger.verify import VerifyReport, verify
 
 EXIT_USAGE = 2
@@ -171,6 +173,8 @@ def _run(args: argparse.Namespace) -> None:
     configure_logging(config.platform.log_level)
     if args.command == "agi":  # stdout is Asterisk's: nothing else may write there
         sys.exit(run_agi(args, config.platform.host, config.platform.fastagi_port))
+    if args.command == "stk" and args.stk_command in STK_SIM_COMMANDS:
+        sys.exit(run_stk_sims(args, config))
     if args.command == "sim":
         sys.exit(run_sim(args, config, _has_terminal()))
     if args.command == "demo":
@@ -214,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"aircharge: configuration error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except (CommandError, SimError, OSError) as exc:
+    except (CommandError, SimError, ProvisionError, OSError) as exc:
         print(f"aircharge: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:

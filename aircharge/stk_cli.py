@@ -1,5 +1,6 @@
 """The `aircharge stk` sub-commands: `export` compiles the agent flow into the SIM's menu
-program (`channels.stk.compiler`) and writes it with a readable listing beside it."""
+program (`channels.stk.compiler`) and writes it with a readable listing beside it; the
+service SIMs' `provision`, `list` and `retire` live in `aircharge.stk_sims_cli`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from aircharge.config import load_config
+from aircharge.stk_sims_cli import add_stk_sim_parsers
 from channels.stk.compiler import STK_FLOW, CompileError, compile_program
 from channels.stk.program import listing, load_program
 from dialogs.catalogue import Catalogue
@@ -24,8 +26,11 @@ def add_stk_parser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    stk = commands.add_parser("stk", help="SIM Toolkit: the agent SIM's menu program")
+    stk = commands.add_parser(
+        "stk", help="SIM Toolkit: the agent SIM's menu program and the service SIMs"
+    )
     actions = stk.add_subparsers(dest="stk_command", required=True, metavar="STK_COMMAND")
+    add_stk_sim_parsers(actions, common)
     export = actions.add_parser(
         "export",
         parents=[common],
