@@ -22,6 +22,9 @@ from aircharge.platform import start_platform
 from aircharge.prompts_cli import add_prompts_parser, run_prompts
 from aircharge.runtime import settle_heap
 from aircharge.sim import SimError, add_sim_parser, run_sim
+from aircharge.stk_cli import add_stk_parser, run_stk
+from aircharge.stk_sims_cli import STK_SIM_COMMANDS, run_stk_sims
+from channels.stk.sims import ProvisionError
 from ledger.verify import VerifyReport, verify
 
 EXIT_USAGE = 2
@@ -67,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     add_agi_parser(commands, common)
     add_prompts_parser(commands)
     add_bench_parser(commands)
+    add_stk_parser(commands, common)
     return parser
 
 
@@ -163,10 +167,14 @@ def _run(args: argparse.Namespace) -> None:
         sys.exit(run_flows(args))
     if args.command == "prompts":
         sys.exit(run_prompts(args))
+    if args.command == "stk" and args.stk_command == "export":
+        sys.exit(run_stk(args))
     config = load_config(args.config)
     configure_logging(config.platform.log_level)
     if args.command == "agi":  # stdout is Asterisk's: nothing else may write there
         sys.exit(run_agi(args, config.platform.host, config.platform.fastagi_port))
+    if args.command == "stk" and args.stk_command in STK_SIM_COMMANDS:
+        sys.exit(run_stk_sims(args, config))
     if args.command == "sim":
         sys.exit(run_sim(args, config, _has_terminal()))
     if args.command == "demo":
@@ -210,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"aircharge: configuration error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except (CommandError, SimError, OSError) as exc:
+    except (CommandError, SimError, ProvisionError, OSError) as exc:
         print(f"aircharge: {exc}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from aircharge.config import Config
-from aircharge.demo_data import migrated_demo_database
+from aircharge.demo_data import migrated_demo_database, write_demo_sim_profiles
 from aircharge.emulators import BANK_FILE, BOSS_STATE_FILE, Emulators, start_emulators
 from aircharge.platform import RunningPlatform, start_platform
 from simulator.world import World
@@ -54,6 +54,7 @@ async def start_demo(config: Config, data_dir: Path) -> DemoStack:
     config = replace(config, database=replace(config.database, url=database_url))
     try:
         await migrated_demo_database(config.database, config.secrets.pin_keys())
+        write_demo_sim_profiles(data_dir, config.sms.service_number)  # the SIMs' profiles
         platform = await start_platform(config)
     except BaseException:
         await emulators.close()

@@ -9,13 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from channels.stk.compiler import STK_FLOW, CompileError, compile_program
 from dialogs.catalogue import DEFAULT_LANGUAGE, LANGUAGES, Catalogue
-from dialogs.flow import FLOWS_DIR, FlowError, load_flows
+from dialogs.flow import FLOWS_DIR, FlowError, load_flow, load_flows
 from dialogs.graph import to_dot
-from dialogs.lint import LintContext, check_files
+from dialogs.lint import Finding, LintContext, check_files
 from ledger.operations import OPERATION_NAMES, OUTCOME_CODES
 
 graphviz_timeout_s = 60
+WIDEST_SERVICE_NUMBER = "8" * 20  # the longest TP-DA a SIM's answer can carry
 
 
 def add_flows_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,11 +49,32 @@ def _check(paths: list[Path]) -> int:
         return 2
     context = LintContext(Catalogue.load(), OUTCOME_CODES, OPERATION_NAMES)
     findings = check_files(paths, context)
+    if not findings:  # the program compiles from flows that passed everything else
+        findings = _stk_program_findings(paths, context.catalogue)
     for finding in findings:
         print(finding)
     verdict = f"{len(findings)} problem(s)" if findings else "all good"
     print(f"flows check: {len(paths)} file(s), {verdict}", file=sys.stderr)
     return 1 if findings else 0
+
+
+def _stk_program_findings(paths: list[Path], catalogue: Catalogue) -> list[Finding]:
+    """The SIM menu program compiled from the agent flow, in every language, with the widest
+    service number: every command, once filled in, within 255 bytes (`stk-program`)."""
+    findings = []
+    for path in paths:
+        flow = load_flow(path)
+        if flow.id != STK_FLOW:
+            continue
+        for language in LANGUAGES:
+            try:
+                compile_program(flow, catalogue, language, WIDEST_SERVICE_NUMBER)
+            except CompileError as exc:
+                for problem in exc.problems:
+                    line = flow.lines.get(problem.node, 0)
+                    where = f"{path}:{line}" if line else str(path)
+                    findings.append(Finding(where, "stk-program", problem.detail))
+    return findings
 
 
 def _graph(args: argparse.Namespace) -> int:

@@ -91,6 +91,15 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.stk_events = Counter(
+            "aircharge_stk_events",
+            "SIM applet answers (STK1) by kind: opened and run, re-delivered, refused by reason"
+            " (bad_format, unknown_sim, retired_sim, wrong_sender, bad_mac, old_counter,"
+            " bad_command; channels.stk.gate lists them)",
+            ["event"],
+            registry=self.registry,
+        )
+
         self.smpp_events = Counter(
             "aircharge_smpp_events",
             "SMPP link events by link and kind: binds, bind failures, reconnects, drops, submits"
@@ -136,6 +145,9 @@ class Metrics:
 
     def observe_sms(self, event: str, count: int) -> None:
         self.sms_events.labels(event).inc(count)
+
+    def observe_stk(self, event: str, count: int) -> None:
+        self.stk_events.labels(event).inc(count)
 
     def observe_ivr(self, event: str, count: int) -> None:
         if event == "calls_active":

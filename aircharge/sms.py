@@ -7,7 +7,8 @@ the MO service, in the order they depend on each other.
    (`recover`: MOs acknowledged but not processed, MTs queued but not sent), and only then
    connects the link, so no new MO arrives before the old ones are in hand; USSD over SMPP
    goes to the same `UssdService` as the HTTP gateways (on the SMS bind, and on the optional
-   USSD centre bind);
+   USSD centre bind); the SIM applet's sealed answers (`STK1 …`) go through the MO service's
+   sealed intake, `channels.stk.gate.StkGate`;
 3. `stop_intake` unbinds first (no new MO), then stops the MO service (what it had not
    processed stays `received` for the next start's `recover`); `close`, once the operations
    have stopped too (the resolver's last notices are queued), lets the outbox finish.
@@ -28,6 +29,8 @@ from channels.sms.counters import SmsCounters
 from channels.sms.notices import SmsNotices
 from channels.sms.outbox import SmsOutbox
 from channels.sms.service import SmsService
+from channels.stk.gate import StkCounters, StkGate
+from channels.stk.sims import SimKeyRing
 from channels.ussd.over_smpp import UssdOverSmpp
 from channels.ussd.service import UssdService
 from dialogs.catalogue import Catalogue
@@ -46,6 +49,7 @@ class SmsWiring:
     outbox: SmsOutbox
     notices: SmsNotices
     counters: SmsCounters
+    stk_counters: StkCounters
     ussd_link: SmppLink | None = None
     service: SmsService | None = None
     _started: list[SmppLink] = field(default_factory=list)
@@ -81,7 +85,10 @@ class SmsWiring:
             default_language=config.platform.language,
             receipts=config.sms.receipts,
         )
-        return cls(config, engine, catalogue, link, outbox, notices, counters, ussd_link)
+        stk_counters = StkCounters(metrics.observe_stk)
+        return cls(
+            config, engine, catalogue, link, outbox, notices, counters, stk_counters, ussd_link
+        )
 
     async def start(self, dialogs: Engine, operations: OperationService, ussd: UssdService) -> None:
         config = self.config
@@ -96,6 +103,11 @@ class SmsWiring:
             digest_key=b"sms-digest:" + config.secrets.pin_key.encode(),
             clock_ms=clock_ms,
             counters=self.counters,
+            sealed=StkGate(
+                db=self.engine,
+                ring=SimKeyRing(config.secrets.pin_keys()),
+                counters=self.stk_counters,
+            ),
         )
         # One writer thread (on SQLite) for all of the channel's batched writes.
         self._jobs = await open_jobs(self.engine, "sms-writes")

@@ -1,6 +1,6 @@
 """Tables the channels keep for themselves (dialog sessions, SMS MO records, the MT outbox and
 its delivery receipts, duplicate confirmations, daily reply counts, WAP sessions and their
-one-time form tokens).
+one-time form tokens, the STK SIMs and their counters).
 Created by the composition root's single Alembic history with the ledger's.
 Times are integer milliseconds since the epoch (UTC): comparable on every database.
 """
@@ -173,4 +173,26 @@ wap_form_tokens = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("expires_ms", BigInteger, nullable=False, index=True),
     Column("spent_ms", BigInteger, nullable=True),
+)
+
+SIM_STATES: Final = ("active", "retired")
+
+# One row per service SIM provisioned for an agent (`channels.stk.sims`): the STK1 keys only
+# wrapped (AES-GCM under a key derived from the PIN key named by `key_id`), the last counter
+# accepted and a keyed digest of the text that carried it (a re-delivery of that very SMS is
+# told from a replayed or reused counter). An agent has at most one active SIM.
+stk_sims = Table(
+    "stk_sims",
+    metadata,
+    Column("sim_id", String(16), primary_key=True),
+    Column("msisdn", String(15), nullable=False, index=True),
+    Column("key_id", String(32), nullable=False),  # the PIN key the SIM keys are wrapped under
+    Column("kic", String(80), nullable=False),  # base64: nonce || AES-GCM(KIc) || tag
+    Column("kid", String(80), nullable=False),
+    Column("last_counter", BigInteger, nullable=False),
+    Column("last_digest", String(64), nullable=True),
+    Column("status", String(8), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("retired_ms", BigInteger, nullable=True),
+    CheckConstraint(_one_of("status", SIM_STATES), name="status_known"),
 )

@@ -179,6 +179,17 @@ _SLOT_NAMES: Final = {
 }
 COMMAND_SLOTS: Final[Mapping[str, tuple[str, ...]]] = _SLOT_NAMES  # the slots each kind fills
 _FIELD_NAMES: Final = frozenset(f.name for spec in _SPECS for f in spec.fields)
+# Every field of each kind in the order the text carries it, the repeated PIN included (an STK
+# applet writes the whole text), and the field each repetition repeats.
+COMMAND_FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {spec.kind: tuple(f.name for f in spec.fields) for spec in _SPECS}
+)
+REPEATED_FIELDS: Final[Mapping[str, str]] = MappingProxyType({_NEW_PIN_REPEAT.name: _NEW_PIN.name})
+# The spelled-out Latin keyword of each kind (TOPUP, PAY, ALLOT, BAL, HIST, PIN, ...): what
+# machine-written texts such as the STK applet's answer use.
+ENGLISH_KEYWORDS: Final[Mapping[str, str]] = MappingProxyType(
+    {spec.kind: max((w for w in spec.keywords if w.isascii()), key=len) for spec in _SPECS}
+)
 # Keys are casefolded: the lookup casefolds the NFKC form of the first token.
 _KIND_BY_KEYWORD: Final = {word.casefold(): spec.kind for spec in _SPECS for word in spec.keywords}
 _GLUABLE_KEYWORDS: Final = {
@@ -350,9 +361,12 @@ def mask_pins(text: str) -> str:
 
 
 __all__ = [
+    "COMMAND_FIELDS",
     "COMMAND_KINDS",
     "COMMAND_SLOTS",
+    "ENGLISH_KEYWORDS",
     "PARSE_ERROR_REASONS",
+    "REPEATED_FIELDS",
     "Command",
     "ParseError",
     "SlotValue",

@@ -14,7 +14,9 @@ menu fits one DTMF key) and parameters no input fills. On top of that:
   the flow shows outcomes;
 - `ussd-page-too-long`: a screen that does not fit a USSD page in some language, rendered
   with the widest parameter values (prompts with their error notice, menus page by page);
-- `stk-command-too-long`: the same screen as a SIM Toolkit command over 255 bytes.
+- `stk-command-too-long`: the same screen as a SIM Toolkit command over 255 bytes, and a
+  flow's first menu as the SIM's SET UP MENU (`channels.stk.compiler` checks the compiled
+  program's commands once filled in, run by `aircharge flows check`).
 (IVR menus of at most nine choices are a load rule: no menu may have more.)
 
 Pure: the caller passes the catalogue, the outcome codes and the operation names.
@@ -52,7 +54,7 @@ from dialogs.flow import (
 )
 from dialogs.grammar import COMMAND_SLOTS
 from dialogs.inputs import amount_fen_max
-from dialogs.render.stk import render_stk
+from dialogs.render.stk import render_stk, render_stk_menu
 from dialogs.render.stk_size import command_bytes, command_bytes_max
 from dialogs.render.ussd import fits_page, render_ussd
 
@@ -184,6 +186,20 @@ def _node_findings(flow: Flow, node: object, context: LintContext) -> list[tuple
         findings += _outcome_findings(flow, node, context)
     if not missing:
         findings += _page_findings(node, context.catalogue)
+        if isinstance(node, MenuNode) and node.id == flow.start:
+            findings += _menu_findings(node, context.catalogue)
+    return findings
+
+
+def _menu_findings(node: MenuNode, catalogue: Catalogue) -> list[tuple[str, str]]:
+    """A flow's first menu, as the SIM's root menu (SET UP MENU, no notice)."""
+    ask = Ask(_widest(catalogue, node.prompt), tuple(Message(o.label) for o in node.options))
+    findings = []
+    for language in LANGUAGES:
+        size = command_bytes(render_stk_menu(ask, catalogue, language))
+        if size > command_bytes_max:
+            detail = f"{language}: SET UP MENU of {size} bytes > {command_bytes_max}"
+            findings.append(("stk-command-too-long", detail))
     return findings
 
 

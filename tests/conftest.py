@@ -23,6 +23,9 @@ from aircharge.config import Config, DatabaseConfig, on_free_ports
 from aircharge.database import create_engine, upgrade
 from aircharge.demo import DemoStack, start_demo
 
+# `browser_page`: headless Chromium at 128 pixels wide, for the WAP pages (tests/browser.py).
+pytest_plugins = ("tests.browser",)
+
 POSTGRES_DSN = os.environ.get(
     "AIRCHARGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from channels.sms.contract import InboundSms
+from channels.sms.sealed import Claim
 from dialogs.grammar import Command, ParseError
 
 MT_REPLY: Final = "reply"
@@ -35,6 +36,7 @@ class NewMo:
     content_digest: str | None
     delivery_digest: str | None
     ignored: str | None  # NO_REPLY | NOT_OURS, or None: to be processed
+    claim: Claim | None = None  # a sealed answer's counter, claimed in the storing transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,19 +85,45 @@ class Finished:
     capped: bool  # the reply was not sent: the number reached its daily cap
 
 
-def encode_parsed(actor: str, parsed: Command | ParseError) -> str:
-    """A parse result as JSON (slots as given: the caller seals PINs first)."""
+@dataclass(frozen=True, slots=True)
+class SealedRefusal:
+    """A sealed answer refused and answered all the same (an old counter from the SIM's own
+    number): processed only to send that answer; it runs nothing."""
+
+    reason: str
+
+
+def encode_refusal(actor: str, reason: str) -> str:
+    return json.dumps({"actor": actor, "refused": reason}, sort_keys=True)
+
+
+def encode_parsed(actor: str, parsed: Command | ParseError, origin: str | None = None) -> str:
+    """A parse result as JSON (slots as given: the caller seals PINs first); `origin`, for a
+    sealed answer, is what its operations' idempotency keys start with."""
     if isinstance(parsed, ParseError):
         body: dict[str, Any] = {
             "error": {"reason": parsed.reason, "kind": parsed.kind, "field": parsed.field}
         }
     else:
         body = {"kind": parsed.kind, "slots": dict(parsed.slots)}
+    if origin is not None:
+        body["origin"] = origin
     return json.dumps({"actor": actor, **body}, ensure_ascii=False, sort_keys=True)
 
 
-def decode_parsed(text: str) -> tuple[str, Command | ParseError]:
+def origin_of(text: str) -> str | None:
+    """The origin `encode_parsed` was given, if any (None for a plain SMS command)."""
+    if '"origin"' not in text:  # a plain SMS command: no second parse on the hot path
+        return None
+    origin = json.loads(text).get("origin")
+    return None if origin is None else str(origin)
+
+
+def decode_parsed(text: str) -> tuple[str, Command | ParseError | SealedRefusal]:
     data: Mapping[str, Any] = json.loads(text)
+    refused = data.get("refused")
+    if refused is not None:
+        return data["actor"], SealedRefusal(str(refused))
     error = data.get("error")
     if error is not None:
         return data["actor"], ParseError(error["reason"], error["kind"], error["field"])

@@ -25,6 +25,17 @@ their MOs are stored `ignored`. Replies per number and business day stop at
 `replies_per_day_max` (counted in `replies_capped`). Flow notifications (`End.notifications`)
 are not sent: over SMS the reply is the actor's receipt and the ledger's notices
 (`SmsNotices`) tell the subscriber.
+
+Sealed answers (the SIM applet's `STK1 …` SMS, `channels.sms.sealed`): when an intake is
+given, such a text never reaches the grammar. The intake checks it before it is stored; an
+opened one is stored with its masked plaintext and its command (PINs sealed), its SIM's
+counter claimed in the same transaction, and processed like an SMS command from the SIM's
+number, with operation keys `<origin>:<n>:<operation>` (origin `stk:<sim id>:<counter>`)
+instead of the MO id's, and outside the duplicate window: every sealed answer carries a new
+counter, sent by the SIM only after its confirm screen, so a repeat is a deliberate new
+request, and a re-delivery of the same SMS is caught by its text and counter. A refused one is
+stored `ignored` with the reason; an old counter from the SIM's own number is answered
+(`sms.stk_old_counter`), through the same processing (reply cap, recovery), running nothing.
 """
 
 from __future__ import annotations
@@ -63,10 +74,14 @@ from channels.sms.records import (
     NewConfirmation,
     NewMo,
     Reply,
+    SealedRefusal,
     StoredMo,
     decode_parsed,
     encode_parsed,
+    encode_refusal,
+    origin_of,
 )
+from channels.sms.sealed import Opened, SealedIntake
 from channels.sms.store import (
     pending_mos,
     repeats_earlier,
@@ -136,6 +151,7 @@ class SmsService:
         digest_key: bytes,
         clock_ms: Callable[[], int],
         counters: SmsCounters,
+        sealed: SealedIntake | None = None,
     ) -> None:
         self._engine = engine
         self._catalogue = catalogue
@@ -147,8 +163,10 @@ class SmsService:
         self._key = digest_key
         self._clock_ms = clock_ms
         self._counters = counters
+        self._sealed = sealed
         window = settings.duplicate_window_ms
-        self._mos = Batcher(functools.partial(write_mos, window_ms=window), name="mo")
+        claim = None if sealed is None else sealed.claim
+        self._mos = Batcher(functools.partial(write_mos, window_ms=window, claim=claim), name="mo")
         self._finishes = Batcher(self._write_finishes, name="mo-finish")
         self._own_jobs: Jobs | None = None
         self._loop_reads = LoopReader.for_engine(db)
@@ -190,7 +208,10 @@ class SmsService:
     # --- SmsReceiver ---------------------------------------------------------------------
 
     async def accept(self, message: InboundSms) -> None:
-        new = self._prepare(message)
+        if self._sealed is not None and self._sealed.is_sealed(message.text):
+            new = await self._prepare_sealed(self._sealed, message)
+        else:
+            new = self._prepare(message)
         stored = await self._mos.submit(new)
         self._counters.add("mo_received")
         log.info(
@@ -205,6 +226,8 @@ class SmsService:
             log.info("sms mo %d: a re-delivery, not processed again", stored.id)
         elif stored.state == "ignored":
             self._counters.add("mo_ignored")
+            if new.claim is not None and self._sealed is not None and stored.outcome:
+                self._sealed.refused_late(new.claim, stored.outcome)
         if stored.state == "received":
             assert new.command is not None
             assert new.actor is not None
@@ -275,6 +298,27 @@ class SmsService:
         command = encode_parsed(actor, parsed)
         return NewMo(message, masked_text, command, actor, content, delivery, None)
 
+    async def _prepare_sealed(self, sealed: SealedIntake, message: InboundSms) -> NewMo:
+        """A sealed answer: opened and checked by the intake before it is stored."""
+        actor = self._reply_to(message)
+        if not message.recipient.startswith(self._settings.service_number):
+            return NewMo(message, mask_pins(message.text), None, None, None, None, NOT_OURS)
+        delivery = self._digest("sealed-delivery:v1", message.text)
+        result = await sealed.open(message, actor, delivery)
+        if not isinstance(result, Opened):
+            if result.answer and actor is not None:  # processed, to be answered; runs nothing
+                command = encode_refusal(actor, result.reason)
+                return NewMo(message, result.stored_text, command, actor, None, delivery, None)
+            return NewMo(message, result.stored_text, None, None, None, delivery, result.reason)
+        seal = functools.partial(self._operations.protect_pin, Msisdn(result.actor))
+        slots = {k: seal(str(v)) if is_secret(k) else v for k, v in result.command.slots.items()}
+        command = encode_parsed(
+            result.actor, Command(result.command.kind, slots), origin=result.origin
+        )
+        return NewMo(
+            message, result.stored_text, command, result.actor, None, delivery, None, result.claim
+        )
+
     # --- processing -------------------------------------------------------------------------
 
     async def _worker(self) -> None:
@@ -321,10 +365,15 @@ class SmsService:
             return [AGENT_FLOW], language
         return [SUBSCRIBER_FLOW], self._default_language
 
-    async def _answer(self, mo: StoredMo, actor: Msisdn, parsed: Command | ParseError) -> _Answer:
+    async def _answer(
+        self, mo: StoredMo, actor: Msisdn, parsed: Command | ParseError | SealedRefusal
+    ) -> _Answer:
         flows, language = await self._language(actor)
         if isinstance(parsed, ParseError):
             return _Answer(HELP, sms_help(parsed, self._catalogue, language).text)
+        if isinstance(parsed, SealedRefusal):
+            text = self._catalogue.text(language, Message("sms.stk_old_counter"))
+            return _Answer(parsed.reason, text)
         if parsed.kind == "confirm":
             confirmed = await self._confirmed(actor, str(parsed.slots["code"]))
             if confirmed is not None:
@@ -379,6 +428,9 @@ class SmsService:
         self, mo: StoredMo, actor: Msisdn, step: Step, language: str, receipt: bool
     ) -> _Answer:
         code = "ok"
+        origin = origin_of(mo.command)
+        prefix = f"{CHANNEL}:{mo.id}" if origin is None else origin
+        channel = CHANNEL if origin is None else origin.partition(":")[0]
         for n in range(operations_per_mo_max):
             event = step.event
             if not isinstance(event, RunOperation):
@@ -389,8 +441,8 @@ class SmsService:
                 name=event.name,
                 actor=actor,
                 params=event.params,
-                key=f"{CHANNEL}:{mo.id}:{n}:{event.name}",
-                channel=CHANNEL,
+                key=f"{prefix}:{n}:{event.name}",
+                channel=channel,
             )
             # Shielded: a closing service does not stop an operation half-way.
             outcome = await asyncio.shield(self._operations.execute(request))

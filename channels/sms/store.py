@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, TypeVar
@@ -39,6 +39,7 @@ from channels.sms.records import (
     Reply,
     StoredMo,
 )
+from channels.sms.sealed import Claim
 from ledger.sqlite import LoopReader, reader
 
 T = TypeVar("T")
@@ -111,9 +112,19 @@ def _insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *
     return found
 
 
-def write_mos(conn: Connection, items: Sequence[NewMo], window_ms: int) -> list[Accepted]:
+ClaimCounter = Callable[[Connection, Claim], str | None]
+
+
+def write_mos(
+    conn: Connection,
+    items: Sequence[NewMo],
+    window_ms: int,
+    claim: ClaimCounter | None = None,
+) -> list[Accepted]:
     """Store a batch of MOs; a re-delivery (same link, sender, reference and text inside the
-    window, earlier or in this batch) is stored `ignored` and never processed."""
+    window, earlier or in this batch) is stored `ignored` and never processed. A sealed
+    answer's counter is claimed here (`claim`, in this transaction): refused, the MO is
+    stored `ignored` with the reason as its outcome."""
     digests = {item.delivery_digest for item in items if item.delivery_digest is not None}
     seen: dict[str, int] = {}
     if digests:
@@ -131,6 +142,10 @@ def write_mos(conn: Connection, items: Sequence[NewMo], window_ms: int) -> list[
             window_ms
         ):
             outcome = REDELIVERY
+        if outcome is None and item.claim is not None:
+            if claim is None:
+                raise RuntimeError("a sealed answer to store, and no intake to claim it")
+            outcome = claim(conn, item.claim)
         if outcome is not None:
             state = "ignored"
         if digest is not None:

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from channels.access import Network
 from channels.wap.identity import CALLER_HEADERS, Caller, caller
-from channels.wap.negotiate import Format, page_format
+from channels.wap.negotiate import Format, page_format, xhtml_media_type
 from channels.wap.service import SESSION_FIELD, WAP_PATH, WapScreen, WapService
 from dialogs.catalogue import Catalogue
 from dialogs.events import End, Message
@@ -73,14 +73,19 @@ def _caller(request: web.Request, settings: WapHttpSettings) -> Caller:
     return found
 
 
-def _response(settings: WapHttpSettings, screen: WapScreen, page: Format) -> web.Response:
+def _response(
+    settings: WapHttpSettings, screen: WapScreen, page: Format, accept: str | None
+) -> web.Response:
     render = render_wml if page == "wml" else render_xhtml
     rendered = render(screen.event, settings.catalogue, screen.language, screen.form, screen.link)
     settings.service.counters.add(f"page_{page}")
+    content_type = rendered.content_type
+    if page == "xhtml":
+        content_type = f"{xhtml_media_type(accept)}; charset=utf-8"
     return web.Response(
         body=rendered.body.encode("utf-8"),
         status=screen.status,
-        headers={"Content-Type": rendered.content_type, **SECURITY_HEADERS},
+        headers={"Content-Type": content_type, **SECURITY_HEADERS},
     )
 
 
@@ -93,14 +98,15 @@ def _failure(settings: WapHttpSettings, status: int, key: str) -> WapScreen:
 
 async def wap_start(request: web.Request) -> web.Response:
     settings = request.app[WAP_HTTP]
-    page = page_format(request.headers.get("Accept"))
+    accept = request.headers.get("Accept")
+    page = page_format(accept)
     try:
         screen = await settings.service.start(_caller(request, settings))
     except Exception:
         log.exception("wap: starting a session failed")
         settings.service.counters.add("failed")
         screen = _failure(settings, 503, "common.service_unavailable")
-    return _response(settings, screen, page)
+    return _response(settings, screen, page, accept)
 
 
 async def _form(request: web.Request) -> Mapping[str, str] | None:
@@ -130,13 +136,14 @@ async def _form(request: web.Request) -> Mapping[str, str] | None:
 
 async def wap_answer(request: web.Request) -> web.Response:
     settings = request.app[WAP_HTTP]
-    page = page_format(request.headers.get("Accept"))
+    accept = request.headers.get("Accept")
+    page = page_format(accept)
     who = _caller(request, settings)
     fields = await _form(request)
     if fields is None or SESSION_FIELD not in fields or TOKEN_FIELD not in fields:
         settings.service.counters.add("bad_request")
         log.warning("wap: a POST from %s that is not one of our forms refused", who.peer)
-        return _response(settings, _failure(settings, 400, "wap.form_refused"), page)
+        return _response(settings, _failure(settings, 400, "wap.form_refused"), page, accept)
     try:
         screen = await settings.service.answer(
             who, fields[SESSION_FIELD], fields[TOKEN_FIELD], fields.get(INPUT_FIELD, "")
@@ -145,7 +152,7 @@ async def wap_answer(request: web.Request) -> web.Response:
         log.exception("wap: answering a page failed")
         settings.service.counters.add("failed")
         screen = _failure(settings, 503, "common.service_unavailable")
-    return _response(settings, screen, page)
+    return _response(settings, screen, page, accept)
 
 
 def add_wap_routes(

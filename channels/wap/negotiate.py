@@ -7,7 +7,14 @@ anything), a WAP 2.0 browser lists both `application/vnd.wap.xhtml+xml` and
 `text/vnd.wap.wml` (XHTML-MP, what it renders best: a tie goes to XHTML), a desktop or
 smartphone browser names only HTML types (XHTML-MP, which it renders as XHTML). `q=0` means
 "not acceptable": `text/vnd.wap.wml;q=0` never gets WML. No header, or one that does not
-parse, gets XHTML-MP. Pure functions; no I/O.
+parse, gets XHTML-MP.
+
+The same XHTML-MP page goes out under the media type the browser names: a WAP 2.0 browser's
+`application/vnd.wap.xhtml+xml` (the type XHTML-MP is registered under), else
+`application/xhtml+xml` (desktop and smartphone browsers: Chromium saves a
+`vnd.wap.xhtml+xml` answer as a download instead of showing it), else `text/html`, the
+highest quality winning and a tie going in that order; a browser that names none of them gets
+the WAP type. Pure functions; no I/O.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ from typing import Final, Literal
 Format = Literal["wml", "xhtml"]
 
 WML_TYPES: Final = frozenset({"text/vnd.wap.wml"})
-XHTML_TYPES: Final = frozenset(
-    {"application/vnd.wap.xhtml+xml", "application/xhtml+xml", "text/html"}
-)
+XHTML_MP_TYPE: Final = "application/vnd.wap.xhtml+xml"
+# The types an XHTML-MP page may go out as, in the order a tie is settled.
+XHTML_MEDIA_TYPES: Final = (XHTML_MP_TYPE, "application/xhtml+xml", "text/html")
+XHTML_TYPES: Final = frozenset(XHTML_MEDIA_TYPES)
 accept_items_max: Final = 64  # media ranges looked at in one header (the rest ignored)
 accept_chars_max: Final = 4096  # characters of the header looked at
 
@@ -60,4 +68,11 @@ def page_format(accept: str | None) -> Format:
     return "wml" if wml > 0.0 and wml > xhtml else "xhtml"
 
 
-__all__ = ["Format", "accepted", "page_format"]
+def xhtml_media_type(accept: str | None) -> str:
+    """The media type an XHTML-MP page goes out as (see the module docstring)."""
+    qualities = accepted(accept or "")
+    best = max(XHTML_MEDIA_TYPES, key=lambda media: qualities.get(media, 0.0))
+    return best if qualities.get(best, 0.0) > 0.0 else XHTML_MP_TYPE
+
+
+__all__ = ["XHTML_MP_TYPE", "Format", "accepted", "page_format", "xhtml_media_type"]

@@ -26,8 +26,22 @@ WML 1.3 (`text/vnd.wap.wml`), for WAP 1.x browsers behind a WAP gateway:
   parameters, URL, token, field values) is written `$$`.
 
 XHTML-MP 1.2 (`application/vnd.wap.xhtml+xml`), for WAP 2.0 browsers:
-- No script, no CSS (no `<style>`, no `style=`), no tables, no widths or sizes: paragraphs and
-  line breaks only, so it reflows in a 128-pixel-wide viewport.
+- No script, no CSS (no `<style>`, no `style=`), no tables, no widths: paragraphs and line
+  breaks only, so it reflows in a 128-pixel-wide viewport. Two things do not reflow by
+  themselves, and are measured in headless Chromium at 128 pixels (tests/dialogs/
+  test_wap_browser.py):
+  - a text field is as wide as its `size` (20 characters by default, about 150 pixels), so an
+    entry gets `size` = its maxlength, at most `entry_size_max` (10: about 105 pixels in
+    a default 16-pixel font, inside the 112 left by the body's margins); a longer entry
+    scrolls inside its field;
+  - a line breaks only where Unicode line breaking allows, and a run of letters, digits and
+    punctuation allows none: a 24-character reference, a 15-digit number or
+    "10,000,000.00" is wider than the screen. Shown text (not attribute values: URL, token,
+    fields) gets a ZERO WIDTH SPACE, invisible, in every run longer than `run_chars_max`
+    (12: an 11-digit mobile number stays whole): after its separators (`,./:_-`), then every
+    `run_chunk_chars` (8) characters of a piece still longer than that. Han text breaks
+    between characters already. WML is left alone: WAP 1.x browsers wrap or scroll a line
+    themselves, and may not have a glyph for U+200B.
 - `<html xml:lang=…>`: the XHTML-MP 1.2 DTD (built on XHTML Modularization) declares only
   `xml:lang`, not HTML's bare `lang`, so that is the language attribute we write.
 - One `<form method="post" action=…>`; hidden inputs carry the token and fields.
@@ -43,8 +57,9 @@ Both: Jinja2 templates in `dialogs/templates/`, autoescaping on (XML escaping of
 without the DTD rejects), `StrictUndefined`; the submit label and the title come from the
 catalogue (`wap.submit`, `wap.title`). Characters XML 1.0 forbids (NUL and other C0 controls,
 lone surrogates, U+FFFE/U+FFFF) are replaced by U+FFFD so hostile text cannot break the
-document. The output is well-formed XML (tests parse every page with the standard library);
-it is not validated against the DTDs, of which no copy is on this machine.
+document. The output is well-formed XML and valid against the WML 1.3 and XHTML-MP 1.2 DTDs:
+the tests validate every screen of every flow, in both languages and with hostile text, with
+lxml against copies of the DTDs in `tests/data/dtd/`.
 """
 
 from __future__ import annotations
@@ -129,6 +144,7 @@ class _Choice:
 class _Entry:
     password: bool
     max_length: int
+    size: int  # XHTML: the field's width in characters
     wml_format: str
     inputmode: str | None
 
@@ -157,9 +173,35 @@ class _Screen:
 
 _Clean = Callable[[str], str]
 
+entry_size_max: Final = 10  # characters of a text field's width that fit 128 pixels
+run_chars_max: Final = 12  # longest run of unbreakable text left whole
+run_chunk_chars: Final = 8  # pieces a longer run is cut into, where it has no separator
+ZERO_WIDTH_SPACE: Final = "\u200b"
+# A run: no whitespace and no Han, kana, CJK or full-width character (those break anyway).
+_RUN_CHAR: Final = "[^\\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]"
+_LONG_RUN: Final = re.compile(_RUN_CHAR + "{" + str(run_chars_max + 1) + ",}")
+_AFTER_SEPARATOR: Final = re.compile(r"(?<=[,./:_-])")
+
 
 def _xml_text(text: str) -> str:
     return _NOT_XML_CHAR.sub(_REPLACEMENT, text)
+
+
+def _break_run(match: re.Match[str]) -> str:
+    pieces = []
+    for piece in _AFTER_SEPARATOR.split(match.group()):
+        pieces += [piece[i : i + run_chunk_chars] for i in range(0, len(piece), run_chunk_chars)]
+    return ZERO_WIDTH_SPACE.join(piece for piece in pieces if piece)
+
+
+def allow_line_breaks(text: str) -> str:
+    """`text` with a ZERO WIDTH SPACE where a run too long for a 128-pixel line may break
+    (see the module docstring); shorter runs are unchanged."""
+    return _LONG_RUN.sub(_break_run, text)
+
+
+def _xhtml_shown(text: str) -> str:
+    return allow_line_breaks(_xml_text(text))
 
 
 def _wml_text(text: str) -> str:
@@ -184,6 +226,7 @@ def _entry(spec: InputSpec) -> _Entry:
     return _Entry(
         password=spec.hidden,
         max_length=spec.max_length,
+        size=min(spec.max_length, entry_size_max),
         wml_format=wml_format(spec),
         inputmode=XHTML_INPUTMODE_DIGITS if spec.digits_only else None,
     )
@@ -213,14 +256,16 @@ def _screen(
     target: FormTarget | None,
     link: PageLink | None,
     clean: _Clean,
+    shown: _Clean,
 ) -> _Screen:
+    """`clean` makes attribute values safe; `shown`, the texts a person reads."""
     language = _page_language(language)
 
     def text(message: Message) -> str:
-        return clean(catalogue.text(language, message))
+        return shown(catalogue.text(language, message))
 
     title = text(Message(TITLE_KEY))
-    shown = None if link is None else (clean(link.href), text(link.label))
+    linked = None if link is None else (clean(link.href), text(link.label))
     match event:
         case Ask():
             assert target is not None, "a screen that asks needs a form to answer in"
@@ -232,10 +277,10 @@ def _screen(
                 choices=_choices(tuple(text(choice) for choice in event.choices)),
                 entry=None if event.choices else _entry(event.input),
                 form=_form(target, text(Message(SUBMIT_KEY)), clean),
-                link=shown,
+                link=linked,
             )
         case End():
-            return _Screen(language, title, None, text(event.message), (), None, None, shown)
+            return _Screen(language, title, None, text(event.message), (), None, None, linked)
         case _:
             raise TypeError(f"a WAP page cannot show {type(event).__name__}")
 
@@ -262,7 +307,7 @@ def render_wml(
 ) -> WapPage:
     """One WML 1.3 deck of one card; `$` in every text is escaped as `$$`. `form` may be
     None only for an `End`."""
-    screen = _screen(event, catalogue, language, form, link, _wml_text)
+    screen = _screen(event, catalogue, language, form, link, _wml_text, _wml_text)
     return WapPage(_WML.render(screen=screen), WML_CONTENT_TYPE)
 
 
@@ -273,6 +318,7 @@ def render_xhtml(
     form: FormTarget | None,
     link: PageLink | None = None,
 ) -> WapPage:
-    """One XHTML Mobile Profile 1.2 page. `form` may be None only for an `End`."""
-    screen = _screen(event, catalogue, language, form, link, _xml_text)
+    """One XHTML Mobile Profile 1.2 page; long unbroken runs of text may break. `form` may
+    be None only for an `End`."""
+    screen = _screen(event, catalogue, language, form, link, _xml_text, _xhtml_shown)
     return WapPage(_XHTML.render(screen=screen), XHTML_CONTENT_TYPE)

@@ -1,9 +1,22 @@
 """Text gathered in document order into lines: inline runs join (white space collapsed, as
-XML browsers do), a line break or a block (a link, a field) ends the line before it."""
+XML browsers do), a line break or a block (a link, a field) ends the line before it.
+
+A ZERO WIDTH SPACE is a line-break hint (the platform puts them in long references and
+numbers so they wrap on a narrow screen): a phone shows nothing for it, and neither do we, so
+the text read off the screen is the text the user reads."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from simulator.wap_browser.screen import Block, Text
+
+ZERO_WIDTH_SPACE: Final = "\u200b"
+
+
+def readable(text: str) -> str:
+    """The text without the invisible line-break hints."""
+    return text.replace(ZERO_WIDTH_SPACE, "")
 
 
 class TextFlow:
@@ -13,7 +26,7 @@ class TextFlow:
 
     def add(self, text: str, strong: bool) -> None:
         if text:
-            self._runs.append((text, strong))
+            self._runs.append((readable(text), strong))
 
     def breaks(self) -> None:
         """End the current line (`<p>`, `<br/>`)."""
@@ -32,4 +45,4 @@ class TextFlow:
         return self._blocks
 
 
-__all__ = ["TextFlow"]
+__all__ = ["ZERO_WIDTH_SPACE", "TextFlow", "readable"]

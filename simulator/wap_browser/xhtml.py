@@ -28,7 +28,7 @@ from simulator.wap_browser.screen import (
     Option,
     Screen,
 )
-from simulator.wap_browser.text_flow import TextFlow
+from simulator.wap_browser.text_flow import TextFlow, readable
 
 DEFAULT_SUBMIT_LABEL: Final = "Submit"
 _BLOCK: Final = frozenset(
@@ -40,7 +40,7 @@ _SKIPPED: Final = frozenset({"head", "script", "style", "noscript", "object", "o
 
 
 def _text(element: ET.Element) -> str:
-    return " ".join("".join(element.itertext()).split())
+    return " ".join(readable("".join(element.itertext())).split())
 
 
 def _elements(root: ET.Element, tag: str) -> Iterator[ET.Element]:

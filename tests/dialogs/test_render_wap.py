@@ -2,7 +2,7 @@
 escaping (XML and WML's `$`), and well-formedness for any parameter text.
 
 Expectations are written out by hand; pages are read back with the standard library's XML
-parser (no DTD validation: no copy of the WML or XHTML-MP DTDs is on the machine)."""
+parser. Validation against the WML 1.3 and XHTML-MP 1.2 DTDs is in `test_render_wap_dtd.py`."""
 
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ from dialogs.flow import load_flows
 from dialogs.render.wap import (
     WML_CONTENT_TYPE,
     XHTML_CONTENT_TYPE,
+    ZERO_WIDTH_SPACE,
     FormTarget,
     PageLink,
     WapPage,
+    allow_line_breaks,
     render_wml,
     render_xhtml,
     wml_format,
@@ -82,14 +84,16 @@ XHTML_ENTRY = {
         "type": "text",
         "name": "input",
         "id": "input",
+        "size": "10",  # what fits 128 pixels; the field scrolls to 15
         "maxlength": "15",
         "inputmode": "digits",
     },
-    "amount": {"type": "text", "name": "input", "id": "input", "maxlength": "10"},
+    "amount": {"type": "text", "name": "input", "id": "input", "size": "10", "maxlength": "10"},
     "pin": {
         "type": "password",
         "name": "input",
         "id": "input",
+        "size": "6",
         "maxlength": "6",
         "inputmode": "digits",
     },
@@ -248,7 +252,7 @@ XHTML_REFUSED_PIN_EN = """\
 <input type="hidden" name="session" value="sess-42" />
 </div>
 <p><label for="input">Enter your 6-digit PIN</label><br />
-<input type="password" name="input" id="input" maxlength="6" inputmode="digits" /></p>
+<input type="password" name="input" id="input" size="6" maxlength="6" inputmode="digits" /></p>
 <p><input type="submit" value="OK" /></p>
 </form>
 </body>
@@ -418,6 +422,33 @@ def test_xhtml_has_no_script_style_table_or_width(screen: str) -> None:
             assert banned not in body
 
 
+LONG_REF = "AC261126235959ABCDEF0123"
+
+
+def test_long_runs_may_break_in_xhtml_only() -> None:
+    z = ZERO_WIDTH_SPACE
+    assert allow_line_breaks("Call 13900000001 now") == "Call 13900000001 now"  # 11 digits
+    assert allow_line_breaks("+8613900000001") == f"+8613900{z}000001"
+    assert allow_line_breaks(f"Ref {LONG_REF}.") == f"Ref AC261126{z}235959AB{z}CDEF0123{z}."
+    assert allow_line_breaks("CNY 10,000,000.00") == f"CNY 10,{z}000,{z}000.{z}00"
+    assert allow_line_breaks("余额10,000,000.00元") == f"余额10,{z}000,{z}000.{z}00元"
+    assert allow_line_breaks("请输入充值号码请输入充值号码") == "请输入充值号码请输入充值号码"
+    done = End(
+        Message(
+            "topup.done",
+            {"msisdn": MSISDN, "amount_fen": 5000, "ref": LONG_REF, "balance_fen": 95000},
+        )
+    )
+    form = FormTarget(f"/wap/?ref={LONG_REF}", LONG_REF, {"session": LONG_REF})
+    xhtml = render_xhtml(done, CATALOGUE, "en", form).body
+    assert f"Ref AC261126{z}235959AB{z}CDEF0123{z}." in xhtml
+    wml = render_wml(done, CATALOGUE, "en", form).body
+    assert z not in wml
+    asking = render_xhtml(Ask(Message("agent.menu"), CONFIRM_CHOICES), CATALOGUE, "en", form)
+    assert asking.body.count(LONG_REF) == 3  # the URL, the token and the field stay whole
+    assert z not in asking.body
+
+
 def test_input_masks() -> None:
     assert wml_format(INPUTS["pin"]) == "NNNNNN"
     assert wml_format(INPUTS["msisdn"]) == "*N"
@@ -545,10 +576,11 @@ def _is_xml_char(code: int) -> bool:
 
 
 def _as_parsed(text: str, wml: bool) -> str:
-    """The text an XML parser reads back: forbidden characters as U+FFFD, line ends as LF."""
+    """The text an XML parser reads back: forbidden characters as U+FFFD, line ends as LF;
+    in WML `$` doubled, in XHTML long runs with their break opportunities."""
     text = "".join(c if _is_xml_char(ord(c)) else "\ufffd" for c in text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.replace("$", "$$") if wml else text
+    return text.replace("$", "$$") if wml else allow_line_breaks(text)
 
 
 @given(

@@ -13,6 +13,7 @@ from channels.sms.contract import InboundSms, OutboundSms, SubmitFailed, Submitt
 from channels.sms.counters import SmsCounters
 from channels.sms.notices import SmsNotices
 from channels.sms.outbox import SmsOutbox
+from channels.sms.sealed import SealedIntake
 from channels.sms.service import SmsService, SmsSettings
 from dialogs.catalogue import Catalogue
 from dialogs.engine import Engine
@@ -83,7 +84,10 @@ SETTINGS = SmsSettings(
 
 @asynccontextmanager
 async def open_rig(
-    engine: AsyncEngine, settings: SmsSettings = SETTINGS, start: bool = True
+    engine: AsyncEngine,
+    settings: SmsSettings = SETTINGS,
+    start: bool = True,
+    sealed: SealedIntake | None = None,
 ) -> AsyncIterator[Rig]:
     link, clock, counters = Link(), Clock(), SmsCounters()
     catalogue = Catalogue.load()
@@ -110,6 +114,7 @@ async def open_rig(
             digest_key=b"test-digest",
             clock_ms=clock,
             counters=counters,
+            sealed=sealed,
         )
         await outbox.start()
         if start:

@@ -7,7 +7,7 @@ from ipaddress import ip_network
 import pytest
 
 from channels.wap.identity import caller
-from channels.wap.negotiate import accepted, page_format
+from channels.wap.negotiate import accepted, page_format, xhtml_media_type
 
 GATEWAYS = (ip_network("10.1.0.0/16"), ip_network("::1/128"))
 
@@ -35,6 +35,29 @@ GATEWAYS = (ip_network("10.1.0.0/16"), ip_network("::1/128"))
 )
 def test_page_format(accept: str | None, expected: str) -> None:
     assert page_format(accept) == expected
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "application/vnd.wap.xhtml+xml"),
+        ("*/*", "application/vnd.wap.xhtml+xml"),  # names none: the registered type
+        (
+            "application/vnd.wap.xhtml+xml, text/vnd.wap.wml, text/html, */*",
+            "application/vnd.wap.xhtml+xml",
+        ),
+        # Chromium names only these; it would save the WAP type as a download
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "application/xhtml+xml",
+        ),
+        ("text/html, application/vnd.wap.xhtml+xml;q=0.5", "text/html"),
+        ("text/html", "text/html"),
+        ("application/xhtml+xml;q=0, text/html;q=0", "application/vnd.wap.xhtml+xml"),
+    ],
+)
+def test_xhtml_media_type(accept: str | None, expected: str) -> None:
+    assert xhtml_media_type(accept) == expected
 
 
 def test_accepted_keeps_the_highest_quality_of_a_type_named_twice() -> None:
