@@ -7,6 +7,9 @@ prompt as it plays, the keys pressed, how it ended). `Phones` creates them on fi
 routes the emulators' events to them. The Textual app (`simulator.tui`) draws them; the
 headless script runner (`simulator.script`) drives the same objects.
 
+An agent's phone also holds its service SIM's menu (`phone.stk`, `simulator.stk_phone`), whose
+answer SMS leave as the phone's own.
+
 Every change calls the phone's listeners (`on_change`), in the event loop's thread.
 """
 
@@ -32,6 +35,7 @@ from simulator.asterisk import Event as AsteriskEvent
 from simulator.smsc import Event as SmscEvent
 from simulator.smsc import MoAcked, MoRedelivered, MtReceived
 from simulator.smsc.handsets import international
+from simulator.stk_phone import StkPhone
 from simulator.world import UssdSession, World
 
 log = logging.getLogger(__name__)
@@ -119,6 +123,7 @@ class Phone:
         self._keypad: asyncio.Queue[str | HangUp] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[Phone], None]] = []
+        self.stk = StkPhone(self)  # the service SIM's menu, when the number has a SIM
 
     # -- listeners ---------------------------------------------------------------------------
 
