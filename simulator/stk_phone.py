@@ -19,7 +19,7 @@ notice on the screen (in the SIM's language) and nothing reaches the card.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final
 
 from simulator.stk import (
@@ -46,7 +46,7 @@ class StkPhone:
     def __init__(self, phone: Phone) -> None:
         self._phone = phone
         self.handset: Handset | None = None
-        self.error = ""  # why the last answer SMS did not leave ("" when it did)
+        self.error = ""  # why the last action did nothing or its SMS did not leave
         self.last_sent: SmsMessage | None = None
         self.insert()
 
@@ -92,41 +92,49 @@ class StkPhone:
 
     async def open(self) -> Screen:
         """The SIM menu; a session in progress ends first (the end key), nothing sent."""
-        handset = self._handset()
-        self.error = ""
-        if self.in_session:
-            await handset.cancel()
-        self._phone.changed()
-        return handset.screen
+
+        async def run(handset: Handset) -> Screen:
+            if self.in_session:
+                await handset.cancel()
+            self._phone.changed()
+            return handset.screen
+
+        return await self._run(run)
 
     async def select(self, choice: int | str) -> Screen:
         """Choose an item on the menu or a list: its number (from 1) or its label (the one
         equal to it, else the only one containing it, in any case)."""
-        handset = self._handset()
-        screen = handset.screen
-        if not isinstance(screen, MenuScreen | ListScreen):
-            raise HandsetError(f"nothing to select on the SIM's {_kind(screen)}")
-        number = choice if isinstance(choice, int) else _item_number(screen, choice)
-        return await self._sending(handset.select(number))
+
+        async def run(handset: Handset) -> Screen:
+            screen = handset.screen
+            if not isinstance(screen, MenuScreen | ListScreen):
+                raise HandsetError(f"nothing to select on the SIM's {_kind(screen)}")
+            number = choice if isinstance(choice, int) else _item_number(screen, choice)
+            return await handset.select(number)
+
+        return await self._run(run)
 
     async def enter(self, text: str) -> Screen:
         """Send what was typed on an input screen (refused with a notice if not allowed)."""
-        handset = self._handset()
-        if not isinstance(handset.screen, InputScreen):
-            raise HandsetError(f"no input on the SIM's {_kind(handset.screen)}")
-        return await self._sending(handset.enter(text))
+
+        async def run(handset: Handset) -> Screen:
+            if not isinstance(handset.screen, InputScreen):
+                raise HandsetError(f"no input on the SIM's {_kind(handset.screen)}")
+            return await handset.enter(text)
+
+        return await self._run(run)
 
     async def ok(self) -> Screen:
         """Acknowledge a text screen."""
-        return await self._sending(self._handset().ok())
+        return await self._run(lambda handset: handset.ok())
 
     async def back(self) -> Screen:
         """The previous screen; from the first of an item, the menu."""
-        return await self._handset().back()
+        return await self._run(lambda handset: handset.back())
 
     async def cancel(self) -> Screen:
         """End the session: back on the menu, nothing sent."""
-        return await self._handset().cancel()
+        return await self._run(lambda handset: handset.cancel())
 
     def lines(self) -> list[str]:
         """The SIM's screen as text: what the TUI shows and `expect_stk` reads."""
@@ -140,26 +148,26 @@ class StkPhone:
 
     # -- inside ------------------------------------------------------------------------------
 
-    def _handset(self) -> Handset:
-        if self.handset is None and not self.insert():
-            raise HandsetError(self.no_sim)
-        assert self.handset is not None
-        return self.handset
-
-    async def _sending(self, action: Awaitable[Screen]) -> Screen:
-        """Run a handset action that may make the card send its SMS; a send that fails is
-        kept in `error` (the card has ended the session, the phone shows the menu)."""
-        handset = self._handset()
+    async def _run(self, action: Callable[[Handset], Awaitable[Screen]]) -> Screen:
+        """Run `action` on the handset. What the screen does not offer (or no SIM) is kept in
+        `error` and raised as `HandsetError`; an answer SMS the SMSC would not take is kept in
+        `error` only (the card has ended the session, the phone shows the menu)."""
         self.error = ""
         try:
-            await action
-        except HandsetError:
+            if self.handset is None and not self.insert():
+                raise HandsetError(self.no_sim)
+            assert self.handset is not None
+            return await action(self.handset)
+        except HandsetError as exc:
+            self.error = str(exc)
+            self._phone.changed()
             raise
         except Exception as exc:  # the SMSC refused the MO: the phone shows why
             log.warning("the SIM's SMS from %s did not leave: %s", self._phone.msisdn, exc)
             self.error = f"the SMS did not leave: {exc or type(exc).__name__}"
             self._phone.changed()
-        return handset.screen
+            assert self.handset is not None
+            return self.handset.screen
 
     async def _send(self, destination: str, text: str) -> None:
         """SEND SHORT MESSAGE: an MO from this phone, as its own SMS go."""

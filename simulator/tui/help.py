@@ -22,6 +22,9 @@ HELP_TEXT: Final = """\
   F7 USSD   Enter dials *123# (or what you typed), then answers
   F8 IVR    Enter calls the service number; in a call every key
             is a tone at once
+  Ctrl+T    STK: the service SIM's menu; Enter chooses (number
+            or name), sends the entry, OKs a text; Esc (or Del
+            on an empty line) back a screen; F9 ends the session
   F9        end the USSD session / hang up
   Ctrl+N    next number (or pick one in the list at the top)
   F10       add a number       Ctrl+L / Ctrl+O  the next call's

@@ -3,11 +3,19 @@
 Typing goes into the entry line (keyboard, or the keypad's buttons by mouse); Enter (or the
 keypad's green key) sends the SMS, dials or answers USSD, or places the call; during a call
 every key typed is a DTMF tone at once. The red key ends the USSD session or hangs up.
+
+In STK mode the screen is the service SIM's (`phone.stk`): its menu, a list, an input with its
+rules (a hidden one masked on the entry line too), a text, and the handset's notice after a
+refused entry. Enter chooses the item typed (its number or label), sends the entry, or
+acknowledges a text; Esc (or Del on an empty entry line) goes back a screen, the red key ends
+the session. A phone without a service SIM says so.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Final, Literal
+import contextlib
+from collections.abc import Coroutine
+from typing import Any, ClassVar, Final, Literal
 
 from rich.text import Text
 from textual import on
@@ -19,10 +27,11 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select, Static
 
 from simulator.phones import Phone, Phones
+from simulator.stk import HandsetError, InputScreen, MenuScreen, TextScreen
 from simulator.tui.add_number import AddNumberScreen
 
-Mode = Literal["sms", "ussd", "ivr"]
-MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr")
+Mode = Literal["sms", "ussd", "ivr", "stk"]
+MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr", "stk")
 KEYS: Final = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 _KEY_IDS: Final = {"*": "star", "#": "hash"}
 _SMS_STATE: Final = {"sending": "…", "delivered": "✓", "retrying": "↻", "received": ""}
@@ -66,11 +75,13 @@ class PhoneView(Horizontal):
         Binding("f6", "mode('sms')", "SMS"),
         Binding("f7", "mode('ussd')", "USSD"),
         Binding("f8", "mode('ivr')", "IVR"),
+        Binding("ctrl+t", "mode('stk')", "STK"),
         Binding("ctrl+n", "next_phone", "Next №"),
         Binding("f9", "end", "End"),
         Binding("f10", "add_number", "Add №"),
         Binding("ctrl+l", "call_language", "Call lang", show=False),
         Binding("ctrl+o", "caller_id", "Caller ID", show=False),
+        Binding("escape", "stk_back", "SIM back", show=False),
     ]
 
     mode: reactive[Mode] = reactive("sms")
@@ -181,6 +192,8 @@ class PhoneView(Horizontal):
             self._submit(entry.value)
         elif event.key == "end":
             self.action_end()
+        elif event.key == "delete" and self.mode == "stk" and not entry.value:
+            self.action_stk_back()
         elif event.key == "delete":
             entry.value = entry.value[:-1]
         else:
@@ -202,6 +215,9 @@ class PhoneView(Horizontal):
 
     def _submit(self, value: str) -> None:
         phone, value = self.phone, value.strip()
+        if self.mode == "stk":
+            self._stk_submit(phone, value)
+            return
         if self.mode == "sms":
             if value:
                 phone.send_sms(value)
@@ -216,9 +232,41 @@ class PhoneView(Horizontal):
             self._clear_entry()
             phone.call(value or None, self.call_language, withheld=self.caller_id_withheld)
 
+    def _stk_submit(self, phone: Phone, value: str) -> None:
+        """Enter on the SIM's screen: choose the item typed, send the entry, acknowledge."""
+        stk = phone.stk
+        screen = stk.screen
+        if screen is None:
+            stk.insert()
+            self._draw()
+        elif isinstance(screen, InputScreen):
+            self._stk_run(stk.enter(value))
+        elif isinstance(screen, TextScreen):
+            self._stk_run(stk.ok())
+        elif value:
+            self._stk_run(stk.select(value))
+        else:
+            return
+        self._clear_entry()
+
+    def _stk_run(self, action: Coroutine[Any, Any, object]) -> None:
+        async def run() -> None:
+            with contextlib.suppress(HandsetError):  # shown on the screen (`stk.error`)
+                await action
+
+        self.run_worker(run(), group="stk")
+
+    def action_stk_back(self) -> None:
+        if self.mode == "stk" and self.phone.stk.has_sim:
+            self._stk_run(self.phone.stk.back())
+            self._clear_entry()
+
     def action_end(self) -> None:
         phone = self.phone
-        if self.mode == "ussd":
+        if self.mode == "stk":
+            if phone.stk.has_sim:
+                self._stk_run(phone.stk.cancel())
+        elif self.mode == "ussd":
             self.run_worker(phone.end_ussd(), group="ussd")
         elif self.mode == "ivr":
             phone.hang_up()
@@ -243,8 +291,12 @@ class PhoneView(Horizontal):
         phone = self.phone
         for mode in MODES:
             self.query_one(f"#mode-{mode}").set_class(mode == self.mode, "-active")
+        entry = self.query_one("#entry", Input)
+        entry.password = self.mode == "stk" and phone.stk.hidden_entry
         if self.mode == "ivr":
             text, status = _ivr_screen(phone, self.call_language, self.caller_id_withheld)
+        elif self.mode == "stk":
+            text, status = _stk_screen(phone)
         else:
             text, status = (_sms_screen if self.mode == "sms" else _ussd_screen)(phone)
         self.query_one("#screen-text", Static).update(text)
@@ -312,6 +364,33 @@ def _ivr_screen(phone: Phone, language: str, withheld: bool) -> tuple[Text, str]
         "idle": "",
     }[call.status]
     return text, f"{phone.msisdn} · IVR · {status}"
+
+
+def _stk_screen(phone: Phone) -> tuple[Text, str]:
+    """The SIM's screen: the title bold, items and rules as they are, the notice and any
+    error in red; a phone without a service SIM says so."""
+    stk = phone.stk
+    screen = stk.screen
+    text = Text()
+    if screen is None:
+        text.append(stk.no_sim, "dim")
+        return text, f"{phone.msisdn} · STK · no service SIM"
+    lines = stk.lines()
+    for index, line in enumerate(lines):
+        if index:
+            text.append("\n")
+        style = "bold" if index == 0 else ""
+        if line.startswith("✗ ") or (isinstance(screen, InputScreen) and index == 1):
+            style = "bold red" if line.startswith("✗ ") else "dim"
+        text.append(line, style)
+    if stk.error:
+        text.append(f"\n✗ {stk.error}", "bold red")
+    status = {
+        MenuScreen: "Enter chooses (number or name)",
+        InputScreen: "Enter sends · Esc back",
+        TextScreen: "Enter OK · F9 ends",
+    }.get(type(screen), "Enter chooses · Esc back")
+    return text, f"{phone.msisdn} · SIM menu · {status}"
 
 
 __all__ = ["Keypad", "PhoneView"]
