@@ -21,6 +21,8 @@ from typing import Any, Final
 import yaml
 from jsonschema import Draft202012Validator
 
+from simulator.smsc.handsets import international
+
 SCHEMA_PATH: Final = Path(__file__).with_name("session.schema.json")
 within_s_default: Final = 10.0  # how long an expectation waits, unless the script says
 
@@ -28,16 +30,24 @@ ACTIONS: Final = (
     "sms", "expect_sms", "expect_no_sms",
     "dial", "answer", "end_ussd", "expect_page", "expect_ussd",
     "call", "press", "hang_up", "expect_heard", "expect_call",
+    "stk", "stk_select", "stk_enter", "stk_ok", "stk_back", "stk_cancel", "expect_stk",
     "expect_boss", "expect_ledger", "wait_s",
 )  # fmt: skip
 WAITING: Final = frozenset(
     {"expect_sms", "expect_page", "expect_ussd", "expect_heard", "expect_call"}
     | {"expect_boss", "expect_ledger"}
+    | {"expect_stk"}
 )
-SEEN: Final = ("expect_sms", "expect_page", "expect_heard")  # they may `save:` what they found
+SEEN: Final = ("expect_sms", "expect_page", "expect_heard", "expect_stk")  # may `save:` it
 OPTIONS: Final = {"to": ("sms",), "language": ("call",), "withheld": ("call",), "save": SEEN}
-SUBSTITUTED: Final = frozenset({"sms", "answer", "press"})  # `${name}` takes a saved value
-TEXT_FIELDS: Final = frozenset({"phone", "to", "sms", "dial", "answer", "call", "press"})
+# `${name}` takes a saved value.
+SUBSTITUTED: Final = frozenset({"sms", "answer", "press"} | {"stk_select", "stk_enter"})
+TEXT_FIELDS: Final = frozenset(
+    {"phone", "to", "sms", "dial", "answer", "call", "press"} | {"stk_select", "stk_enter"}
+)
+STK_SCREEN_ACTIONS: Final = frozenset(
+    {"stk_select", "stk_enter", "stk_ok", "stk_back", "stk_cancel", "expect_stk"}
+)
 NUMBER_FIELDS: Final = frozenset({"number", "agent"})  # inside expect_boss / expect_ledger
 
 
@@ -122,11 +132,13 @@ def parse_script(text: str, where: str) -> Script:
     steps: list[Step] = []
     phone = ""
     saved: set[str] = set()
+    sim_open: set[str] = set()  # phones a `stk` step opened the SIM menu of
     for raw, step_node in zip(document["steps"], step_nodes, strict=True):
         line = step_node.start_mark.line + 1
         phone = raw.get("phone", phone)
         step = _step(raw, phone, within_s, f"{where}:{line}", line)
         _check_names(step, saved, f"{where}:{line}")
+        _check_sim_open(step, sim_open, f"{where}:{line}")
         steps.append(step)
     return Script(where, document.get("name", Path(where).stem), document.get("paced", False),
                   tuple(steps))  # fmt: skip
@@ -143,6 +155,18 @@ def _check_names(step: Step, saved: set[str], where: str) -> None:
             raise ScriptError(f"{where}: `${{{unknown[0]}}}` is not saved by a step before")
     if "save" in step.options:
         saved.add(step.options["save"])
+
+
+def _check_sim_open(step: Step, sim_open: set[str], where: str) -> None:
+    """The SIM's screens are used only after a `stk` step opened the menu on that phone."""
+    phone = international(step.phone)
+    if step.action == "stk":
+        sim_open.add(phone)
+    elif step.action in STK_SCREEN_ACTIONS and phone not in sim_open:
+        raise ScriptError(
+            f"{where}: `{step.action}` needs the SIM menu on {step.phone}: open it with a"
+            " `stk: true` step on this phone before"
+        )
 
 
 @functools.cache
@@ -168,7 +192,7 @@ def _step(raw: dict[str, Any], phone: str, within_s: float, where: str, line: in
     if "within_s" in raw and action not in WAITING:
         raise ScriptError(f"{where}: `within_s` goes with an expectation, not `{action}`")
     value = raw[action]
-    if action in ("expect_sms", "expect_page", "expect_heard"):
+    if action in SEEN:
         value = Text(value["regex"], regex=True) if isinstance(value, dict) else Text(value)
         if value.regex:
             try:
