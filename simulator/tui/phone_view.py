@@ -375,13 +375,15 @@ def _stk_screen(phone: Phone) -> tuple[Text, str]:
     if screen is None:
         text.append(stk.no_sim, "dim")
         return text, f"{phone.msisdn} · STK · no service SIM"
-    lines = stk.lines()
-    for index, line in enumerate(lines):
+    for index, line in enumerate(stk.lines()):
         if index:
             text.append("\n")
-        style = "bold" if index == 0 else ""
-        if line.startswith("✗ ") or (isinstance(screen, InputScreen) and index == 1):
-            style = "bold red" if line.startswith("✗ ") else "dim"
+        if line.startswith("✗ "):
+            style = "bold red"
+        elif index == 0:
+            style = "bold"
+        else:  # the items as they are; an input's rules dim
+            style = "dim" if isinstance(screen, InputScreen) else ""
         text.append(line, style)
     if stk.error:
         text.append(f"\n✗ {stk.error}", "bold red")
