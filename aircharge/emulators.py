@@ -4,19 +4,25 @@
 starts them for a platform running elsewhere, configured with the same file, so that it binds
 to this SMSC, calls this BOSS and bank, and receives this Asterisk's calls. Their state lives
 in a data directory: BOSS's subscribers and operations (seeded with the demo subscribers when
-new) and the bank's book, each in a SQLite file.
+new) and the bank's book, each in a SQLite file. The agents' service SIMs are profiles in
+`<data-dir>/sims/` (written by `aircharge demo`, or `aircharge stk provision --out`); the
+handsets' SIMs run the agent menu program compiled here, once per language.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
 from aircharge.config import Config
+from aircharge.demo_data import SIMS_DIR
 from aircharge.ivr_sounds import platform_sounds
 from aircharge.platform import Listener, listen
+from channels.stk.compiler import STK_FLOW, compile_program
 from dialogs.catalogue import Catalogue
+from dialogs.flow import load_flows
 from simulator.asterisk import AsteriskEmulator
 from simulator.asterisk.control import create_control_app as create_asterisk_app
 from simulator.bank import BankState, Notifier, create_bank_app
@@ -24,12 +30,24 @@ from simulator.boss import BossState, create_boss_app, open_boss_state, seed_dem
 from simulator.boss.app import FAULTS_KEY as BOSS_FAULTS
 from simulator.smsc import Account, Smsc
 from simulator.smsc.control import create_control_app
+from simulator.stk.store import SimStore
 from simulator.ussd_gateway import UssdGatewayEmulator
 from simulator.wap_gateway import WapGateway
 from simulator.world import ApiClient, World
 
 BOSS_STATE_FILE: Final = "boss.db"
 BANK_FILE: Final = "bank.db"
+SIM_LANGUAGES: Final = ("zh-CN", "en")
+
+
+@functools.cache
+def sim_programs(service_number: str) -> dict[str, bytes]:
+    """The agent SIM's menu program (`aircharge stk export`), compiled in each language."""
+    flow, catalogue = load_flows()[STK_FLOW], Catalogue.load()
+    return {
+        language: compile_program(flow, catalogue, language, service_number)
+        for language in SIM_LANGUAGES
+    }
 
 
 @dataclass
@@ -73,8 +91,8 @@ class Emulators:
         """What the terminal simulator and the script runner drive: these emulators, a USSD
         gateway speaking the configured profile to the platform's `/ussd/callback`, a WAP
         gateway in front of the platform's `/wap/` (each handset attached gets a listener on
-        a free port of the `[simulator]` host), and an `/api/v1` client with the configured
-        token."""
+        a free port of the `[simulator]` host), the service SIMs of `<data-dir>/sims/`, and an
+        `/api/v1` client with the configured token."""
         secret = config.secrets.ussd_secret or None
         gateway = UssdGatewayEmulator(f"{platform_url}/ussd/callback", config.ussd.profile, secret)
         wap = WapGateway(platform_url, host=config.simulator.host)
@@ -93,6 +111,7 @@ class Emulators:
             bank_notifier=self.bank_notifier,
             ussd_events=gateway.events,
             wap=wap,
+            sims=SimStore(sim_programs(config.sms.service_number), self.data_dir / SIMS_DIR),
         )
 
     async def close(self) -> None:

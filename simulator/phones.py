@@ -8,6 +8,9 @@ prompt as it plays, the keys pressed, how it ended), and the WAP browser's scree
 routes the emulators' events to them. The Textual app (`simulator.tui`) draws them; the
 headless script runner (`simulator.script`) drives the same objects.
 
+An agent's phone also holds its service SIM's menu (`phone.stk`, `simulator.stk_phone`), whose
+answer SMS leave as the phone's own.
+
 Every change calls the phone's listeners (`on_change`), in the event loop's thread.
 """
 
@@ -33,6 +36,7 @@ from simulator.asterisk import Event as AsteriskEvent
 from simulator.smsc import Event as SmscEvent
 from simulator.smsc import MoAcked, MoRedelivered, MtReceived
 from simulator.smsc.handsets import international
+from simulator.stk_phone import StkPhone
 from simulator.wap_browser import Flavour
 from simulator.wap_phone import WapPhone, WapState
 from simulator.world import UssdSession, World
@@ -123,6 +127,7 @@ class Phone:
         self._tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[Phone], None]] = []
         self.wap_phone = WapPhone(self.msisdn, world.wap, self.changed)
+        self.stk = StkPhone(self)  # the service SIM's menu, when the number has a SIM
 
     # -- listeners ---------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@
 A plain object, built by whoever starts the emulators (the demo's composition root, later
 `aircharge sim --config`), so that nothing here reaches into the platform: handsets speak SMS
 and USSD through the SMSC emulator or a USSD gateway, browse WAP pages through the WAP gateway,
-calls go through the Asterisk emulator, and the ledger is read over `/api/v1` with its bearer
-token, as any tool would.
+calls go through the Asterisk emulator, an agent's service SIM answers by SMS through the
+SMSC like its phone (`simulator.stk_phone`), and the ledger is read over `/api/v1` with its
+bearer token, as any tool would.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from simulator.bank import BankState, Notifier
 from simulator.boss import BossState
 from simulator.boss.faults import FaultInjector
 from simulator.smsc import Smsc
+from simulator.stk.store import SimStore
 from simulator.ussd_gateway import Page
 from simulator.ussd_gateway.events import EventBus as UssdEvents
 from simulator.wap_gateway import WapGateway
@@ -114,6 +116,7 @@ class World:
     bank_notifier: Notifier | None = None  # books deposits at the bank, when in this process
     ussd_events: UssdEvents | None = None  # the HTTP USSD gateway's callbacks (None over SMPP)
     wap: WapGateway | None = None  # in front of the platform's /wap/: `attach(msisdn)` a handset
+    sims: SimStore | None = None  # the service SIMs (STK menu program, profiles by number)
 
     async def close(self) -> None:
         """Close what the world opened itself (the API client, a USSD gateway's HTTP client);

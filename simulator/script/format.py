@@ -31,14 +31,16 @@ ACTIONS: Final = (
     "dial", "answer", "end_ussd", "expect_page", "expect_ussd",
     "call", "press", "hang_up", "expect_heard", "expect_call",
     "wap", "wap_answer", "wap_follow", "expect_wap",
+    "stk", "stk_select", "stk_enter", "stk_ok", "stk_back", "stk_cancel", "expect_stk",
     "expect_boss", "expect_ledger", "wait_s",
 )  # fmt: skip
 WAITING: Final = frozenset(
     {"expect_sms", "expect_page", "expect_ussd", "expect_heard", "expect_call", "expect_wap"}
     | {"expect_boss", "expect_ledger"}
+    | {"expect_stk"}
 )
 # They may `save:` what they found.
-SEEN: Final = ("expect_sms", "expect_page", "expect_heard", "expect_wap")
+SEEN: Final = ("expect_sms", "expect_page", "expect_heard", "expect_wap", "expect_stk")
 OPTIONS: Final = {
     "to": ("sms",),
     "language": ("call",),
@@ -48,10 +50,14 @@ OPTIONS: Final = {
     "save": SEEN,
 }
 # `${name}` takes a saved value.
-SUBSTITUTED: Final = frozenset({"sms", "answer", "press", "wap_answer"})
+SUBSTITUTED: Final = frozenset({"sms", "answer", "press", "wap_answer", "stk_select", "stk_enter"})
 WAP_PAGE_ACTIONS: Final = frozenset({"wap_answer", "wap_follow", "expect_wap"})
+STK_SCREEN_ACTIONS: Final = frozenset(
+    {"stk_select", "stk_enter", "stk_ok", "stk_back", "stk_cancel", "expect_stk"}
+)
 TEXT_FIELDS: Final = frozenset(
-    {"phone", "to", "sms", "dial", "answer", "call", "press", "wap_answer", "wap_follow"}
+    {"phone", "to", "sms", "dial", "answer", "call", "press"}
+    | {"wap_answer", "wap_follow", "stk_select", "stk_enter"}
 )
 NUMBER_FIELDS: Final = frozenset({"number", "agent"})  # inside expect_boss / expect_ledger
 
@@ -138,12 +144,14 @@ def parse_script(text: str, where: str) -> Script:
     phone = ""
     saved: set[str] = set()
     browsing: set[str] = set()  # phones a `wap` step opened the browser of
+    sim_open: set[str] = set()  # phones a `stk` step opened the SIM menu of
     for raw, step_node in zip(document["steps"], step_nodes, strict=True):
         line = step_node.start_mark.line + 1
         phone = raw.get("phone", phone)
         step = _step(raw, phone, within_s, f"{where}:{line}", line)
         _check_names(step, saved, f"{where}:{line}")
         _check_browsing(step, browsing, f"{where}:{line}")
+        _check_sim_open(step, sim_open, f"{where}:{line}")
         steps.append(step)
     return Script(where, document.get("name", Path(where).stem), document.get("paced", False),
                   tuple(steps))  # fmt: skip
@@ -172,6 +180,18 @@ def _check_browsing(step: Step, browsing: set[str], where: str) -> None:
         raise ScriptError(
             f"{where}: `{step.action}` needs a WAP page on {step.phone}: open it with a"
             " `wap: true` step on this phone before"
+        )
+
+
+def _check_sim_open(step: Step, sim_open: set[str], where: str) -> None:
+    """The SIM's screens are used only after a `stk` step opened the menu on that phone."""
+    phone = international(step.phone)
+    if step.action == "stk":
+        sim_open.add(phone)
+    elif step.action in STK_SCREEN_ACTIONS and phone not in sim_open:
+        raise ScriptError(
+            f"{where}: `{step.action}` needs the SIM menu on {step.phone}: open it with a"
+            " `stk: true` step on this phone before"
         )
 
 

@@ -13,6 +13,10 @@ played since the last one it took. What the handsets held before the script bega
 unread: scripts run one after another against a platform elsewhere share its SMSC.
 Balances are compared with their value when the script started (`*_change_fen`) or as they
 are (`*_fen`).
+
+An agent's SIM menu runs on the phone's emulated service SIM (`phone.stk`); its answer SMS
+leaves through the SMSC like the phone's own, and the step that sent it waits until the
+platform has it acknowledged.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from typing import Any, Final, TypeVar
 from simulator.boss.model import Msisdn
 from simulator.masking import mask_pins
 from simulator.phones import CallState, Phone, Phones, SmsMessage
-from simulator.script.format import SUBSTITUTED, Script, Step, Text
+from simulator.script.format import STK_SCREEN_ACTIONS, SUBSTITUTED, Script, Step, Text
 from simulator.smsc.handsets import international
+from simulator.stk import HandsetError
 from simulator.world import ApiError, World
 
 poll_s: Final = 0.05  # how often a waiting expectation looks again without a change event
@@ -182,6 +187,8 @@ class ScriptRun:
             await self._ivr(phone, reading, step, value)
         elif action in ("wap", "wap_answer", "wap_follow", "expect_wap"):
             await self._wap(phone, step, value)
+        elif action == "stk" or action in STK_SCREEN_ACTIONS:
+            await self._stk(phone, step, value)
         elif action in ("expect_boss", "expect_ledger"):
             holds = self._boss_holds if action == "expect_boss" else self._ledger_holds
             await self._until_balance(step, holds)
@@ -324,6 +331,48 @@ class ScriptRun:
             raise Mismatch(f"the page refused {value!r}: {phone.wap.refused}")
         if phone.wap.status == "failed":
             raise Mismatch(f"the WAP page failed: {phone.wap.error}")
+
+    async def _stk(self, phone: Phone, step: Step, value: Any) -> None:
+        """The SIM menu: an action at once (a refused entry stays on the screen with the
+        handset's notice, for `expect_stk`); when it made the SIM send its answer SMS, until
+        the platform has it acknowledged, as `sms` does."""
+        stk, action = phone.stk, step.action
+        if action == "expect_stk":
+            matched = await self._until(
+                phone,
+                step,
+                lambda: value.found_in(stk.text()) if stk.has_sim else None,
+                lambda: f"the SIM shows {mask_pins(stk.text())!r}, without {value}",
+            )
+            self._save(step, matched)
+            return
+        before = stk.last_sent
+        try:
+            async with _limit(step, "the SIM did not answer"):
+                if action == "stk":
+                    await stk.open()
+                elif action == "stk_select":
+                    await stk.select(value)
+                elif action == "stk_enter":
+                    await stk.enter(value)
+                elif action == "stk_ok":
+                    await stk.ok()
+                elif action == "stk_back":
+                    await stk.back()
+                else:
+                    await stk.cancel()
+        except HandsetError as exc:
+            raise Mismatch(f"{exc}; the SIM shows {mask_pins(stk.text())!r}") from None
+        if stk.error:
+            raise Mismatch(stk.error)
+        sent = stk.last_sent
+        if sent is not None and sent is not before:
+            await self._until(
+                phone,
+                step,
+                lambda: sent.state == "delivered" or None,
+                lambda: f"the platform did not acknowledge the SIM's SMS ({sent.state})",
+            )
 
     async def _expect_heard(self, phone: Phone, reading: _Reading, step: Step, text: Text) -> None:
         call = reading.call

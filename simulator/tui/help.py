@@ -25,7 +25,11 @@ HELP_TEXT: Final = """\
             is a tone at once
   Ctrl+B    WAP: Enter opens the home page, then answers (a
             number chooses); on an end page Enter follows the link
-  F9        end the USSD session / hang up / leave the WAP page
+  Ctrl+T    STK: the service SIM's menu; Enter chooses (number
+            or name), sends the entry, OKs a text; Esc (or Del
+            on an empty line) back a screen
+  F9        end the USSD session / hang up / leave the WAP page /
+            end the SIM session
   Ctrl+N    next number (or pick one in the list at the top)
   F10       add a number       Ctrl+L / Ctrl+O  the next call's
             language (zh, en) / caller ID (shown, withheld);

@@ -1,4 +1,4 @@
-"""The handset on screen: number switcher, SMS / USSD / IVR / WAP modes, a screen and a keypad.
+"""The handset on screen: number switcher, SMS / USSD / IVR / WAP / STK modes, screen, keypad.
 
 Typing goes into the entry line (keyboard, or the keypad's buttons by mouse); Enter (or the
 keypad's green key) sends the SMS, dials or answers USSD, places the call, or opens the WAP
@@ -11,11 +11,19 @@ checked by the field's rules as on a handset (a refused key is not taken and the
 shown under the display). Ctrl+L switches the browser between XHTML-MP and WML 1.3 (as it
 switches a call's language), Ctrl+O the WAP gateway's number header (as it withholds a call's
 caller ID): without it the platform asks for the number, and an agent's PIN, on the page.
+
+In STK mode the screen is the service SIM's (`phone.stk`): its menu, a list, an input with its
+rules (a hidden one masked on the entry line too), a text, and the handset's notice after a
+refused entry. Enter chooses the item typed (its number or label), sends the entry, or
+acknowledges a text; Esc (or Del on an empty entry line) goes back a screen, the red key ends
+the session. A phone without a service SIM says so.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Final, Literal
+import contextlib
+from collections.abc import Coroutine
+from typing import Any, ClassVar, Final, Literal
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -28,11 +36,12 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select, Static
 
 from simulator.phones import Phone, Phones
+from simulator.stk import HandsetError, InputScreen, MenuScreen, TextScreen
 from simulator.tui.add_number import AddNumberScreen
 from simulator.wap_browser import screen_columns
 
-Mode = Literal["sms", "ussd", "ivr", "wap"]
-MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr", "wap")
+Mode = Literal["sms", "ussd", "ivr", "wap", "stk"]
+MODES: Final[tuple[Mode, ...]] = ("sms", "ussd", "ivr", "wap", "stk")
 WAP_ACTIONS: Final = frozenset({"wap_markup", "wap_number"})
 CALL_ACTIONS: Final = frozenset({"call_language", "caller_id"})
 KEYS: Final = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
@@ -79,6 +88,7 @@ class PhoneView(Horizontal):
         Binding("f7", "mode('ussd')", "USSD"),
         Binding("f8", "mode('ivr')", "IVR"),
         Binding("ctrl+b", "mode('wap')", "WAP"),
+        Binding("ctrl+t", "mode('stk')", "STK"),
         Binding("ctrl+n", "next_phone", "Next №"),
         Binding("f9", "end", "End"),
         Binding("f10", "add_number", "Add №"),
@@ -88,6 +98,7 @@ class PhoneView(Horizontal):
         # the mode's own screen and in the help: an 80-column footer has no room for them.
         Binding("ctrl+l", "wap_markup", "WML/XHTML", show=False),
         Binding("ctrl+o", "wap_number", "Number header", show=False),
+        Binding("escape", "stk_back", "SIM back", show=False),
     ]
 
     mode: reactive[Mode] = reactive("sms")
@@ -217,6 +228,8 @@ class PhoneView(Horizontal):
             self._submit(entry.value)
         elif event.key == "end":
             self.action_end()
+        elif event.key == "delete" and self.mode == "stk" and not entry.value:
+            self.action_stk_back()
         elif event.key == "delete":
             entry.value = entry.value[:-1]
         else:
@@ -253,6 +266,9 @@ class PhoneView(Horizontal):
         if self.mode == "wap":
             self._wap_submit(phone, value)
             return
+        if self.mode == "stk":
+            self._stk_submit(phone, value)
+            return
         if self.mode == "sms":
             if value:
                 phone.send_sms(value)
@@ -287,10 +303,42 @@ class PhoneView(Horizontal):
             self.run_worker(phone.open_wap(), group="wap")
         self._clear_entry()
 
+    def _stk_submit(self, phone: Phone, value: str) -> None:
+        """Enter on the SIM's screen: choose the item typed, send the entry, acknowledge."""
+        stk = phone.stk
+        screen = stk.screen
+        if screen is None:
+            stk.insert()
+            self._draw()
+        elif isinstance(screen, InputScreen):
+            self._stk_run(stk.enter(value))
+        elif isinstance(screen, TextScreen):
+            self._stk_run(stk.ok())
+        elif value:
+            self._stk_run(stk.select(value))
+        else:
+            return
+        self._clear_entry()
+
+    def _stk_run(self, action: Coroutine[Any, Any, object]) -> None:
+        async def run() -> None:
+            with contextlib.suppress(HandsetError):  # shown on the screen (`stk.error`)
+                await action
+
+        self.run_worker(run(), group="stk")
+
+    def action_stk_back(self) -> None:
+        if self.mode == "stk" and self.phone.stk.has_sim:
+            self._stk_run(self.phone.stk.back())
+            self._clear_entry()
+
     def action_end(self) -> None:
         phone = self.phone
         if self.mode == "wap":
             phone.wap_phone.leave()
+        elif self.mode == "stk":
+            if phone.stk.has_sim:
+                self._stk_run(phone.stk.cancel())
         elif self.mode == "ussd":
             self.run_worker(phone.end_ussd(), group="ussd")
         elif self.mode == "ivr":
@@ -317,11 +365,15 @@ class PhoneView(Horizontal):
         phone = self.phone
         for mode in MODES:
             self.query_one(f"#mode-{mode}").set_class(mode == self.mode, "-active")
+        entry = self.query_one("#entry", Input)
+        entry.password = self.mode == "stk" and phone.stk.hidden_entry
         if self.mode == "ivr":
             text, status = _ivr_screen(phone, self.call_language, self.caller_id_withheld)
         elif self.mode == "wap":
             gateway = self.phones.world.wap
             text, status = _wap_screen(phone, gateway is not None and gateway.enrich)
+        elif self.mode == "stk":
+            text, status = _stk_screen(phone)
         else:
             text, status = (_sms_screen if self.mode == "sms" else _ussd_screen)(phone)
         self.query_one("#screen-text", Static).update(text)
@@ -421,6 +473,35 @@ def _wap_screen(phone: Phone, number_sent: bool) -> tuple[Text, str]:
     }[wap.status]
     http = f" ({wap.http_status})" if wap.http_status not in (None, 200) else ""
     return text, f"{phone.msisdn} · {flavour} · {short} · {status}{http}"
+
+
+def _stk_screen(phone: Phone) -> tuple[Text, str]:
+    """The SIM's screen: the title bold, items and rules as they are, the notice and any
+    error in red; a phone without a service SIM says so."""
+    stk = phone.stk
+    screen = stk.screen
+    text = Text()
+    if screen is None:
+        text.append(stk.no_sim, "dim")
+        return text, f"{phone.msisdn} · STK · no service SIM"
+    for index, line in enumerate(stk.lines()):
+        if index:
+            text.append("\n")
+        if line.startswith("✗ "):
+            style = "bold red"
+        elif index == 0:
+            style = "bold"
+        else:  # the items as they are; an input's rules dim
+            style = "dim" if isinstance(screen, InputScreen) else ""
+        text.append(line, style)
+    if stk.error:
+        text.append(f"\n✗ {stk.error}", "bold red")
+    status = {
+        MenuScreen: "Enter chooses (number or name)",
+        InputScreen: "Enter sends · Esc back",
+        TextScreen: "Enter OK · F9 ends",
+    }.get(type(screen), "Enter chooses · Esc back")
+    return text, f"{phone.msisdn} · SIM menu · {status}"
 
 
 __all__ = ["Keypad", "PhoneView"]

@@ -16,6 +16,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from aircharge.demo_data import write_demo_sim_profiles
+
 AIRCHARGE = [sys.executable, "-m", "aircharge"]
 SESSIONS = Path(__file__).parents[1] / "sessions"
 
@@ -127,10 +129,13 @@ def test_a_session_against_a_platform_elsewhere(tmp_path: Path) -> None:
     try:
         assert platform.stdout is not None
         assert platform.stdout.readline().startswith("aircharge platform listening")
-        scripts = [str(SESSIONS / "agent_topup_ussd.yaml"), str(SESSIONS / "agent_topup_ivr.yaml")]
+        # The demo agents' SIMs (seed-demo provisioned them) as their cards carry them.
+        write_demo_sim_profiles(tmp_path / "sim-data", "1888")
+        names = ("agent_topup_ussd.yaml", "agent_topup_ivr.yaml", "agent_topup_stk.yaml")
+        scripts = [str(SESSIONS / name) for name in names]
         result = sim("--script", *scripts, cwd=tmp_path, env=env)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "2 of 2 sessions passed" in result.stdout
+        assert "3 of 3 sessions passed" in result.stdout
         assert "waiting for the platform at http://127.0.0.1:" in result.stderr
         # the emulators' state stays for the next run: BOSS remembers both top-ups
         assert (tmp_path / "sim-data" / "boss.db").exists()
