@@ -7,6 +7,9 @@ STAMP_RUN := $(VENV)/.stamp-run
 STAMP_DEV := $(VENV)/.stamp-dev
 PEERS := tests/peers
 STAMP_PEERS := $(PEERS)/node_modules/.stamp
+# pytest workers (pytest-xdist): one per core. Tests take free ports and their own database
+# (a SQLite file, a PostgreSQL schema), so they run side by side; TEST_WORKERS=0 runs in-process.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck layering pytest peers bench clean
 
@@ -50,7 +53,7 @@ peers:
 pytest: $(STAMP_DEV) peers
 	@.ci/ensure-postgres || echo "PostgreSQL is not reachable: its tests will be skipped (CI fails instead)"
 	@.ci/ensure-packages || echo "Debian packages missing: their tests will be skipped (CI fails instead)"
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) demo-data .mypy_cache .ruff_cache .pytest_cache $(PEERS)/node_modules
