@@ -31,7 +31,6 @@ behind one address, a PBX restarted within a second).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import logging
@@ -46,6 +45,7 @@ from channels.ivr.agi import DTMF_DIGITS, answer, get_data, hangup, stream_file
 from channels.ivr.agi_wire import Environment
 from channels.ivr.session import AgiSession, CallGone
 from channels.receipts import FlowNotifier, send_receipts
+from channels.shielded import ShieldedWork
 from dialogs.catalogue import DEFAULT_LANGUAGE, Catalogue
 from dialogs.engine import Engine, Step
 from dialogs.events import INPUTS, Ask, End, Message, RunOperation
@@ -131,12 +131,11 @@ class IvrCalls:
         self.settings = settings
         self.clock_ms = clock_ms
         self.counters = counters or Counters(EVENTS)
-        self.completing: set[asyncio.Task[Step]] = set()  # operations outliving their calls
+        self.completing = ShieldedWork()  # operations outliving their calls
 
     async def drain(self) -> None:
         """Wait for operations still completing after their calls ended (shutdown)."""
-        while self.completing:
-            await asyncio.gather(*self.completing, return_exceptions=True)
+        await self.completing.drain()
 
     async def handle(self, session: AgiSession, env: Environment, peer: str) -> None:
         """Serve one call to its end; CallGone when the caller left (the server logs it)."""
@@ -226,11 +225,7 @@ class _Call:
 
     async def _operate(self, caller: _Caller, step: Step) -> Step:
         """Run the step's operation(s) in a task of its own (see the module docstring)."""
-        calls = self._calls
-        task = asyncio.create_task(self._complete(caller, step))
-        calls.completing.add(task)
-        task.add_done_callback(calls.completing.discard)
-        return await asyncio.shield(task)
+        return await self._calls.completing.run(self._complete(caller, step))
 
     async def _complete(self, caller: _Caller, step: Step) -> Step:
         calls = self._calls

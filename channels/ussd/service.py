@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from channels.receipts import FlowNotifier, send_receipts
+from channels.shielded import ShieldedWork
 from channels.ussd.agents import AgentMenus
 from channels.ussd.protocol import UssdRequest, new_inputs
 from channels.ussd.store import StoredSession, UssdSessionStore, next_version
@@ -103,7 +104,7 @@ class UssdService:
         self._clock_ms = clock_ms
         self._menus = AgentMenus(operations.find_agent, clock_ms)
         self._turns: dict[str, tuple[asyncio.Lock, int]] = {}  # session id -> lock, users
-        self._operating: set[asyncio.Task[Step]] = set()  # shielded operations in flight
+        self._operating = ShieldedWork()
 
     def _digest(self, turn: UssdTurn) -> str | None:
         if turn.retry_key is None:
@@ -116,13 +117,12 @@ class UssdService:
 
     @property
     def operations_in_flight(self) -> int:
-        return len(self._operating)
+        return self._operating.in_flight
 
     async def drain(self) -> None:
         """Wait for the operations still running (their gateway may have gone): at shutdown,
         after the HTTP server and before the ledger stops."""
-        while self._operating:
-            await asyncio.gather(*self._operating, return_exceptions=True)
+        await self._operating.drain()
 
     async def handle(self, request: UssdRequest) -> UssdPage:
         """One Africa's Talking callback (cumulative `text`): `handle_turn(request.turn())`."""
@@ -331,10 +331,9 @@ class UssdService:
             )
             # Shielded: a gateway that hangs up does not stop an operation half-way, nor the
             # receipt it ends with.
-            task = asyncio.create_task(self._operate(session_id, actor, step.state, operation))
-            self._operating.add(task)
-            task.add_done_callback(self._operating.discard)
-            step = await asyncio.shield(task)
+            step = await self._operating.run(
+                self._operate(session_id, actor, step.state, operation)
+            )
         return Step(step.state, End(Message("common.service_unavailable")))
 
     async def _operate(

@@ -29,7 +29,6 @@ shutdown.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from typing import Final
 
 from channels.counters import Counters, Observer
 from channels.receipts import FlowNotifier, send_receipts
+from channels.shielded import ShieldedWork
 from channels.ussd.agents import AgentMenus
 from channels.wap.identity import Caller
 from channels.wap.store import Stage, WapSession, WapStore, digest, new_secret, secret_chars_max
@@ -126,17 +126,16 @@ class WapService:
         self._notifier = notifier
         self.counters = counters or wap_counters()
         self._menus = AgentMenus(operations.find_agent, clock_ms)
-        self._operating: set[asyncio.Task[Step]] = set()
+        self._operating = ShieldedWork()
 
     @property
     def operations_in_flight(self) -> int:
-        return len(self._operating)
+        return self._operating.in_flight
 
     async def drain(self) -> None:
         """Wait for the operations still running (their browser may have gone): at shutdown,
         after the HTTP server and before the ledger stops."""
-        while self._operating:
-            await asyncio.gather(*self._operating, return_exceptions=True)
+        await self._operating.drain()
 
     # --- requests -------------------------------------------------------------------------
 
@@ -328,10 +327,7 @@ class WapService:
             )
             # Shielded: a browser that goes away does not stop an operation half-way, nor the
             # receipt it ends with.
-            task = asyncio.create_task(self._operate(session, step.state, operation))
-            self._operating.add(task)
-            task.add_done_callback(self._operating.discard)
-            step = await asyncio.shield(task)
+            step = await self._operating.run(self._operate(session, step.state, operation))
         return Step(step.state, End(Message("common.service_unavailable")))
 
     async def _operate(

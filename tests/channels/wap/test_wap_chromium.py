@@ -8,44 +8,20 @@ subscriber's balance at the BOSS emulator)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 from playwright.async_api import Dialog, Page
 
 from aircharge.config import WapConfig
-from aircharge.demo import DemoStack, start_demo
+from aircharge.demo import DemoStack
 from simulator.wap_gateway import WapGateway
 from tests.browser import horizontal_overflow_px
+from tests.channels.wap.conftest import started
 from tests.channels.wap.test_wap_http import MERCHANT, _deposit, _operation_count, _subscriber
-from tests.conftest import loopback_config
 
 SUBSCRIBER = "13900000001"
 PIN = "333333"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-async def _stack(tmp_path: Path, **sections: object) -> DemoStack:
-    stack = await start_demo(loopback_config(**sections), tmp_path / "demo")
-    if stack.platform.sms is not None:
-        await stack.platform.sms.link.wait_up(5_000)
-    return stack
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[DemoStack]:
-    stack = await _stack(tmp_path)
-    try:
-        yield stack
-    finally:
-        await stack.close()
 
 
 async def _shown(page: Page) -> str:
@@ -107,7 +83,7 @@ async def test_a_forged_number_header_from_chromium_is_ignored(
 ) -> None:
     """Chromium straight at the platform, not through an allow-listed gateway, sending the
     merchant's number itself: the platform asks who is calling."""
-    stack = await _stack(tmp_path, wap=WapConfig(allowed_gateways=("10.99.0.0/16",)))
+    stack = await started(tmp_path, wap=WapConfig(allowed_gateways=("10.99.0.0/16",)))
     try:
         await browser_page.set_extra_http_headers({"X-MSISDN": f"86{MERCHANT}"})
         await browser_page.goto(f"{stack.platform.url}/wap/")

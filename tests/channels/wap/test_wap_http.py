@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from aircharge.config import PinsConfig, WapConfig
-from aircharge.demo import DemoStack, start_demo
+from aircharge.demo import DemoStack
 from channels.schema import sms_mt, wap_form_tokens, wap_sessions
 from ledger.accounts import get_account
 from ledger.money import Msisdn
@@ -28,7 +28,7 @@ from ledger.schema import agents, operations
 from simulator.wap_browser import FORM_TYPE, Choice, Flavour, Hidden, Link, Submission, Text
 from simulator.wap_browser import WapBrowser as Browser
 from simulator.wap_browser.wml import postfields
-from tests.conftest import loopback_config
+from tests.channels.wap.conftest import started
 
 LEVEL2 = "13800000002"
 MERCHANT = "13800000003"
@@ -111,12 +111,6 @@ class WapBrowser(Browser):
         return self
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 Browsers = Callable[..., WapBrowser]
 
 
@@ -143,22 +137,6 @@ async def browsers() -> AsyncIterator[Browsers]:
     yield make
     for browser in made:
         await browser.close()
-
-
-async def _started(tmp_path: Path, **sections: object) -> DemoStack:
-    stack = await start_demo(loopback_config(**sections), tmp_path / "demo")
-    if stack.platform.sms is not None:
-        await stack.platform.sms.link.wait_up(5_000)
-    return stack
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[DemoStack]:
-    stack = await _started(tmp_path)
-    try:
-        yield stack
-    finally:
-        await stack.close()
 
 
 async def _subscriber(http: aiohttp.ClientSession, demo: DemoStack, msisdn: str) -> dict[str, int]:
@@ -294,7 +272,7 @@ async def test_a_subscriber_sends_balance_with_the_code_sent_by_sms(
 async def test_a_forged_number_header_from_outside_the_gateways_is_ignored(
     tmp_path: Path, http: aiohttp.ClientSession, browsers: Browsers
 ) -> None:
-    stack = await _started(tmp_path, wap=WapConfig(allowed_gateways=("10.99.0.0/16",)))
+    stack = await started(tmp_path, wap=WapConfig(allowed_gateways=("10.99.0.0/16",)))
     try:
         forger = await browsers(stack, MERCHANT).start()  # from 127.0.0.1, not a gateway now
         assert forger.words == "请输入您的手机号码"  # not the agent's menu: sign in
@@ -325,7 +303,7 @@ async def test_a_session_is_bound_to_its_number(demo: DemoStack, browsers: Brows
 async def test_wrong_sign_in_pins_count_per_agent_and_per_source(
     tmp_path: Path, http: aiohttp.ClientSession, browsers: Browsers
 ) -> None:
-    stack = await _started(
+    stack = await started(
         tmp_path,
         wap=WapConfig(allowed_gateways=("10.99.0.0/16",)),
         pins=PinsConfig(source_failures_max=3),
@@ -371,7 +349,7 @@ async def test_wrong_sign_in_pins_count_per_agent_and_per_source(
 async def test_an_agent_locked_by_wrong_pins_gets_a_clear_page(
     tmp_path: Path, browsers: Browsers
 ) -> None:
-    stack = await _started(tmp_path, wap=WapConfig(allowed_gateways=("10.99.0.0/16",)))
+    stack = await started(tmp_path, wap=WapConfig(allowed_gateways=("10.99.0.0/16",)))
     try:
         phone = await browsers(stack, flavour="wml").start()
         locked = await phone.walk(MERCHANT, "000000", "000001", "000002")
