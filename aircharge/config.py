@@ -21,6 +21,7 @@ usually typos.
 """
 
 import difflib
+import functools
 import os
 import re
 import tomllib
@@ -203,9 +204,11 @@ def _flag(value: object) -> bool:
     return value
 
 
-def _gateways(value: object) -> tuple[str, ...]:
+def _gateways(value: object, *, may_be_empty: bool = False) -> tuple[str, ...]:
     expectation = "expected a non-empty list of IP addresses or CIDR networks"
-    if not isinstance(value, list | tuple) or not value:
+    if may_be_empty:
+        expectation = "expected a list of IP addresses or CIDR networks"
+    if not isinstance(value, list | tuple) or not (value or may_be_empty):
         raise _Reject(expectation)
     for item in value:
         if not isinstance(item, str):
@@ -535,9 +538,10 @@ class WapConfig(_Section):
     enabled: bool = _setting(True, _flag, "serve /wap/")
     allowed_gateways: tuple[str, ...] = _setting(
         ("127.0.0.1", "::1"),
-        _gateways,
+        functools.partial(_gateways, may_be_empty=True),
         "addresses or CIDR networks of WAP gateways whose X-MSISDN / X-Up-Calling-Line-Id"
-        " headers are trusted; from anywhere else the page asks for number and PIN",
+        " headers are trusted (empty: none); from anywhere else the page asks for number and"
+        " PIN. Put no reverse proxy on this host in front of /wap/ while loopback is listed",
     )
     session_timeout_s: int = _setting(
         300, _positive_int("seconds"), "seconds of silence that end a session (and its form)"

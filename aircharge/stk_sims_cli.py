@@ -71,6 +71,8 @@ async def _provision(engine: Any, config: Config, number: str, out: Path | None)
     msisdn = parse_msisdn(number)
     if msisdn is None:
         raise sims.ProvisionError(f"{number!r} is not a valid phone number")
+    if out is not None:
+        _check_writable(out)  # before the SIM is issued and the agent's old one retired
     ring = sims.SimKeyRing(config.secrets.pin_keys())
     profile, retired = await sims.provision(
         engine,
@@ -87,6 +89,14 @@ async def _provision(engine: Any, config: Config, number: str, out: Path | None)
     note = f"; retired {', '.join(retired)}" if retired else ""
     where = "" if out is None else f", profile in {out}"
     print(f"SIM {profile.sim_id} issued to agent {msisdn}{where}{note}", file=sys.stderr)
+
+
+def _check_writable(path: Path) -> None:
+    """A profile can be written at `path` (its folder exists and takes a new file), else
+    OSError: the new keys must not be issued only to be lost."""
+    probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, profile_mode))
+    probe.unlink()
 
 
 def write_private(path: Path, text: str) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData(
@@ -195,4 +196,12 @@ stk_sims = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("retired_ms", BigInteger, nullable=True),
     CheckConstraint(_one_of("status", SIM_STATES), name="status_known"),
+    # At most one active SIM per agent, even when two provisionings race.
+    Index(
+        "ux_stk_sims_active_msisdn",
+        "msisdn",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
 )

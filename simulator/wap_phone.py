@@ -133,6 +133,9 @@ class WapPhone:
         except EntryRefused as exc:
             self._refuse(str(exc))
             return
+        except PageError as exc:  # the page's own form cannot be sent (a bad `$` in WML)
+            self._failed(str(exc))
+            return
         await self._request(lambda b: b.send(request))
 
     def keys(self, value: str) -> bool:
@@ -170,6 +173,9 @@ class WapPhone:
             request = browser.link_submission(label)
         except EntryRefused as exc:
             self._refuse(str(exc))
+            return
+        except PageError as exc:  # the link cannot be followed (a bad `$` in a WML href)
+            self._failed(str(exc))
             return
         await self._request(lambda b: b.send(request))
 

@@ -17,8 +17,9 @@ message: the SMSC may then have a part twice). A link that stays down `down_wait
 
 MO (deliver_sm): a receipt goes to `SmsReceiver.receipt`; a USSD indication is acknowledged at
 once and handed to the `UssdHandler`; an SMS part is acknowledged when it is held for
-reassembly, a whole SMS only after `SmsReceiver.accept` (or `StkHandler.handle` for `STK1 `
-texts) returns. If accept raises, the answer is ESME_RX_T_APPN so the SMSC delivers again later.
+reassembly, a whole SMS only after `SmsReceiver.accept` returns (the SMS channel hands the
+SIM applet's `STK1 ` answers to `channels/stk` itself). If accept raises, the answer is
+ESME_RX_T_APPN so the SMSC delivers again later.
 Decision: a text we cannot decode (unknown data_coding, bad octets) is answered ESME_RINVDCS
 and counted (`mo_rejected`) — re-delivering the same octets cannot help, and an ESME_ROK would
 claim we took a message nobody can read; the link stays up.
@@ -37,7 +38,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Final
 
 from channels.smpp import constants as c
 from channels.smpp import ussd as ussd_codec
@@ -70,7 +71,6 @@ from channels.sms.contract import InboundSms, OutboundSms, SmsReceiver, SubmitFa
 
 log = logging.getLogger(__name__)
 
-STK_PREFIX: Final = "STK1 "
 THROTTLING_STATUSES: Final = frozenset({c.ESME_RTHROTTLED, c.ESME_RMSGQFUL})
 # Statuses worth trying again later; the rest (bad address, bad coding, vendor codes) are final.
 TEMPORARY_STATUSES: Final = frozenset(
@@ -79,12 +79,6 @@ TEMPORARY_STATUSES: Final = frozenset(
 read_size: Final = 64 * 1024  # octets per read
 tick_ms_max: Final = 1_000  # the timer wakes at least this often while connected
 ussd_answer_wait_ms: Final = 5_000  # a USSD answer waits this long for the link
-
-
-class StkHandler(Protocol):
-    """SIM Toolkit messages (`STK1 ...`); returns once the request is stored durably."""
-
-    async def handle(self, message: InboundSms) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,7 +137,6 @@ class SmppLink:
         *,
         receiver: SmsReceiver | None = None,
         ussd: UssdHandler | None = None,
-        stk: StkHandler | None = None,
         counters: SmppCounters | None = None,
         clock_ms: Callable[[], int] = _monotonic_ms,
         wall_ms: Callable[[], int] = _wall_ms,
@@ -152,7 +145,6 @@ class SmppLink:
         self.settings = settings
         self.receiver = receiver
         self.ussd = ussd
-        self.stk = stk
         self.counters = counters or SmppCounters()
         self._clock_ms = clock_ms
         self._wall_ms = wall_ms
@@ -522,9 +514,7 @@ class SmppLink:
             recipient=pdu.destination_addr, text=text, reference=pdu.user_message_reference,
             received_ms=self._wall_ms(),
         )  # fmt: skip
-        if self.stk is not None and text.startswith(STK_PREFIX):
-            await self.stk.handle(message)
-        elif self.receiver is None:
+        if self.receiver is None:
             log.warning("smpp %s: no SMS receiver attached; the SMSC will deliver again", name)
             return c.ESME_RX_T_APPN
         else:
@@ -578,4 +568,4 @@ class SmppLink:
                         indication.msisdn, result.reason)  # fmt: skip
 
 
-__all__ = ["STK_PREFIX", "LinkSettings", "SmppLink", "StkHandler"]
+__all__ = ["LinkSettings", "SmppLink"]

@@ -303,7 +303,9 @@ class SmsService:
         actor = self._reply_to(message)
         if not message.recipient.startswith(self._settings.service_number):
             return NewMo(message, mask_pins(message.text), None, None, None, None, NOT_OURS)
-        delivery = self._digest("sealed-delivery:v1", message.text)
+        # The sender is part of it: a copy of the text from another number (refused) must not
+        # make the SIM's own message look like its re-delivery.
+        delivery = self._digest("sealed-delivery:v2", message.sender, message.text)
         result = await sealed.open(message, actor, delivery)
         if not isinstance(result, Opened):
             if result.answer and actor is not None:  # processed, to be answered; runs nothing
@@ -371,8 +373,8 @@ class SmsService:
         flows, language = await self._language(actor)
         if isinstance(parsed, ParseError):
             return _Answer(HELP, sms_help(parsed, self._catalogue, language).text)
-        if isinstance(parsed, SealedRefusal):
-            text = self._catalogue.text(language, Message("sms.stk_old_counter"))
+        if isinstance(parsed, SealedRefusal):  # `sms.stk_old_counter`, `sms.stk_bad_command`
+            text = self._catalogue.text(language, Message(f"sms.{parsed.reason}"))
             return _Answer(parsed.reason, text)
         if parsed.kind == "confirm":
             confirmed = await self._confirmed(actor, str(parsed.slots["code"]))

@@ -117,7 +117,10 @@ class StkGate:
             return self._refuse(OLD_COUNTER, header, message, why, answer=True)
         parsed = None if plaintext is None else parse_command(plaintext)
         if not isinstance(parsed, Command):
-            return self._refuse(BAD_COMMAND, header, message, "not a command of the grammar")
+            # The MAC proves the SIM sent it (an entry the menu let through, such as letters in
+            # an amount): the agent is told, so nobody waits for a reply that never comes.
+            why = "not a command of the grammar"
+            return self._refuse(BAD_COMMAND, header, message, why, answer=True)
         self._counters.add("answers_opened")
         origin = f"{CHANNEL}:{sim_id}:{counter}"
         stored = f"{header} {mask_pins(plaintext or '')}"

@@ -150,6 +150,8 @@ def parse(text: str) -> SealedAnswer:
     counter = int(match["counter"])
     _check_header(match["sim"], counter)
     body = _b64decode(match["body"])
+    if _b64encode(body) != match["body"]:  # unused low bits set: one answer, many texts
+        raise SealError("the body is not canonical base64url")
     if len(body) <= mac_bytes:
         raise SealError("the body is shorter than its MAC")
     return SealedAnswer(match["sim"], counter, body[:-mac_bytes], body[-mac_bytes:])

@@ -8,9 +8,10 @@ Identity. A caller a trusted gateway names (`Caller.msisdn`) gets the menu at on
 `agent_main` in their own language, everyone else `subscriber_main` (as on USSD). A caller
 without one signs in: the first page asks the number; an agent is then asked the PIN, checked
 by the ledger (`OperationService.check_pin`: wrong PINs count against the agent, which locks,
-and against the source `wap@<peer>`, which is throttled), and a subscriber goes straight to
-the subscriber menu, whose transfer is confirmed by a code the ledger sends by SMS to that
-number, so knowing a number is not enough to spend its balance. Operations of signed-in
+and against the source `wap@<peer>`, which is throttled). A number that is no agent's gets a
+page saying subscriber services need the operator's network: subscribers have no PIN, a typed
+number proves nothing, and a transfer started in a stranger's name would send its owner a
+confirmation code one reply away from confirming it. Operations of signed-in
 sessions carry the same origin, so the flows' own PIN prompts are throttled per source too.
 A session is bound to its number: a trusted session is answered only with the same trusted
 number, and a signed-in one never with a trusted header (of anyone).
@@ -67,6 +68,7 @@ EVENTS: Final = (
     "header_invalid",
     "signin_ok",
     "signin_refused",
+    "signin_subscriber_refused",
     "token_refused",
     "identity_refused",
     "session_expired",
@@ -238,9 +240,20 @@ class WapService:
         session = replace(session, msisdn=msisdn, attempts=0)
         agent = await self._operations.find_agent(msisdn)
         if agent is None:
-            log.info("wap session %s: %s signed in as a subscriber", session.label, msisdn)
-            self.counters.add("signin_ok")
-            return await self._begin(session_id, session, caller, SUBSCRIBER_FLOW, new=False)
+            # A typed number proves nothing, and subscribers have no PIN: their services need
+            # the operator's gateway to name them (see the module docstring).
+            log.info(
+                "wap session %s: %s is no agent's number and no gateway named the caller "
+                "(%s): subscriber services refused",
+                session.label,
+                msisdn,
+                caller.peer,
+            )
+            self.counters.add("signin_subscriber_refused")
+            ended = replace(session, stage="ended")
+            return await self._save(
+                session_id, ended, End(Message("wap.subscriber_needs_gateway")), new=False
+            )
         session = replace(session, stage="pin", language=agent.language)
         ask = Ask(Message("wap.ask_pin"), input=INPUTS["pin"])
         return await self._save(session_id, session, ask, new=False)

@@ -328,9 +328,9 @@ class ScriptRun:
                 else:
                     await phone.wap_follow(value)
         if phone.wap.refused:
-            raise Mismatch(f"the page refused {value!r}: {phone.wap.refused}")
+            raise Mismatch(mask_pins(f"the page refused {value!r}: {phone.wap.refused}"))
         if phone.wap.status == "failed":
-            raise Mismatch(f"the WAP page failed: {phone.wap.error}")
+            raise Mismatch(mask_pins(f"the WAP page failed: {phone.wap.error}"))
 
     async def _stk(self, phone: Phone, step: Step, value: Any) -> None:
         """The SIM menu: an action at once (a refused entry stays on the screen with the

@@ -86,7 +86,15 @@ def load_profile(path: Path) -> SimProfile:
 
 
 def save_profile(path: Path, profile: SimProfile) -> None:
-    """Written whole to a temporary file, then moved over the old one."""
+    """Written whole to a temporary file readable by its owner only (the file holds the clear
+    keys, as `aircharge stk provision` writes it), synced, then moved over the old one: a
+    counter once used is never found lower after a crash or a power loss."""
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(profile.to_json(), indent=2) + "\n", encoding="utf-8")
+    data = (json.dumps(profile.to_json(), indent=2) + "\n").encode("utf-8")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a leftover temporary file would keep its old mode
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
     os.replace(temporary, path)

@@ -36,6 +36,25 @@ async def test_a_cancelled_caller_leaves_the_work_running_and_drain_waits_for_it
     assert work.in_flight == 0
 
 
+async def test_a_failure_after_its_caller_left_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    work = ShieldedWork()
+    release = asyncio.Event()
+
+    async def operation() -> None:
+        await release.wait()
+        raise RuntimeError("BOSS said no")
+
+    caller = asyncio.create_task(work.run(operation()))
+    await asyncio.sleep(0)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    release.set()
+    await work.drain()
+    assert "work that outlived its request failed" in caplog.text
+    assert "BOSS said no" in caplog.text
+
+
 async def test_the_result_and_the_error_reach_a_caller_still_waiting() -> None:
     work = ShieldedWork()
 

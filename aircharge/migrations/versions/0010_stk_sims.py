@@ -34,8 +34,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("sim_id", name=op.f("pk_stk_sims")),
     )
     op.create_index(op.f("ix_stk_sims_msisdn"), "stk_sims", ["msisdn"])
+    op.create_index(
+        "ux_stk_sims_active_msisdn",
+        "stk_sims",
+        ["msisdn"],
+        unique=True,
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ux_stk_sims_active_msisdn", table_name="stk_sims")
     op.drop_index(op.f("ix_stk_sims_msisdn"), table_name="stk_sims")
     op.drop_table("stk_sims")

@@ -134,7 +134,6 @@ REFUSED: dict[str, tuple[Callable[[StkRig], tuple[str, str]], str]] = {
     "unknown SIM": (_unknown_sim, "refused_unknown_sim"),
     "wrong sender": (_wrong_sender, "refused_wrong_sender"),
     "bad format": (_bad_format, "refused_bad_format"),
-    "not a command": (_not_a_command, "refused_bad_command"),
 }
 
 
@@ -175,6 +174,37 @@ async def test_an_old_counter_is_refused_and_answered(engine: AsyncEngine) -> No
         assert rig.sms.link.to(MERCHANT)[1:] == [old, old]
         assert rig.counters.snapshot()["refused_old_counter"] == 2
         assert await last_counter(engine, rig.sim.sim_id) == 5
+
+
+async def test_a_sealed_text_that_is_no_command_is_refused_and_answered(
+    engine: AsyncEngine,
+) -> None:
+    """Past the MAC the SIM is proven: the agent learns that nothing was done."""
+    async with open_stk_rig(engine) as rig:
+        before = await books(engine)
+        await rig.send(rig.seal("TOPUP 8613900000001 abc 333333"))  # letters in the amount
+        await rig.send(_not_a_command(rig)[0])
+        assert await books(engine) == before
+        answer = Catalogue.load().template("zh-CN", "sms.stk_bad_command")
+        assert rig.sms.link.to(MERCHANT) == [answer, answer]
+        assert rig.counters.snapshot()["refused_bad_command"] == 2
+        assert await last_counter(engine, rig.sim.sim_id) == 0
+        await rig.send(rig.seal(TOPUP))
+        assert applied(rig) == 5000
+
+
+@pytest.mark.parametrize("reference", [None, 7])
+async def test_a_copy_from_another_number_does_not_pass_for_the_sims_own(
+    engine: AsyncEngine, reference: int | None
+) -> None:
+    """The copy is refused (wrong sender); the SIM's own message, the same text, still runs."""
+    async with open_stk_rig(engine) as rig:
+        text = rig.seal(TOPUP)
+        await rig.send(text, "8613800000002", reference)
+        await rig.send(text, MERCHANT, reference)
+        assert applied(rig) == 5000
+        snapshot = rig.counters.snapshot()
+        assert (snapshot["refused_wrong_sender"], snapshot["answers_opened"]) == (1, 1)
 
 
 async def test_a_retired_sim_is_refused(engine: AsyncEngine) -> None:

@@ -118,6 +118,10 @@ def test_the_provision_cli_writes_a_private_profile_and_retires_the_old_sim(
     refused = run("stk", "provision", "--msisdn", "13900000001", env=env)
     assert refused.returncode == 1
     assert "8613900000001 is not an agent's number" in refused.stderr
+    nowhere = tmp_path / "missing" / "sim.json"
+    lost = run("stk", "provision", "--msisdn", "13800000003", "--out", str(nowhere), env=env)
+    assert lost.returncode == 1
+    assert "No such file or directory" in lost.stderr  # and no SIM issued: the demo one stays
     out = tmp_path / "sim.json"
     made = run("stk", "provision", "--msisdn", "138 0000 0003", "--out", str(out), env=env)
     assert made.returncode == 0, made.stderr

@@ -131,7 +131,7 @@ async def test_a_replayed_form_is_refused_in_chromium(
     assert await _operation_count(demo) == operations
 
 
-async def test_markup_typed_in_chromium_is_text_and_runs_nothing(
+async def test_markup_typed_in_chromium_is_refused_and_runs_nothing(
     demo: DemoStack, browser_page: Page
 ) -> None:
     page = browser_page

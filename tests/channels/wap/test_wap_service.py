@@ -139,11 +139,15 @@ async def test_signed_in_sessions_count_wrong_pins_against_their_address(rig: Ri
     assert sources == ["wap:wap@192.0.2.7"]
 
 
-async def test_a_stranger_typing_a_subscribers_number_gets_the_subscriber_menu(rig: Rig) -> None:
+async def test_a_subscribers_number_typed_without_a_gateway_is_refused(rig: Rig) -> None:
+    """Subscribers have no PIN: only the operator's gateway can say who they are."""
     signin = await rig.service.start(STRANGER)
-    menu = await rig.send(STRANGER, signin, "13900000001")
-    assert _key(menu) == "subscriber.menu"
-    assert rig.service.counters.snapshot()["signin_ok"] == 1
+    refused = await rig.send(STRANGER, signin, "13900000001")
+    assert isinstance(refused.event, End)
+    assert refused.event.message.key == "wap.subscriber_needs_gateway"
+    assert refused.form is None
+    counts = rig.service.counters.snapshot()
+    assert (counts["signin_subscriber_refused"], counts["signin_ok"]) == (1, 0)
 
 
 async def test_three_bad_numbers_end_the_sign_in(rig: Rig) -> None:
