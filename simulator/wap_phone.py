@@ -28,6 +28,7 @@ import aiohttp
 
 from simulator.wap_browser import (
     Choice,
+    Entry,
     EntryRefused,
     Flavour,
     Link,
@@ -54,6 +55,7 @@ class WapState:
     refused: str = ""  # why the last key, choice or submit was refused (nothing was sent)
     has_form: bool = False
     links: tuple[str, ...] = ()
+    secret_entry: bool = False  # the page's one text field is a password: masked while typed
 
 
 def page_text(screen: Screen) -> str:
@@ -210,6 +212,8 @@ class WapPhone:
         state.page = page_text(screen)
         state.has_form = screen.form is not None
         state.links = tuple(link.label for link in screen.links)
+        entries = [f for f in screen.inputs if isinstance(f, Entry)]
+        state.secret_entry = len(entries) == 1 and entries[0].password
         self._changed()
 
     def _refuse(self, why: str) -> None:

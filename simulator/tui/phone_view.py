@@ -296,7 +296,9 @@ class PhoneView(Horizontal):
         elif state.links:
             links = state.links
             label = (
-                links[int(value) - 1] if value.isdigit() and 0 < int(value) <= len(links) else None
+                links[int(value) - 1]
+                if value.isascii() and value.isdigit() and 0 < int(value) <= len(links)
+                else None
             )
             self.run_worker(phone.wap_follow(label or value or links[0]), group="wap")
         else:
@@ -366,7 +368,9 @@ class PhoneView(Horizontal):
         for mode in MODES:
             self.query_one(f"#mode-{mode}").set_class(mode == self.mode, "-active")
         entry = self.query_one("#entry", Input)
-        entry.password = self.mode == "stk" and phone.stk.hidden_entry
+        entry.password = (self.mode == "stk" and phone.stk.hidden_entry) or (
+            self.mode == "wap" and phone.wap.status == "shown" and phone.wap.secret_entry
+        )
         if self.mode == "ivr":
             text, status = _ivr_screen(phone, self.call_language, self.caller_id_withheld)
         elif self.mode == "wap":

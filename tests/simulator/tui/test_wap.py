@@ -45,6 +45,8 @@ async def test_a_wap_top_up_on_the_handsets_browser(world: World) -> None:
             ("50", "请输入6位密码"),
             ("333333", "确认吗"),
         ]:
+            # the entry line masks what is typed into the page's password field, and only that
+            assert app.query_one("#entry", Input).password == (page == "确认吗")
             await type_text(pilot, answer)
             await pilot.press("enter")
             await until(pilot, lambda p=page: p in phone.wap.page, page)  # type: ignore[misc]
