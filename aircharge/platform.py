@@ -111,24 +111,28 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
-async def _housekeeping(store: UssdSessionStore, wap: WapStore | None) -> None:
+async def _housekeeping(store: UssdSessionStore, wap: WapStore | None, wap_timeout_ms: int) -> None:
     """Drop USSD and WAP sessions idle for a day (their replies and PIN proofs are of no more
-    use), and WAP form tokens expired as long."""
+    use), WAP form tokens expired as long, and WAP sessions still signing in once they time
+    out (anyone can open one with a GET). Each store on its own: one failing does not keep
+    the other's rows."""
     while True:
         await asyncio.sleep(housekeeping_interval_s)
-        before_ms = clock_ms() - ussd_session_retention_ms
+        now_ms = clock_ms()
+        before_ms = now_ms - ussd_session_retention_ms
         try:
             dropped = await store.purge(before_ms)
-            dropped_wap = 0 if wap is None else await wap.purge(before_ms)
         except Exception:  # the database may be briefly away: try again next round
-            log.exception("housekeeping: purging sessions failed")
-            continue
+            log.exception("housekeeping: purging USSD sessions failed")
+            dropped = 0
+        dropped_wap = 0
+        if wap is not None:
+            try:
+                dropped_wap = await wap.purge(before_ms, signin_before_ms=now_ms - wap_timeout_ms)
+            except Exception:
+                log.exception("housekeeping: purging WAP sessions failed")
         if dropped or dropped_wap:
-            log.info(
-                "housekeeping: %d USSD and %d WAP sessions older than a day dropped",
-                dropped,
-                dropped_wap,
-            )
+            log.info("housekeeping: %d USSD and %d WAP sessions dropped", dropped, dropped_wap)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -265,7 +269,9 @@ async def start_platform(config: Config) -> RunningPlatform:
         app.router.add_get("/healthz", _healthz)
         app.add_subapp(API_PREFIX, create_api(engine, config.secrets.api_token))
         http = await listen(app, config.platform.host, config.platform.http_port)
-        housekeeping = asyncio.create_task(_housekeeping(sessions, wap_store))
+        housekeeping = asyncio.create_task(
+            _housekeeping(sessions, wap_store, config.wap.session_timeout_s * 1000)
+        )
         closers.append(lambda: _cancel(housekeeping))
         ivr = None
         if config.ivr.enabled:

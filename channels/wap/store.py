@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.schema import wap_form_tokens, wap_sessions
@@ -30,6 +30,7 @@ from dialogs.engine import SessionState
 from ledger.money import Msisdn
 
 Stage = Literal["number", "pin", "dialog", "ended"]
+SIGNIN_STAGES: Final[tuple[Stage, ...]] = ("number", "pin")  # no one known yet
 Refusal = Literal["unknown", "spent", "expired", "other_session"]
 
 secret_bytes: Final = 24  # 192 bits of randomness per session id and per token
@@ -150,16 +151,28 @@ class WapStore:
                     )
                 )
 
-    async def purge(self, before_ms: int) -> int:
-        """Drop sessions silent since `before_ms` and tokens expired before it; how many
-        sessions went."""
+    async def purge(self, before_ms: int, *, signin_before_ms: int | None = None) -> int:
+        """Drop sessions silent since `before_ms`, and those still signing in (no one known
+        yet: every anonymous `GET /wap/` opens one) silent since `signin_before_ms`, with
+        their tokens, and tokens expired before `before_ms`; how many sessions went."""
+        idle = wap_sessions.c.updated_ms < before_ms
+        if signin_before_ms is not None:
+            signing_in = and_(
+                wap_sessions.c.stage.in_(SIGNIN_STAGES),
+                wap_sessions.c.updated_ms < signin_before_ms,
+            )
+            idle = or_(idle, signing_in)
+        going = select(wap_sessions.c.session_hash).where(idle)
         async with self._engine.begin() as conn:
             await conn.execute(
-                delete(wap_form_tokens).where(wap_form_tokens.c.expires_ms < before_ms)
+                delete(wap_form_tokens).where(
+                    or_(
+                        wap_form_tokens.c.expires_ms < before_ms,
+                        wap_form_tokens.c.session_hash.in_(going),
+                    )
+                )
             )
-            dropped = await conn.execute(
-                delete(wap_sessions).where(wap_sessions.c.updated_ms < before_ms)
-            )
+            dropped = await conn.execute(delete(wap_sessions).where(idle))
         return int(dropped.rowcount)
 
 

@@ -4,6 +4,7 @@ other try is refused with its reason; old rows are purged."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -48,3 +49,21 @@ async def test_an_expired_token_is_refused_and_purged(engine: AsyncEngine) -> No
     assert await store.purge(NOW_MS + 2000) == 1
     assert await store.load(session) is None
     assert await store.spend(token, session, NOW_MS) == "unknown"
+
+
+async def test_sessions_still_signing_in_go_at_their_timeout(engine: AsyncEngine) -> None:
+    """Anyone can open a sign-in session with a GET: those rows, and their tokens, go once the
+    session has timed out; a session past sign-in stays until the day is over."""
+    store = WapStore(engine)
+    signing_in, signed_in = digest(new_secret()), digest(new_secret())
+    tokens = digest(new_secret()), digest(new_secret())
+    anonymous = replace(_session(signing_in), stage="number", msisdn=None, trusted=False)
+    await store.save(anonymous, new=True, token_hash=tokens[0], expires_ms=NOW_MS + 300_000)
+    await store.save(_session(signed_in), new=True, token_hash=tokens[1], expires_ms=NOW_MS + 1)
+    day_ago = NOW_MS - 86_400_000
+    assert await store.purge(day_ago, signin_before_ms=NOW_MS) == 0  # both touched at NOW_MS
+    assert await store.purge(day_ago, signin_before_ms=NOW_MS + 1) == 1
+    assert await store.load(signing_in) is None
+    assert await store.spend(tokens[0], signing_in, NOW_MS) == "unknown"  # its token went too
+    assert await store.load(signed_in) == _session(signed_in)
+    assert await store.spend(tokens[1], signed_in, NOW_MS) is None
