@@ -57,7 +57,7 @@ from channels.stk.commands import (
     decode_command,
     details_of,
 )
-from channels.stk.tlv import MalformedTlv, StkError
+from channels.stk.tlv import StkError
 
 MAGIC: Final = b"ACSTKP"
 VERSION: Final = 1
@@ -172,6 +172,8 @@ def _item(number: int, block: bytes) -> Item:
         raise ProgramError(f"{where}: a confirmation without the text for 'no'")
     cancelled = tail[0] if tail else None
     assert cancelled is None or isinstance(cancelled, DisplayText)
+    if cancelled is not None and placeholders(cancelled.text):
+        raise ProgramError(f"{where}: the text for 'no' takes no answers")
     return Item(
         tuple(steps),  # type: ignore[arg-type]  # checked above
         tuple(raw[:at]),
@@ -240,7 +242,9 @@ def load_program(data: bytes) -> Program:
         if len(menu.items) != count:
             raise ProgramError(f"the menu has {len(menu.items)} items, the index {count}")
         items = tuple(_item(i, data[s : s + n]) for i, (s, n) in enumerate(spans, 1))
-    except MalformedTlv as error:
+    except ProgramError:
+        raise
+    except StkError as error:  # a malformed TLV, an unknown command type, a bad address
         raise ProgramError(f"a command in the program is malformed: {error}") from None
     return Program(language, menu, menu_raw[0], items)
 

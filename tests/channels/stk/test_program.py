@@ -152,6 +152,15 @@ NUMBER = encode_command(GetInput("Number", 11, 15, digits_only=True, hidden=Fals
         ([NUMBER + encode_command(SelectItem("{1}?", ("y", "n"))) + _sms()], "text for 'no'"),
         ([NUMBER + encode_command(SelectItem("{1}?", ("y", "n", "m"))) + _sms()], "2 items"),
         ([PIN + _sms() + PIN], "only one DISPLAY TEXT"),
+        (  # the closing text could show the PIN typed
+            [
+                PIN
+                + encode_command(SelectItem("OK?", ("y", "n")))
+                + _sms()
+                + encode_command(DisplayText("no {1}"))
+            ],
+            "text for 'no' takes no answers",
+        ),
     ],
 )
 def test_the_loader_refuses_a_block_a_sim_cannot_run(blocks: list[bytes], reason: str) -> None:
@@ -174,6 +183,10 @@ def test_the_loader_refuses_broken_files() -> None:
     broken[len(good) - len(_sms()) + 1] += 1  # the SMS's length one too many
     with pytest.raises(ProgramError, match="runs past"):
         load_program(bytes(broken))
+    unknown = bytearray(good)
+    unknown[len(good) - len(_sms()) + 5] = 0x7F  # the SMS's type of command: none known
+    with pytest.raises(ProgramError, match="malformed"):
+        load_program(bytes(unknown))
 
 
 def _catalogue(**changes: tuple[str, str]) -> Catalogue:
