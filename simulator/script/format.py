@@ -143,15 +143,13 @@ def parse_script(text: str, where: str) -> Script:
     steps: list[Step] = []
     phone = ""
     saved: set[str] = set()
-    browsing: set[str] = set()  # phones a `wap` step opened the browser of
-    sim_open: set[str] = set()  # phones a `stk` step opened the SIM menu of
+    opened: set[tuple[str, str]] = set()  # (opening action, phone): a WAP page, a SIM menu
     for raw, step_node in zip(document["steps"], step_nodes, strict=True):
         line = step_node.start_mark.line + 1
         phone = raw.get("phone", phone)
         step = _step(raw, phone, within_s, f"{where}:{line}", line)
         _check_names(step, saved, f"{where}:{line}")
-        _check_browsing(step, browsing, f"{where}:{line}")
-        _check_sim_open(step, sim_open, f"{where}:{line}")
+        _check_opened(step, opened, f"{where}:{line}")
         steps.append(step)
     return Script(where, document.get("name", Path(where).stem), document.get("paced", False),
                   tuple(steps))  # fmt: skip
@@ -170,29 +168,26 @@ def _check_names(step: Step, saved: set[str], where: str) -> None:
         saved.add(step.options["save"])
 
 
-def _check_browsing(step: Step, browsing: set[str], where: str) -> None:
+# A screen a step uses -> the action that must have opened it on that phone, and what it is.
+_OPENED_BY: Final = {
+    **{action: ("wap", "a WAP page") for action in WAP_PAGE_ACTIONS},
+    **{action: ("stk", "the SIM menu") for action in STK_SCREEN_ACTIONS},
+}
+
+
+def _check_opened(step: Step, opened: set[tuple[str, str]], where: str) -> None:
     """A WAP page is answered, followed or looked at only after a `wap` step opened it on
-    that phone."""
+    that phone; the SIM's screens only after a `stk` step opened its menu."""
     phone = international(step.phone)
-    if step.action == "wap":
-        browsing.add(phone)
-    elif step.action in WAP_PAGE_ACTIONS and phone not in browsing:
-        raise ScriptError(
-            f"{where}: `{step.action}` needs a WAP page on {step.phone}: open it with a"
-            " `wap: true` step on this phone before"
-        )
-
-
-def _check_sim_open(step: Step, sim_open: set[str], where: str) -> None:
-    """The SIM's screens are used only after a `stk` step opened the menu on that phone."""
-    phone = international(step.phone)
-    if step.action == "stk":
-        sim_open.add(phone)
-    elif step.action in STK_SCREEN_ACTIONS and phone not in sim_open:
-        raise ScriptError(
-            f"{where}: `{step.action}` needs the SIM menu on {step.phone}: open it with a"
-            " `stk: true` step on this phone before"
-        )
+    if step.action in ("wap", "stk"):
+        opened.add((step.action, phone))
+    elif step.action in _OPENED_BY:
+        opener, what = _OPENED_BY[step.action]
+        if (opener, phone) not in opened:
+            raise ScriptError(
+                f"{where}: `{step.action}` needs {what} on {step.phone}: open it with a"
+                f" `{opener}: true` step on this phone before"
+            )
 
 
 @functools.cache
